@@ -1,0 +1,105 @@
+"""Account entities and the commands that change them, as msgspec Structs.
+
+Constraints declared here are the validation: msgspec names the failing field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+Username = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_]{3,30}$")]
+Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+Password = Annotated[str, Meta(min_length=8, max_length=256)]
+Tier = Literal["free", "pro", "premium"]
+Name = Annotated[str, Meta(max_length=50)]
+Prefs = dict[str, Any]
+
+
+class RegisterCommand(Struct, forbid_unknown_fields=True):
+    email: Email
+    username: Username
+    password: Password
+    referral_code: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class LoginCommand(Struct, forbid_unknown_fields=True):
+    login: Annotated[str, Meta(min_length=1, max_length=254)]
+    password: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class RefreshCommand(Struct, forbid_unknown_fields=True):
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=512)]
+
+
+class ProfilePatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Fields absent from the request stay as they are; preference objects are merged
+    key by key into the stored ones."""
+
+    first_name: Name | UnsetType | None = UNSET
+    last_name: Name | UnsetType | None = UNSET
+    bio: Annotated[str, Meta(max_length=2000)] | UnsetType | None = UNSET
+    avatar_url: Annotated[str, Meta(max_length=2048)] | UnsetType | None = UNSET
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64)] | UnsetType = UNSET
+    reading_preferences: Prefs | UnsetType = UNSET
+    ai_preferences: Prefs | UnsetType = UNSET
+    notification_preferences: Prefs | UnsetType = UNSET
+    public_profile: bool | UnsetType = UNSET
+
+
+class PublicUser(Struct, kw_only=True):
+    id: UUID
+    username: str
+    first_name: str | None
+    last_name: str | None
+    bio: str | None
+    avatar_url: str | None
+    followers_count: int
+    following_count: int
+    quotes_shared_count: int
+    created_at: datetime
+
+
+class User(PublicUser, kw_only=True):
+    """The account as its owner sees it."""
+
+    email: str
+    subscription_tier: Tier
+    subscription_expires_at: datetime | None
+    reading_preferences: Prefs
+    ai_preferences: Prefs
+    notification_preferences: Prefs
+    public_profile: bool
+    time_zone: str
+    sign_in_count: int
+    current_sign_in_at: datetime | None
+    last_sign_in_at: datetime | None
+    last_active_at: datetime | None
+    updated_at: datetime
+
+
+class Session(Struct, kw_only=True):
+    """What a successful register, login or refresh yields (before the access token)."""
+
+    user: User
+    refresh_token: str
+
+
+def to_public(user: User) -> PublicUser:
+    fields = {f: getattr(user, f) for f in PublicUser.__struct_fields__}
+    return PublicUser(**fields)
+
+
+USER_COLUMNS = ", ".join(User.__struct_fields__)
+PUBLIC_USER_COLUMNS = ", ".join(PublicUser.__struct_fields__)
+
+
+def user_from_row(row: Any) -> User:
+    return msgspec.convert(dict(row), User)
+
+
+def public_user_from_row(row: Any) -> PublicUser:
+    return msgspec.convert(dict(row), PublicUser)

@@ -1,0 +1,214 @@
+"""Account operations: register, log in, rotate and revoke refresh tokens, profiles.
+
+Each takes the connection it works on; none knows about HTTP."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from domain.accounts import passwords, rules
+from domain.accounts.models import (
+    PUBLIC_USER_COLUMNS,
+    USER_COLUMNS,
+    LoginCommand,
+    ProfilePatch,
+    PublicUser,
+    RegisterCommand,
+    Session,
+    User,
+    public_user_from_row,
+    user_from_row,
+)
+from domain.errors import Conflict, NotFound, RateLimited, Unauthorized
+from domain.sql import Conn, load_queries
+
+Q = load_queries(__file__, user_columns=USER_COLUMNS, public_columns=PUBLIC_USER_COLUMNS)
+
+BAD_CREDENTIALS = "wrong login or password"
+
+
+class ClientInfo(msgspec.Struct, frozen=True):
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+async def register(
+    conn: Conn, cmd: RegisterCommand, client: ClientInfo, refresh_ttl_s: int
+) -> Session:
+    """Create the account with default preferences and sign it in."""
+    password_hash = await passwords.hash_password(cmd.password)
+    try:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                Q.insert_user,
+                cmd.email.strip(),
+                cmd.username,
+                password_hash,
+                rules.DEFAULT_READING_PREFERENCES,
+                rules.DEFAULT_AI_PREFERENCES,
+                rules.DEFAULT_NOTIFICATION_PREFERENCES,
+                client.ip,
+            )
+            user = user_from_row(row)
+            token, _ = await _issue_refresh_token(
+                conn, user.id, uuid.uuid4(), client, refresh_ttl_s
+            )
+    except asyncpg.UniqueViolationError as exc:
+        field = "email" if "email" in (exc.constraint_name or "") else "username"
+        raise Conflict(f"that {field} is already taken", field=field) from None
+    return Session(user=user, refresh_token=token)
+
+
+async def login(
+    conn: Conn,
+    cmd: LoginCommand,
+    client: ClientInfo,
+    *,
+    refresh_ttl_s: int,
+    failure_threshold: int,
+) -> Session:
+    """Check the password; the same error for an unknown login and a wrong password.
+    Repeated failures for one login or one address are refused for a growing while."""
+    keys = rules.throttle_keys(cmd.login, client.ip, failure_threshold)
+    locked = await conn.fetchval(Q.throttle_locks, [k for k, _ in keys])
+    if locked is not None:
+        wait = rules.retry_after(locked, datetime.now(UTC))
+        raise RateLimited("too many failed logins; try again later", retry_after_s=wait)
+
+    row = await conn.fetchrow(Q.user_for_login, rules.normalize_login(cmd.login))
+    stored = row["encrypted_password"] if row else None
+    if not await passwords.verify_password(stored, cmd.password):
+        await _count_failure(conn, keys)
+        raise Unauthorized(BAD_CREDENTIALS)
+
+    assert row is not None and stored is not None
+    rehashed = (
+        await passwords.hash_password(cmd.password) if passwords.needs_rehash(stored) else None
+    )
+    async with conn.transaction():
+        user = user_from_row(await conn.fetchrow(Q.track_sign_in, row["id"], client.ip, rehashed))
+        token, _ = await _issue_refresh_token(conn, user.id, uuid.uuid4(), client, refresh_ttl_s)
+        await conn.execute(Q.throttle_clear, keys[0][0])
+    return Session(user=user, refresh_token=token)
+
+
+async def refresh(
+    conn: Conn, refresh_token: str, client: ClientInfo, refresh_ttl_s: int
+) -> Session:
+    """Trade a refresh token for a new one (rotation). Presenting a token that was
+    already rotated means it leaked: the whole chain is revoked."""
+    reused = False
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            Q.refresh_token_for_update, rules.hash_refresh_token(refresh_token)
+        )
+        if row is None:
+            raise Unauthorized("invalid refresh token")
+        if row["expires_at"] <= datetime.now(UTC):
+            raise Unauthorized("refresh token expired")
+        if row["revoked_at"] is not None:
+            # committed before refusing: the revocation must outlive the error
+            await conn.execute(Q.revoke_token_family, row["family_id"])
+            reused = True
+        else:
+            token, new_id = await _issue_refresh_token(
+                conn, row["user_id"], row["family_id"], client, refresh_ttl_s
+            )
+            await conn.execute(Q.revoke_refresh_token, row["id"], new_id)
+            user = await get_user(conn, row["user_id"])
+    if reused:
+        raise Unauthorized("refresh token already used")
+    return Session(user=user, refresh_token=token)
+
+
+async def logout(conn: Conn, refresh_token: str) -> None:
+    """Revoke the token's chain; an unknown token is already as good as revoked."""
+    family = await conn.fetchval(
+        "SELECT family_id FROM refresh_tokens WHERE token_hash = $1",
+        rules.hash_refresh_token(refresh_token),
+    )
+    if family is not None:
+        await conn.execute(Q.revoke_token_family, family)
+
+
+async def get_user(conn: Conn, user_id: UUID) -> User:
+    row = await conn.fetchrow(Q.user_by_id, user_id)
+    if row is None:
+        raise NotFound("no such user")
+    return user_from_row(row)
+
+
+async def update_profile(conn: Conn, user_id: UUID, patch: ProfilePatch) -> User:
+    def given(name: str) -> bool:
+        return getattr(patch, name) is not msgspec.UNSET
+
+    def value(name: str) -> object:
+        v = getattr(patch, name)
+        return None if v is msgspec.UNSET else v
+
+    time_zone = value("time_zone")
+    if isinstance(time_zone, str):
+        rules.check_time_zone(time_zone)
+    row = await conn.fetchrow(
+        Q.update_profile,
+        user_id,
+        given("first_name"),
+        value("first_name"),
+        given("last_name"),
+        value("last_name"),
+        given("bio"),
+        value("bio"),
+        given("avatar_url"),
+        value("avatar_url"),
+        time_zone,
+        value("reading_preferences"),
+        value("ai_preferences"),
+        value("notification_preferences"),
+        value("public_profile"),
+    )
+    if row is None:
+        raise NotFound("no such user")
+    return user_from_row(row)
+
+
+async def public_profile(conn: Conn, username: str, viewer: UUID) -> PublicUser:
+    """A user's public face; a private profile is visible to its owner alone."""
+    row = await conn.fetchrow(Q.public_user_by_username, username)
+    if row is None or (not row["public_profile"] and row["id"] != viewer):
+        raise NotFound("no such user")
+    return public_user_from_row({k: row[k] for k in PublicUser.__struct_fields__})
+
+
+async def _issue_refresh_token(
+    conn: Conn,
+    user_id: UUID,
+    family_id: UUID,
+    client: ClientInfo,
+    ttl_s: int,
+) -> tuple[str, UUID]:
+    token = secrets.token_urlsafe(32)
+    token_id: UUID = await conn.fetchval(
+        Q.insert_refresh_token,
+        user_id,
+        family_id,
+        rules.hash_refresh_token(token),
+        float(ttl_s),
+        client.user_agent,
+        client.ip,
+    )
+    return token, token_id
+
+
+async def _count_failure(conn: Conn, keys: list[tuple[str, int]]) -> None:
+    window_s = rules.THROTTLE_WINDOW.total_seconds()
+    for key, threshold in keys:
+        failures = await conn.fetchval(Q.throttle_failure, key, window_s)
+        wait = rules.lockout_seconds(failures, threshold)
+        if wait:
+            await conn.execute(Q.throttle_lock, key, float(wait))

@@ -1,0 +1,84 @@
+-- name: insert_user
+INSERT INTO users (email, username, encrypted_password, reading_preferences, ai_preferences,
+                   notification_preferences, sign_in_count, current_sign_in_at,
+                   current_sign_in_ip, last_active_at)
+VALUES ($1, $2, $3, $4, $5, $6, 1, now(), $7::inet, now())
+RETURNING {user_columns}
+
+-- name: user_for_login
+SELECT id, encrypted_password FROM users
+WHERE lower(email) = $1 OR lower(username) = $1
+ORDER BY lower(username) = $1 DESC
+LIMIT 1
+
+-- name: track_sign_in
+UPDATE users
+SET sign_in_count = sign_in_count + 1,
+    last_sign_in_at = current_sign_in_at,
+    last_sign_in_ip = current_sign_in_ip,
+    current_sign_in_at = now(),
+    current_sign_in_ip = $2::inet,
+    last_active_at = now(),
+    encrypted_password = coalesce($3, encrypted_password)
+WHERE id = $1
+RETURNING {user_columns}
+
+-- name: user_by_id
+SELECT {user_columns} FROM users WHERE id = $1
+
+-- name: public_user_by_username
+SELECT {public_columns}, public_profile FROM users WHERE lower(username) = lower($1)
+
+-- name: update_profile
+UPDATE users
+SET first_name = CASE WHEN $2 THEN $3 ELSE first_name END,
+    last_name = CASE WHEN $4 THEN $5 ELSE last_name END,
+    bio = CASE WHEN $6 THEN $7 ELSE bio END,
+    avatar_url = CASE WHEN $8 THEN $9 ELSE avatar_url END,
+    time_zone = coalesce($10, time_zone),
+    reading_preferences = reading_preferences || coalesce($11, '{}'::jsonb),
+    ai_preferences = ai_preferences || coalesce($12, '{}'::jsonb),
+    notification_preferences = notification_preferences || coalesce($13, '{}'::jsonb),
+    public_profile = coalesce($14, public_profile),
+    last_active_at = now()
+WHERE id = $1
+RETURNING {user_columns}
+
+-- name: insert_refresh_token
+INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, user_agent, ip)
+VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6::inet)
+RETURNING id
+
+-- name: refresh_token_for_update
+SELECT id, user_id, family_id, expires_at, revoked_at
+FROM refresh_tokens WHERE token_hash = $1
+FOR UPDATE
+
+-- name: revoke_refresh_token
+UPDATE refresh_tokens SET revoked_at = now(), replaced_by = $2
+WHERE id = $1 AND revoked_at IS NULL
+
+-- name: revoke_token_family
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE family_id = $1 AND revoked_at IS NULL
+
+-- name: throttle_locks
+SELECT max(locked_until) AS locked_until
+FROM login_throttles
+WHERE key = ANY($1::text[]) AND locked_until > now()
+
+-- name: throttle_failure
+INSERT INTO login_throttles AS t (key, failures, window_started_at)
+VALUES ($1, 1, now())
+ON CONFLICT (key) DO UPDATE
+SET failures = CASE WHEN t.window_started_at < now() - make_interval(secs => $2)
+                    THEN 1 ELSE t.failures + 1 END,
+    window_started_at = CASE WHEN t.window_started_at < now() - make_interval(secs => $2)
+                             THEN now() ELSE t.window_started_at END
+RETURNING failures
+
+-- name: throttle_lock
+UPDATE login_throttles SET locked_until = now() + make_interval(secs => $2) WHERE key = $1
+
+-- name: throttle_clear
+DELETE FROM login_throttles WHERE key = $1

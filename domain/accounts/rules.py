@@ -1,0 +1,72 @@
+"""Pure account rules: no I/O, tested without services."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from domain.errors import Invalid
+
+DEFAULT_READING_PREFERENCES: dict[str, Any] = {
+    "theme": "light",
+    "font_size": 16,
+    "font_family": "Georgia",
+    "line_spacing": 1.5,
+}
+DEFAULT_AI_PREFERENCES: dict[str, Any] = {
+    "response_length": "detailed",
+    "auto_suggestions": True,
+    "voice_enabled": False,
+}
+DEFAULT_NOTIFICATION_PREFERENCES: dict[str, Any] = {
+    "reading_reminders": True,
+    "social_notifications": True,
+    "ai_suggestions": True,
+}
+
+# Failed logins: counted per login name and per client address within a window; past
+# the threshold each further failure doubles the wait, up to the cap.
+THROTTLE_WINDOW = timedelta(minutes=15)
+THROTTLE_BASE_S = 30
+THROTTLE_CAP_S = 15 * 60
+IP_THRESHOLD_FACTOR = 4
+
+
+def normalize_login(login: str) -> str:
+    """Emails and usernames are unique case-insensitively, so they are matched lowered."""
+    return login.strip().lower()
+
+
+def check_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"unknown time zone {name!r}", field="time_zone") from None
+    return name
+
+
+def lockout_seconds(failures: int, threshold: int) -> int:
+    """Seconds a key stays locked after its `failures`-th failure in the window."""
+    if failures < threshold:
+        return 0
+    return min(THROTTLE_CAP_S, THROTTLE_BASE_S << min(failures - threshold, 20))
+
+
+def throttle_keys(login: str, ip: str | None, threshold: int) -> list[tuple[str, int]]:
+    """The keys a login attempt counts against, each with its threshold."""
+    keys = [(f"login:{normalize_login(login)}", threshold)]
+    if ip:
+        keys.append((f"ip:{ip}", threshold * IP_THRESHOLD_FACTOR))
+    return keys
+
+
+def retry_after(locked_until: datetime, now: datetime) -> int:
+    return max(1, math.ceil((locked_until - now).total_seconds()))
+
+
+def hash_refresh_token(token: str) -> bytes:
+    """Refresh tokens are random, so a fast hash is enough to keep them unusable at rest."""
+    return hashlib.sha256(token.encode()).digest()

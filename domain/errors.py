@@ -1,0 +1,59 @@
+"""Errors the domain raises. They carry a stable `code` and no transport:
+`server/errors.py` turns them into HTTP statuses and WebSocket error frames in one table."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "internal"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Invalid(DomainError):
+    """Input that fails a rule; `field` names the offending field."""
+
+    code = "bad_request"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class NotFound(DomainError):
+    """Missing, or not visible to the caller: the two are never told apart."""
+
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    """Visible to the caller, but not theirs to change."""
+
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class QuotaExceeded(DomainError):
+    code = "quota_exceeded"
+
+
+class UnsupportedType(DomainError):
+    code = "unsupported_type"
+
+
+class TooLarge(DomainError):
+    code = "too_large"

@@ -1,0 +1,62 @@
+"""create_app(settings) -> Litestar: the one place the web process is wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from handlers import deps, http_auth, http_ops, http_users
+from server.context import build_context, running
+from server.errors import EXCEPTION_HANDLERS
+from server.logs import configure_logging
+from server.requests import request_id_middleware
+from server.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    ctx = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        async with running(ctx):
+            yield
+
+    prometheus = PrometheusConfig(
+        app_name="bookmind", prefix="bookmind", group_path=True, exclude=["^/metrics$"]
+    )
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[http_auth.AuthController, http_users.UsersController],
+    )
+    return Litestar(
+        route_handlers=[http_ops.healthz, http_ops.readyz, MetricsController, api],
+        lifespan=[lifespan],
+        state=State({"ctx": ctx}),
+        dependencies={
+            "ctx": Provide(deps.provide_ctx, sync_to_thread=False),
+            "conn": Provide(deps.provide_conn),
+            "user_id": Provide(deps.provide_user_id, sync_to_thread=False),
+            "client": Provide(deps.provide_client, sync_to_thread=False),
+        },
+        middleware=[request_id_middleware, prometheus.middleware],
+        on_app_init=[ctx.tokens.jwt_auth.on_app_init],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(title="BookMind", version="1.0.0", path="/schema"),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,97 @@
+"""What one web process holds: settings, the database pool, tokens, Redis.
+
+Built at start-up (lifespan) and handed to handlers through dependency injection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from server import embedded, metrics
+from server.auth import Tokens
+from server.db import create_pool
+from server.migrate import migrate
+from server.schedule_loop import run_schedule
+from server.settings import Settings
+from workers import context as worker_context
+from workers import tasks as _tasks  # noqa: F401 - registers every task with the broker
+from workers.broker import broker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    tokens: Tokens
+    pool: asyncpg.Pool = field(init=False)
+    redis: aioredis.Redis | None = None
+    _embedded_handle: Any = None
+
+    async def check_ready(self) -> dict[str, str]:
+        """Each dependency's state; all 'ok' means ready."""
+        status = {"database": "ok", "broker": "ok"}
+        try:
+            async with asyncio.timeout(2):
+                await self.pool.fetchval("SELECT 1")
+        except Exception as exc:  # any failure means not ready; say which
+            status["database"] = f"error: {type(exc).__name__}"
+        if self.redis is not None:
+            try:
+                async with asyncio.timeout(2):
+                    await self.redis.ping()
+            except Exception as exc:
+                status["broker"] = f"error: {type(exc).__name__}"
+        return status
+
+
+def build_context(settings: Settings) -> AppContext:
+    secret = settings.jwt_secret
+    if secret is None:
+        if not settings.embedded_database:
+            log.warning("JWT_SECRET is not set: using a secret kept in %s", settings.data_dir)
+        secret = embedded.jwt_secret(settings.data_dir)
+    return AppContext(settings=settings, tokens=Tokens(secret, settings.access_token_ttl_s))
+
+
+@asynccontextmanager
+async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
+    """Open the pool (and the embedded database when no DATABASE_URL is set)."""
+    settings = ctx.settings
+    url: str | None = settings.database_url
+    if url is None:
+        url, ctx._embedded_handle = await asyncio.to_thread(
+            embedded.embedded_database_url, settings.data_dir
+        )
+        assert url is not None
+        await migrate(url)
+    ctx.pool = await create_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    metrics.DB_POOL_SIZE.set_function(ctx.pool.get_size)
+    metrics.DB_POOL_IN_USE.set_function(lambda: ctx.pool.get_size() - ctx.pool.get_idle_size())
+    if settings.redis_url:
+        ctx.redis = aioredis.from_url(settings.redis_url)
+    worker_context.bind(settings, ctx.pool)
+    await broker.startup()
+    # with Redis, the Procfile's scheduler process fires scheduled jobs; without, we do
+    schedule = None if settings.uses_redis else asyncio.create_task(run_schedule(broker))
+    try:
+        yield ctx
+    finally:
+        if schedule is not None:
+            schedule.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await schedule
+        await broker.shutdown()
+        if ctx.redis is not None:
+            await ctx.redis.aclose()
+        await ctx.pool.close()
+        if ctx._embedded_handle is not None:
+            ctx._embedded_handle.cleanup()

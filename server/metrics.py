@@ -1,0 +1,19 @@
+"""Prometheus metrics an operator pages on. Each process exposes its own at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+WS_CONNECTIONS = Gauge("bookmind_ws_connections", "Open WebSocket connections")
+DB_POOL_SIZE = Gauge("bookmind_db_pool_size", "Connections held by the database pool")
+DB_POOL_IN_USE = Gauge("bookmind_db_pool_in_use", "Pool connections checked out")
+EVENTS_PUBLISHED = Counter("bookmind_events_published_total", "Events handed to the fan-out")
+EVENTS_DELIVERED = Counter("bookmind_events_delivered_total", "Event frames queued to sockets")
+SLOW_CONSUMER_CLOSES = Counter("bookmind_slow_consumer_closes_total", "Sockets closed with 1013")
+WS_QUEUE_DEPTH = Gauge("bookmind_ws_queue_depth_max", "Deepest outgoing socket queue")
+INGEST_SECONDS = Histogram(
+    "bookmind_ingest_seconds", "Book ingestion time", buckets=(1, 5, 15, 30, 60, 120, 300, 900)
+)
+INGEST_FAILURES = Counter("bookmind_ingest_failures_total", "Books that ended failed")
+AI_TOKENS = Counter("bookmind_ai_tokens_total", "Model tokens used", ["provider"])
+AI_COST = Counter("bookmind_ai_cost_usd_total", "Model cost in USD", ["provider"])

@@ -1,0 +1,112 @@
+"""Every setting the service reads, from the environment, in one typed place.
+
+The README's configuration table lists the same variables; `tests/unit/test_settings.py`
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # where it listens
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # parts that switch to production services when set
+    database_url: str | None = None
+    redis_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "auto"
+    anthropic_api_key: str | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-sonnet-4-5"
+    # embedded defaults live here
+    data_dir: Path = Path(".bookmind")
+    # auth
+    jwt_secret: str | None = None
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    login_failures_before_throttle: int = 5
+    # database pool
+    db_pool_min: int = 2
+    db_pool_max: int = 20
+    # real-time
+    channel_prefix: str = "bookmind"
+    ws_heartbeat_s: float = 25.0
+    ws_hello_timeout_s: float = 10.0
+    ws_rate_per_s: float = 50.0
+    ws_rate_burst: int = 500
+    ws_queue_size: int = 1024
+    event_retention_days: int = 7
+    # books
+    max_upload_bytes: int = 100 * 1024 * 1024
+    # scheduler interval for the embedded loop and view refresh
+    views_refresh_s: int = 300
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.redis_url is not None
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.s3_bucket is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every field from its upper-case variable; unset or empty means the default."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, str(f.type), raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _parse(name: str, type_name: str, raw: str) -> object:
+    base = type_name.replace(" | None", "")
+    try:
+        if base == "int":
+            return int(raw)
+        if base == "float":
+            return float(raw)
+        if base == "bool":
+            return _parse_bool(raw)
+        if base == "Path":
+            return Path(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name.upper()}={raw!r}: expected {base}") from exc
+    return raw
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+def setting_names() -> list[str]:
+    """The environment variable names, in declaration order."""
+    return [f.name.upper() for f in fields(Settings)]

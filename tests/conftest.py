@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from server.db import init_connection
+from tests.services import Postgres, RedisService, ServerProcess
+
+
+@pytest.fixture(scope="session")
+async def postgres() -> AsyncIterator[Postgres]:
+    pg = Postgres()
+    await pg.prepare_template()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_service() -> Iterator[RedisService]:
+    service = RedisService()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+async def database_url(postgres: Postgres) -> AsyncIterator[str]:
+    """A migrated database of the module's own."""
+    url = await postgres.create_database()
+    yield url
+    await postgres.drop_database(url)
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(database_url, min_size=1, max_size=8, init=init_connection)
+    assert p is not None
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    c = await asyncpg.connect(database_url)
+    await init_connection(c)
+    tx = c.transaction()
+    await tx.start()
+    yield c
+    await tx.rollback()
+    await c.close()
+
+
+def server_env(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:
+    env = {
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": "test-secret-" + uuid.uuid4().hex,
+        "CHANNEL_PREFIX": "t" + uuid.uuid4().hex[:8],
+        "LOG_LEVEL": "WARNING",
+        "REDIS_URL": redis_url or "",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+async def server(database_url: str) -> AsyncIterator[ServerProcess]:
+    """One uvicorn process of the app on the module's database (in-process channels)."""
+    proc = ServerProcess(server_env(database_url))
+    proc.start()
+    try:
+        await proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+async def http(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.base_url + "/api/v1", timeout=30) as client:
+        yield client

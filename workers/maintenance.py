@@ -1,0 +1,89 @@
+"""Scheduled maintenance: partitions ahead of time, analytics views refreshed.
+
+`python -m workers.maintenance refresh-views` (or `partitions`) runs a job by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from workers import context
+from workers.broker import broker
+from workers.schedule import claim_slot, finish_slot
+
+log = logging.getLogger(__name__)
+
+PARTITIONED = ("reading_sessions", "ai_conversations")
+VIEWS = ("user_reading_stats", "book_popularity_stats", "daily_platform_metrics")
+MONTHS_AHEAD = 3
+
+
+async def ensure_partitions(pool: asyncpg.Pool) -> dict[str, int]:
+    """Create the current and next months' partitions that are missing."""
+    return {
+        table: await pool.fetchval("SELECT ensure_partitions_ahead($1, $2)", table, MONTHS_AHEAD)
+        for table in PARTITIONED
+    }
+
+
+async def refresh_views(pool: asyncpg.Pool) -> dict[str, float]:
+    """Refresh the analytics views without blocking their readers (CONCURRENTLY)."""
+    timings = {}
+    for view in VIEWS:
+        started = asyncio.get_running_loop().time()
+        await pool.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view}")
+        timings[view] = round(asyncio.get_running_loop().time() - started, 3)
+    return timings
+
+
+async def run_once(
+    job: str, period_s: int, body: Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
+) -> dict[str, Any] | None:
+    pool = context.current().pool
+    slot = await claim_slot(pool, job, period_s)
+    if slot is None:
+        log.info("scheduled job already ran for this slot", extra={"job": job})
+        return None
+    result = await body(pool)
+    await finish_slot(pool, job, slot, result)
+    log.info("scheduled job done", extra={"job": job, "slot": slot, "result": result})
+    return result
+
+
+@broker.task(task_name="maintenance.partitions", schedule=[{"cron": "7 * * * *"}])
+async def partitions_task() -> dict[str, Any] | None:
+    return await run_once("partitions", 3600, ensure_partitions)
+
+
+@broker.task(task_name="maintenance.refresh_views", schedule=[{"cron": "*/5 * * * *"}])
+async def refresh_views_task() -> dict[str, Any] | None:
+    return await run_once("refresh_views", 300, refresh_views)
+
+
+async def _main(command: str) -> int:
+    from server.settings import Settings
+
+    settings = Settings.from_env()
+    await context.open_standalone(settings)
+    try:
+        pool = context.current().pool
+        jobs: dict[str, Callable[[asyncpg.Pool], Awaitable[Any]]] = {
+            "refresh-views": refresh_views,
+            "partitions": ensure_partitions,
+        }
+        if command not in jobs:
+            print(f"usage: python -m workers.maintenance {{{'|'.join(jobs)}}}", file=sys.stderr)
+            return 2
+        print(await jobs[command](pool))
+        return 0
+    finally:
+        await context.close_standalone()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(_main(sys.argv[1] if len(sys.argv) > 1 else "")))

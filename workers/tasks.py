@@ -1,0 +1,6 @@
+"""Every task module, imported so the broker knows them (`taskiq worker workers.broker:broker
+workers.tasks`)."""
+
+from workers import maintenance
+
+__all__ = ["maintenance"]
