@@ -1,0 +1,143 @@
+"""The event catalogue and the durable event log (PROTOCOL.md §4.3, ARCHITECTURE.md §2).
+
+A write appends its events with `append_events` inside its own transaction; each gets the
+next gapless `seq` of its channel. After commit the caller hands the returned
+`StoredEvent`s to the hub, which publishes them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain.sql import Conn
+
+# durable events (stored, with seq)
+PROGRESS_UPDATED = "progress.updated"
+SESSION_STARTED = "session.started"
+SESSION_ENDED = "session.ended"
+HIGHLIGHT_CREATED = "highlight.created"
+HIGHLIGHT_UPDATED = "highlight.updated"
+HIGHLIGHT_DELETED = "highlight.deleted"
+BOOKMARK_CREATED = "bookmark.created"
+BOOKMARK_UPDATED = "bookmark.updated"
+BOOKMARK_DELETED = "bookmark.deleted"
+ANNOTATION_CREATED = "annotation.created"
+ANNOTATION_UPDATED = "annotation.updated"
+ANNOTATION_DELETED = "annotation.deleted"
+BOOK_PROCESSING = "book.processing"
+BOOK_READY = "book.ready"
+BOOK_FAILED = "book.failed"
+BOOK_DELETED = "book.deleted"
+BOOK_STATS = "book.stats"
+AI_CONVERSATION = "ai.conversation"
+FOLLOW_CREATED = "follow.created"
+FOLLOW_DELETED = "follow.deleted"
+QUOTE_SHARED = "quote.shared"
+# ephemeral signals (published, never stored)
+PRESENCE_JOIN = "presence.join"
+PRESENCE_LEAVE = "presence.leave"
+FEED_ITEM = "feed.item"
+TRENDING_UPDATED = "trending.updated"
+AI_STREAMING = "ai.streaming"
+
+_encode = msgspec.json.Encoder()
+
+
+def user_channel(user_id: UUID) -> str:
+    return f"user:{user_id}"
+
+
+def book_channel(book_id: UUID) -> str:
+    return f"book:{book_id}"
+
+
+class Event(msgspec.Struct, frozen=True):
+    """An event to append: where, what, and the object it carries."""
+
+    channel: str
+    event: str
+    data: Any
+
+
+class StoredEvent(msgspec.Struct, frozen=True):
+    """An event as committed: its place in the channel and its data as JSON text."""
+
+    channel: str
+    seq: int
+    event: str
+    data: msgspec.Raw
+    ts: datetime
+    origin: str | None
+
+
+async def append_events(conn: Conn, events: list[Event], origin: str | None) -> list[StoredEvent]:
+    """Append `events` in the caller's transaction; return them with their seq, in order."""
+    if not events:
+        return []
+    datas = [_encode.encode(e.data) for e in events]
+    rows = await conn.fetch(
+        "SELECT ord, seq, created_at FROM append_channel_events($1, $2, $3, $4) ORDER BY ord",
+        [e.channel for e in events],
+        [e.event for e in events],
+        [d.decode() for d in datas],
+        origin,
+    )
+    return [
+        StoredEvent(e.channel, r["seq"], e.event, msgspec.Raw(d), r["created_at"], origin)
+        for e, d, r in zip(events, datas, rows, strict=True)
+    ]
+
+
+async def events_since(conn: Conn, channel: str, after: int, limit: int) -> list[StoredEvent]:
+    """Up to `limit` events of `channel` with seq > `after`, in order."""
+    rows = await conn.fetch(
+        """SELECT seq, event, data::text AS data, created_at, origin FROM channel_events
+           WHERE channel = $1 AND seq > $2 ORDER BY seq LIMIT $3""",
+        channel,
+        after,
+        limit,
+    )
+    return [
+        StoredEvent(channel, r["seq"], r["event"], msgspec.Raw(r["data"].encode()),
+                    r["created_at"], r["origin"])
+        for r in rows
+    ]  # fmt: skip
+
+
+async def oldest_kept(conn: Conn, channel: str) -> int | None:
+    """The lowest seq still stored for `channel` (None when none is)."""
+    value: int | None = await conn.fetchval(
+        "SELECT min(seq) FROM channel_events WHERE channel = $1", channel
+    )
+    return value
+
+
+async def heads(conn: Conn, channels: list[str]) -> dict[str, int]:
+    """The head seq of each channel (0 for a channel with no event yet)."""
+    rows = await conn.fetch(
+        "SELECT channel, seq FROM channel_heads WHERE channel = ANY($1::text[])", channels
+    )
+    found = {r["channel"]: r["seq"] for r in rows}
+    return {c: found.get(c, 0) for c in channels}
+
+
+async def purge_before(conn: Conn, cutoff: datetime, batch: int = 10_000) -> int:
+    """Delete events older than `cutoff`, in batches that keep locks short."""
+    total = 0
+    while True:
+        deleted: int = await conn.fetchval(
+            """WITH doomed AS (SELECT channel, seq FROM channel_events
+                               WHERE created_at < $1 LIMIT $2)
+               , gone AS (DELETE FROM channel_events e USING doomed d
+                          WHERE e.channel = d.channel AND e.seq = d.seq RETURNING 1)
+               SELECT count(*) FROM gone""",
+            cutoff,
+            batch,
+        )
+        total += deleted
+        if deleted < batch:
+            return total

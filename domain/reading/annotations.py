@@ -1,0 +1,150 @@
+"""Annotations (text, voice, drawing, ai_insight) with their plain text for search.
+
+Events go to the owner's channel, and to the book's while the annotation is public."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain import events as ev
+from domain.books.access import readable_book
+from domain.errors import Conflict, Forbidden, NotFound
+from domain.events import Event, append_events, book_channel, user_channel
+from domain.pagination import Page, decode_cursor, page_of
+from domain.reading import rules
+from domain.reading.models import Annotation, AnnotationCreate, AnnotationPatch, Deleted
+from domain.reading.sql import Q
+from domain.sql import Conn
+from domain.writes import Written, read_with_heads
+
+
+def _annotation(row: Any) -> Annotation:
+    return msgspec.convert({k: row[k] for k in Annotation.__struct_fields__}, Annotation)
+
+
+def _visibility_events(before_public: bool, after: Annotation, name: str) -> list[Event]:
+    """Book-channel events for a change: shown while public, `.deleted` when it stops."""
+    book = book_channel(after.book_id)
+    if after.public:
+        return [Event(book, ev.ANNOTATION_CREATED if not before_public else name, after)]
+    if before_public:
+        return [Event(book, ev.ANNOTATION_DELETED, Deleted(after.id))]
+    return []
+
+
+async def create(
+    conn: Conn, user_id: UUID, book_id: UUID, cmd: AnnotationCreate, origin: str | None
+) -> Written[Annotation]:
+    plain = rules.plain_text(cmd.annotation_type, cmd.content, cmd.audio_transcript)
+    async with conn.transaction():
+        await readable_book(conn, book_id, user_id)
+        for link, query in ((cmd.highlight_id, Q.own_highlight_on_book),
+                            (cmd.bookmark_id, Q.own_bookmark_on_book)):  # fmt: skip
+            if link is not None and await conn.fetchval(query, link, user_id, book_id) is None:
+                raise NotFound("no such highlight or bookmark on this book")
+        row = await conn.fetchrow(
+            Q.insert_annotation,
+            cmd.id or uuid.uuid4(),
+            user_id,
+            book_id,
+            cmd.highlight_id,
+            cmd.bookmark_id,
+            cmd.annotation_type,
+            cmd.content,
+            plain,
+            cmd.page_number,
+            cmd.position_data,
+            cmd.attached_text,
+            cmd.audio_transcript,
+            cmd.audio_duration_seconds,
+            cmd.tags,
+            rules.word_count(plain),
+            cmd.public,
+        )
+        if row is None:
+            found = await conn.fetchrow(Q.annotation_by_id, cmd.id)
+            if found is None or found["user_id"] != user_id:
+                raise Conflict("that id is already in use", field="id")
+            return Written(_annotation(found), created=False)
+        annotation = _annotation(row)
+        pending = [Event(user_channel(user_id), ev.ANNOTATION_CREATED, annotation)]
+        pending += _visibility_events(False, annotation, ev.ANNOTATION_CREATED)
+        return Written(annotation, await append_events(conn, pending, origin))
+
+
+async def _own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Annotation:
+    row = await conn.fetchrow(Q.annotation_for_update, annotation_id)
+    if row is None or (row["user_id"] != user_id and not row["public"]):
+        raise NotFound("no such annotation")
+    if row["user_id"] != user_id:
+        raise Forbidden("not your annotation")
+    return _annotation(row)
+
+
+async def update(
+    conn: Conn, user_id: UUID, annotation_id: UUID, patch: AnnotationPatch, origin: str | None
+) -> Written[Annotation]:
+    async with conn.transaction():
+        before = await _own_for_update(conn, annotation_id, user_id)
+        merged = msgspec.structs.replace(
+            before,
+            **{f: getattr(patch, f) for f in patch.__struct_fields__
+               if getattr(patch, f) is not msgspec.UNSET},
+        )  # fmt: skip
+        plain = rules.plain_text(merged.annotation_type, merged.content, merged.audio_transcript)
+        row = await conn.fetchrow(
+            Q.update_annotation,
+            annotation_id,
+            merged.content,
+            plain,
+            rules.word_count(plain),
+            merged.page_number,
+            merged.tags,
+            merged.public,
+            merged.position_data,
+            merged.audio_transcript,
+        )
+        after = _annotation(row)
+        pending = [Event(user_channel(user_id), ev.ANNOTATION_UPDATED, after)]
+        pending += _visibility_events(before.public, after, ev.ANNOTATION_UPDATED)
+        return Written(after, await append_events(conn, pending, origin))
+
+
+async def delete(
+    conn: Conn, user_id: UUID, annotation_id: UUID, origin: str | None
+) -> Written[Deleted]:
+    async with conn.transaction():
+        before = await _own_for_update(conn, annotation_id, user_id)
+        await conn.execute(Q.tombstone_annotation, annotation_id)
+        gone = Deleted(annotation_id)
+        pending = [Event(user_channel(user_id), ev.ANNOTATION_DELETED, gone)]
+        if before.public:
+            pending.append(Event(book_channel(before.book_id), ev.ANNOTATION_DELETED, gone))
+        return Written(gone, await append_events(conn, pending, origin))
+
+
+async def list_for_book(
+    conn: Conn,
+    user_id: UUID,
+    book_id: UUID,
+    *,
+    query: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Page[Annotation], dict[str, int]]:
+    """The caller's annotations on the book; `query` searches their plain text."""
+    await readable_book(conn, book_id, user_id)
+    after = decode_cursor(cursor)
+    stamp, last_id = after if after else (None, None)
+
+    async def read() -> Page[Annotation]:
+        rows = await conn.fetch(
+            Q.own_annotations, user_id, book_id, query or None, stamp, last_id, limit + 1
+        )
+        return page_of([_annotation(r) for r in rows], limit, lambda a: (a.created_at, a.id))
+
+    return await read_with_heads(conn, [user_channel(user_id)], read)

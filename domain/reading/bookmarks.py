@@ -1,0 +1,142 @@
+"""Bookmarks: manual ones (idempotent by client id), and the one auto bookmark per user
+and book that follows the reading position. Events go to the owner's channel only."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain import events as ev
+from domain.books.access import readable_book
+from domain.errors import Conflict, NotFound
+from domain.events import Event, append_events, user_channel
+from domain.pagination import Page, decode_cursor, page_of
+from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
+from domain.reading.sql import Q
+from domain.sql import Conn
+from domain.writes import Written, read_with_heads
+
+
+def _bookmark(row: Any) -> Bookmark:
+    return msgspec.convert({k: row[k] for k in Bookmark.__struct_fields__}, Bookmark)
+
+
+async def create(
+    conn: Conn, user_id: UUID, book_id: UUID, cmd: BookmarkCreate, origin: str | None
+) -> Written[Bookmark]:
+    async with conn.transaction():
+        await readable_book(conn, book_id, user_id)
+        row = await conn.fetchrow(
+            Q.insert_bookmark,
+            cmd.id or uuid.uuid4(),
+            user_id,
+            book_id,
+            cmd.title,
+            cmd.note,
+            cmd.category,
+            cmd.page_number,
+            cmd.position_data,
+            cmd.context_text,
+            cmd.icon,
+        )
+        if row is None:
+            found = await conn.fetchrow(Q.bookmark_by_id, cmd.id)
+            if found is None or found["user_id"] != user_id:
+                raise Conflict("that id is already in use", field="id")
+            return Written(_bookmark(found), created=False)
+        bookmark = _bookmark(row)
+        await conn.execute(Q.count_bookmark, book_id, 1)
+        pending = [Event(user_channel(user_id), ev.BOOKMARK_CREATED, bookmark)]
+        return Written(bookmark, await append_events(conn, pending, origin))
+
+
+async def _own_for_update(conn: Conn, bookmark_id: UUID, user_id: UUID) -> Bookmark:
+    row = await conn.fetchrow(Q.bookmark_for_update, bookmark_id)
+    if row is None or row["user_id"] != user_id:
+        raise NotFound("no such bookmark")
+    return _bookmark(row)
+
+
+async def update(
+    conn: Conn, user_id: UUID, bookmark_id: UUID, patch: BookmarkPatch, origin: str | None
+) -> Written[Bookmark]:
+    def given(name: str) -> bool:
+        return getattr(patch, name) is not msgspec.UNSET
+
+    def value(name: str) -> Any:
+        v = getattr(patch, name)
+        return None if v is msgspec.UNSET else v
+
+    async with conn.transaction():
+        await _own_for_update(conn, bookmark_id, user_id)
+        row = await conn.fetchrow(
+            Q.update_bookmark,
+            bookmark_id,
+            given("title"),
+            value("title"),
+            given("note"),
+            value("note"),
+            value("category"),
+            value("page_number"),
+            value("position_data"),
+            given("context_text"),
+            value("context_text"),
+            given("icon"),
+            value("icon"),
+        )
+        bookmark = _bookmark(row)
+        pending = [Event(user_channel(user_id), ev.BOOKMARK_UPDATED, bookmark)]
+        return Written(bookmark, await append_events(conn, pending, origin))
+
+
+async def delete(
+    conn: Conn, user_id: UUID, bookmark_id: UUID, origin: str | None
+) -> Written[Deleted]:
+    async with conn.transaction():
+        before = await _own_for_update(conn, bookmark_id, user_id)
+        await conn.execute(Q.tombstone_bookmark, bookmark_id)
+        await conn.execute(Q.count_bookmark, before.book_id, -1)
+        gone = Deleted(bookmark_id)
+        pending = [Event(user_channel(user_id), ev.BOOKMARK_DELETED, gone)]
+        return Written(gone, await append_events(conn, pending, origin))
+
+
+async def set_auto(
+    conn: Conn, user_id: UUID, book_id: UUID, cmd: AutoBookmark, origin: str | None
+) -> Written[Bookmark]:
+    """Create or move the single auto bookmark of this user on this book."""
+    async with conn.transaction():
+        book = await readable_book(conn, book_id, user_id)
+        row = await conn.fetchrow(
+            Q.upsert_auto_bookmark,
+            user_id,
+            book_id,
+            f"Reading Position - {book.title}",
+            cmd.page_number,
+            cmd.position_data,
+            cmd.context_text,
+        )
+        assert row is not None
+        bookmark = _bookmark(row)
+        if row["inserted"]:
+            await conn.execute(Q.count_bookmark, book_id, 1)
+        name = ev.BOOKMARK_CREATED if row["inserted"] else ev.BOOKMARK_UPDATED
+        pending = [Event(user_channel(user_id), name, bookmark)]
+        return Written(bookmark, await append_events(conn, pending, origin), row["inserted"])
+
+
+async def list_for_book(
+    conn: Conn, user_id: UUID, book_id: UUID, *, cursor: str | None, limit: int
+) -> tuple[Page[Bookmark], dict[str, int]]:
+    await readable_book(conn, book_id, user_id)
+    after = decode_cursor(cursor)
+    stamp, last_id = after if after else (None, None)
+
+    async def read() -> Page[Bookmark]:
+        rows = await conn.fetch(Q.own_bookmarks, user_id, book_id, stamp, last_id, limit + 1)
+        return page_of([_bookmark(r) for r in rows], limit, lambda b: (b.created_at, b.id))
+
+    return await read_with_heads(conn, [user_channel(user_id)], read)

@@ -1,0 +1,246 @@
+-- name: insert_highlight
+INSERT INTO highlights (id, user_id, book_id, book_chapter_id, selected_text, word_count,
+                        character_count, page_number, start_offset, end_offset, position_data,
+                        color, color_hex, category, note, tags, public)
+VALUES ($1, $2, $3,
+        (SELECT id FROM book_chapters
+         WHERE book_id = $3 AND start_offset <= $8 AND end_offset > $8 LIMIT 1),
+        $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ON CONFLICT (id) DO NOTHING
+RETURNING {highlight_columns}
+
+-- name: highlight_by_id
+SELECT {highlight_columns}, deleted_at FROM highlights WHERE id = $1
+
+-- name: highlight_for_update
+SELECT {highlight_columns} FROM highlights WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
+
+-- name: update_highlight
+UPDATE highlights
+SET color = coalesce($2, color),
+    color_hex = coalesce($3, color_hex),
+    category = CASE WHEN $4 THEN $5 ELSE category END,
+    note = CASE WHEN $6 THEN $7 ELSE note END,
+    tags = coalesce($8, tags),
+    public = coalesce($9, public),
+    position_data = coalesce($10, position_data)
+WHERE id = $1
+RETURNING {highlight_columns}
+
+-- name: tombstone_highlight
+UPDATE highlights SET deleted_at = now() WHERE id = $1
+
+-- name: count_highlight
+UPDATE books
+SET total_highlights = total_highlights + $2,
+    community_highlights_count = community_highlights_count + $3
+WHERE id = $1
+RETURNING id AS book_id, community_highlights_count, total_highlights
+
+-- name: own_highlights
+SELECT {highlight_columns} FROM highlights
+WHERE user_id = $1 AND book_id = $2 AND deleted_at IS NULL
+  AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+ORDER BY created_at DESC, id DESC
+LIMIT $5
+
+-- name: public_highlights
+SELECT {highlight_columns} FROM highlights
+WHERE book_id = $1 AND public AND deleted_at IS NULL
+  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+
+-- name: insert_bookmark
+INSERT INTO bookmarks (id, user_id, book_id, title, note, category, page_number, position_data,
+                       context_text, icon, reading_progress_when_created, last_visited_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+        (SELECT progress_percentage FROM reading_progress WHERE user_id = $2 AND book_id = $3),
+        now())
+ON CONFLICT (id) DO NOTHING
+RETURNING {bookmark_columns}
+
+-- name: bookmark_by_id
+SELECT {bookmark_columns}, user_id, deleted_at FROM bookmarks WHERE id = $1
+
+-- name: bookmark_for_update
+SELECT {bookmark_columns}, user_id FROM bookmarks
+WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
+
+-- name: update_bookmark
+UPDATE bookmarks
+SET title = CASE WHEN $2 THEN $3 ELSE title END,
+    note = CASE WHEN $4 THEN $5 ELSE note END,
+    category = coalesce($6, category),
+    page_number = coalesce($7, page_number),
+    position_data = coalesce($8, position_data),
+    context_text = CASE WHEN $9 THEN $10 ELSE context_text END,
+    icon = CASE WHEN $11 THEN $12 ELSE icon END
+WHERE id = $1
+RETURNING {bookmark_columns}
+
+-- name: tombstone_bookmark
+UPDATE bookmarks SET deleted_at = now() WHERE id = $1
+
+-- name: count_bookmark
+UPDATE books SET total_bookmarks = total_bookmarks + $2 WHERE id = $1
+
+-- name: upsert_auto_bookmark
+INSERT INTO bookmarks (user_id, book_id, title, category, page_number, position_data,
+                       context_text, is_auto_bookmark, last_visited_at,
+                       reading_progress_when_created)
+VALUES ($1, $2, $3, 'auto', $4, $5, $6, true, now(),
+        (SELECT progress_percentage FROM reading_progress WHERE user_id = $1 AND book_id = $2))
+ON CONFLICT (user_id, book_id, is_auto_bookmark) WHERE is_auto_bookmark = true
+DO UPDATE SET page_number = EXCLUDED.page_number,
+              position_data = EXCLUDED.position_data,
+              context_text = EXCLUDED.context_text,
+              title = EXCLUDED.title,
+              last_visited_at = now(),
+              deleted_at = NULL
+RETURNING {bookmark_columns}, (xmax = 0) AS inserted
+
+-- name: own_bookmarks
+SELECT {bookmark_columns} FROM bookmarks
+WHERE user_id = $1 AND book_id = $2 AND deleted_at IS NULL
+  AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+ORDER BY created_at DESC, id DESC
+LIMIT $5
+
+-- name: insert_annotation
+INSERT INTO annotations (id, user_id, book_id, highlight_id, bookmark_id, annotation_type,
+                         content, plain_text_content, page_number, position_data,
+                         attached_text, audio_transcript, audio_duration_seconds, tags,
+                         word_count, public)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ON CONFLICT (id) DO NOTHING
+RETURNING {annotation_columns}
+
+-- name: annotation_by_id
+SELECT {annotation_columns}, deleted_at FROM annotations WHERE id = $1
+
+-- name: annotation_for_update
+SELECT {annotation_columns} FROM annotations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
+
+-- name: update_annotation
+UPDATE annotations
+SET content = $2, plain_text_content = $3, word_count = $4, page_number = $5, tags = $6,
+    public = $7, position_data = $8, audio_transcript = $9
+WHERE id = $1
+RETURNING {annotation_columns}
+
+-- name: tombstone_annotation
+UPDATE annotations SET deleted_at = now() WHERE id = $1
+
+-- name: own_annotations
+SELECT {annotation_columns} FROM annotations
+WHERE user_id = $1 AND book_id = $2 AND deleted_at IS NULL
+  AND ($3::text IS NULL
+       OR to_tsvector('english', coalesce(plain_text_content, ''))
+          @@ websearch_to_tsquery('english', $3))
+  AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+ORDER BY created_at DESC, id DESC
+LIMIT $6
+
+-- name: own_highlight_on_book
+SELECT 1 FROM highlights WHERE id = $1 AND user_id = $2 AND book_id = $3 AND deleted_at IS NULL
+
+-- name: own_bookmark_on_book
+SELECT 1 FROM bookmarks WHERE id = $1 AND user_id = $2 AND book_id = $3 AND deleted_at IS NULL
+
+-- name: furthest_for_update
+SELECT furthest_character_offset, furthest_percentage FROM reading_progress
+WHERE user_id = $1 AND book_id = $2 FOR UPDATE
+
+-- name: upsert_progress
+INSERT INTO reading_progress AS p
+    (user_id, book_id, current_page, current_character_offset, progress_percentage,
+     position_data, device, first_opened_at, last_read_at,
+     furthest_page, furthest_character_offset, furthest_percentage, furthest_position_data,
+     furthest_at, completed, completed_at)
+VALUES ($1, $2, $3, $4, $5::float8, $6, $7, now(), now(), $3, $4, $5, $6, now(),
+        $5 >= $9::float8, CASE WHEN $5 >= $9 THEN now() END)
+ON CONFLICT (user_id, book_id) DO UPDATE
+SET current_page = EXCLUDED.current_page,
+    current_character_offset = EXCLUDED.current_character_offset,
+    progress_percentage = EXCLUDED.progress_percentage,
+    position_data = EXCLUDED.position_data,
+    device = EXCLUDED.device,
+    last_read_at = now(),
+    furthest_page = CASE WHEN $8 THEN EXCLUDED.current_page ELSE p.furthest_page END,
+    furthest_character_offset = CASE WHEN $8 THEN EXCLUDED.current_character_offset
+                                     ELSE p.furthest_character_offset END,
+    furthest_percentage = CASE WHEN $8 THEN EXCLUDED.progress_percentage
+                               ELSE p.furthest_percentage END,
+    furthest_position_data = CASE WHEN $8 THEN EXCLUDED.position_data
+                                  ELSE p.furthest_position_data END,
+    furthest_at = CASE WHEN $8 THEN now() ELSE p.furthest_at END,
+    completed = p.completed OR EXCLUDED.progress_percentage >= $9,
+    completed_at = coalesce(p.completed_at,
+                            CASE WHEN EXCLUDED.progress_percentage >= $9 THEN now() END)
+RETURNING last_read_at
+
+-- name: upsert_position
+INSERT INTO reading_positions (user_id, book_id, device, current_page, current_character_offset,
+                               progress_percentage, position_data, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+ON CONFLICT (user_id, book_id, device) DO UPDATE
+SET current_page = EXCLUDED.current_page,
+    current_character_offset = EXCLUDED.current_character_offset,
+    progress_percentage = EXCLUDED.progress_percentage,
+    position_data = EXCLUDED.position_data,
+    updated_at = now()
+
+-- name: progress_row
+SELECT * FROM reading_progress WHERE user_id = $1 AND book_id = $2
+
+-- name: device_positions
+SELECT book_id, device, current_page, current_character_offset, progress_percentage,
+       position_data, updated_at
+FROM reading_positions WHERE user_id = $1 AND book_id = $2
+ORDER BY updated_at DESC
+
+-- name: reset_furthest
+UPDATE reading_progress
+SET furthest_page = current_page,
+    furthest_character_offset = current_character_offset,
+    furthest_percentage = progress_percentage,
+    furthest_position_data = position_data,
+    furthest_at = now()
+WHERE user_id = $1 AND book_id = $2
+
+-- name: lock_session_id
+SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))
+
+-- name: session_by_id
+SELECT {session_columns}, user_id FROM reading_sessions WHERE id = $1
+
+-- name: insert_session
+INSERT INTO reading_sessions (id, user_id, book_id, start_page, device_type, platform)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING {session_columns}
+
+-- name: session_for_update
+SELECT {session_columns}, user_id FROM reading_sessions WHERE id = $1 FOR UPDATE
+
+-- name: end_session
+UPDATE reading_sessions
+SET ended_at = $3, end_page = $4, words_read = $5, duration_seconds = $6, pages_read = $7,
+    reading_speed_wpm = $8
+WHERE id = $1 AND started_at = $2
+RETURNING {session_columns}
+
+-- name: roll_up_session
+INSERT INTO reading_progress AS p (user_id, book_id, total_time_spent_seconds, total_sessions,
+                                   first_opened_at)
+VALUES ($1, $2, $3, 1, now())
+ON CONFLICT (user_id, book_id) DO UPDATE
+SET total_time_spent_seconds = p.total_time_spent_seconds + EXCLUDED.total_time_spent_seconds,
+    total_sessions = p.total_sessions + 1,
+    completion_time_seconds = CASE WHEN p.completed AND p.completion_time_seconds IS NULL
+                                   THEN p.total_time_spent_seconds + EXCLUDED.total_time_spent_seconds
+                                   ELSE p.completion_time_seconds END
+
+-- name: furthest
+SELECT furthest_character_offset, furthest_percentage FROM reading_progress
+WHERE user_id = $1 AND book_id = $2

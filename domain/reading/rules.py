@@ -1,0 +1,70 @@
+"""Pure reading rules: no I/O."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+
+from domain.errors import Invalid
+
+COLOR_HEX = {
+    "yellow": "#FEF3C7",
+    "blue": "#DBEAFE",
+    "green": "#D1FAE5",
+    "red": "#FEE2E2",
+    "purple": "#EDE9FE",
+    "orange": "#FFEDD5",
+    "brown": "#E7D8C9",
+    "pink": "#FCE7F3",
+}
+# a position at or past this fraction of the book counts as finishing it
+COMPLETION_THRESHOLD = 0.99
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def word_count(text: str | None) -> int:
+    return len(text.split()) if text else 0
+
+
+def check_span(start_offset: int, end_offset: int) -> None:
+    if end_offset < start_offset:
+        raise Invalid("end_offset is before start_offset", field="end_offset")
+
+
+def plain_text(annotation_type: str, content: str | None, transcript: str | None) -> str | None:
+    """The searchable text of an annotation: markup stripped, entities decoded, spaces
+    folded. A voice note is searched by its transcript."""
+    source = transcript if annotation_type == "voice" else content
+    if not source:
+        return None
+    text = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", source))).strip()
+    return text or None
+
+
+def is_further(
+    new_offset: int | None, new_fraction: float, old_offset: int | None, old_fraction: float | None
+) -> bool:
+    """Whether a position lies past the furthest one: by character offset when both
+    have one (exact across devices and layouts), else by fraction of the book."""
+    if old_fraction is None and old_offset is None:
+        return True
+    if new_offset is not None and old_offset is not None:
+        return new_offset > old_offset
+    return new_fraction > (old_fraction or 0.0)
+
+
+def session_figures(
+    started_at: datetime,
+    ended_at: datetime,
+    start_page: int | None,
+    end_page: int,
+    words_read: int,
+) -> tuple[int, int, float | None]:
+    """Duration in seconds, pages read and words per minute of a finished session."""
+    duration = max(0, round((ended_at - started_at).total_seconds()))
+    pages = max(0, end_page - start_page) if start_page is not None else 0
+    wpm = round(words_read / (duration / 60), 1) if duration > 0 and words_read > 0 else None
+    return duration, pages, wpm
