@@ -11,7 +11,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from handlers import deps, http_auth, http_ops, http_users
+from handlers import deps, http_auth, http_ops, http_reading, http_users
+from handlers.ws import make_ws_endpoint
 from server.context import build_context, running
 from server.errors import EXCEPTION_HANDLERS
 from server.logs import configure_logging
@@ -41,10 +42,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     api = Router(
         path=API_PREFIX,
-        route_handlers=[http_auth.AuthController, http_users.UsersController],
+        route_handlers=[
+            http_auth.AuthController,
+            http_users.UsersController,
+            http_reading.BookReadingController,
+            http_reading.ReadingItemsController,
+        ],
     )
     return Litestar(
-        route_handlers=[http_ops.healthz, http_ops.readyz, MetricsController, api],
+        route_handlers=[
+            http_ops.healthz,
+            http_ops.readyz,
+            MetricsController,
+            make_ws_endpoint(ctx),
+            api,
+        ],
         lifespan=[lifespan],
         state=State({"ctx": ctx}),
         dependencies={

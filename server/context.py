@@ -14,10 +14,15 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
 from server import embedded, metrics
 from server.auth import Tokens
 from server.db import create_pool
+from server.hub.fanout import Fanout
+from server.hub.hub import Hub
 from server.migrate import migrate
 from server.schedule_loop import run_schedule
 from server.settings import Settings
@@ -34,6 +39,7 @@ class AppContext:
     tokens: Tokens
     pool: asyncpg.Pool = field(init=False)
     redis: aioredis.Redis | None = None
+    hub: Hub = field(init=False)
     _embedded_handle: Any = None
 
     async def check_ready(self) -> dict[str, str]:
@@ -51,6 +57,20 @@ class AppContext:
             except Exception as exc:
                 status["broker"] = f"error: {type(exc).__name__}"
         return status
+
+
+def make_fanout(settings: Settings, hub: Hub) -> Fanout:
+    """Redis pub/sub between processes when REDIS_URL is set, else the memory backend."""
+    url = settings.redis_url
+
+    def backend() -> ChannelsBackend:
+        if url is None:
+            return MemoryChannelsBackend()
+        # a fresh client each time: a restarted listener must not reuse a dead connection
+        return RedisChannelsPubSubBackend(redis=aioredis.from_url(url))
+
+    return Fanout(backend, prefix=settings.channel_prefix, deliver=hub.deliver,
+                  on_reconnect=hub.reconcile)  # fmt: skip
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -78,6 +98,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     metrics.DB_POOL_IN_USE.set_function(lambda: ctx.pool.get_size() - ctx.pool.get_idle_size())
     if settings.redis_url:
         ctx.redis = aioredis.from_url(settings.redis_url)
+    ctx.hub = Hub(ctx.pool)
+    await ctx.hub.start(lambda hub: make_fanout(settings, hub))
     worker_context.bind(settings, ctx.pool)
     await broker.startup()
     # with Redis, the Procfile's scheduler process fires scheduled jobs; without, we do
@@ -90,6 +112,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
             with contextlib.suppress(asyncio.CancelledError):
                 await schedule
         await broker.shutdown()
+        await ctx.hub.stop()
         if ctx.redis is not None:
             await ctx.redis.aclose()
         await ctx.pool.close()

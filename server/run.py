@@ -32,15 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _serve_one_process(settings: Settings) -> None:
     from server.app import create_app
+    from server.web import uvicorn_options
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        ws_per_message_deflate=False,
-        access_log=False,
-        log_config=None,
-    )
+    uvicorn.run(create_app(settings), **uvicorn_options(settings))
 
 
 def _serve_procfile(settings: Settings, env: dict[str, str]) -> int:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from server.db import init_connection
-from tests.services import Postgres, RedisService, ServerProcess
+from tests.services import Postgres, RedisService, ServerProcess, running_server
 
 
 @pytest.fixture(scope="session")
@@ -69,13 +69,8 @@ def server_env(database_url: str, redis_url: str | None = None, **extra: str) ->
 @pytest.fixture(scope="module")
 async def server(database_url: str) -> AsyncIterator[ServerProcess]:
     """One uvicorn process of the app on the module's database (in-process channels)."""
-    proc = ServerProcess(server_env(database_url))
-    proc.start()
-    try:
-        await proc.wait_ready()
+    async with running_server(server_env(database_url)) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture

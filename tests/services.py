@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -145,13 +145,10 @@ class ServerProcess:
         logs = ROOT / ".bookmind" / "test-logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.log_path = logs / f"uvicorn-{self.port}.log"
-        cmd = [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(self.port),
-               "--ws-per-message-deflate", "false", "--no-access-log"]  # fmt: skip
+        cmd = [sys.executable, "-m", "server.web"]
+        env = {**os.environ, **self.env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         with self.log_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=out
-            )
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
 
     async def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -183,13 +180,13 @@ class ServerProcess:
             self.proc.wait(5)
 
 
-@contextlib.contextmanager
-def running_servers(envs: list[dict[str, str]]) -> Iterator[list[ServerProcess]]:
-    servers = [ServerProcess(env) for env in envs]
+@contextlib.asynccontextmanager
+async def running_server(env: dict[str, str]) -> AsyncIterator[ServerProcess]:
+    """A started, ready uvicorn process of the app, stopped on exit."""
+    proc = ServerProcess(env)
+    proc.start()
     try:
-        for s in servers:
-            s.start()
-        yield servers
+        await proc.wait_ready()
+        yield proc
     finally:
-        for s in servers:
-            s.stop()
+        proc.stop()

@@ -1,0 +1,210 @@
+"""REST for reading data (PROTOCOL.md §3): progress, sessions, highlights, bookmarks,
+annotations. Each write runs the same domain operation as its WebSocket `call`, then
+publishes the committed events; each read of channel-reported state carries
+`X-Event-Seq`."""
+
+from __future__ import annotations
+
+from typing import Literal, TypeVar
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from domain.pagination import DEFAULT_LIMIT, Page, check_limit
+from domain.reading import annotations as annotation_ops
+from domain.reading import bookmarks, highlights, progress, sessions
+from domain.reading.models import (
+    Annotation,
+    AnnotationCreate,
+    AnnotationPatch,
+    AutoBookmark,
+    Bookmark,
+    BookmarkCreate,
+    BookmarkPatch,
+    Highlight,
+    HighlightCreate,
+    HighlightPatch,
+    Progress,
+    ProgressUpdate,
+    ProgressView,
+    ReadingSession,
+    SessionEnd,
+    SessionStart,
+)
+from domain.writes import Written
+from handlers.deps import PooledConn
+from server.context import AppContext
+
+T = TypeVar("T")
+Device = Parameter(header="X-Device", required=False, max_length=64)
+Limit = Parameter(query="limit", ge=1, le=100, default=DEFAULT_LIMIT)
+
+
+def event_seq_header(heads: dict[str, int]) -> dict[str, str]:
+    return {"X-Event-Seq": ", ".join(f"{c}={s}" for c, s in heads.items())}
+
+
+def published(ctx: AppContext, written: Written[T], *, creates: bool = False) -> Response[T]:
+    """Fan out what the write committed; answer 201 for a creation, 200 for a retry."""
+    ctx.hub.publish(written.events)
+    status = HTTP_201_CREATED if creates and written.created else HTTP_200_OK
+    return Response(written.value, status_code=status)
+
+
+def paged(page: Page[T], heads: dict[str, int]) -> Response[Page[T]]:
+    return Response(page, headers=event_seq_header(heads))
+
+
+class BookReadingController(Controller):
+    """Routes under a book."""
+
+    path = "/books/{book_id:uuid}"
+    tags = ["reading"]
+
+    @put("/progress")
+    async def put_progress(
+        self, book_id: UUID, data: ProgressUpdate, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[Progress]:  # fmt: skip
+        return published(ctx, await progress.update(conn, user_id, book_id, data, device))
+
+    @get("/progress")
+    async def get_progress(
+        self, book_id: UUID, conn: PooledConn, user_id: UUID
+    ) -> Response[ProgressView]:
+        view, heads = await progress.view(conn, user_id, book_id)
+        return Response(view, headers=event_seq_header(heads))
+
+    @delete("/progress/furthest", status_code=HTTP_200_OK)
+    async def reset_furthest(self, book_id: UUID, conn: PooledConn, user_id: UUID) -> ProgressView:
+        return await progress.reset_furthest(conn, user_id, book_id)
+
+    @post("/sessions")
+    async def start_session(
+        self, book_id: UUID, data: SessionStart, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[ReadingSession]:  # fmt: skip
+        written = await sessions.start(conn, user_id, book_id, data, device)
+        return published(ctx, written, creates=True)
+
+    @post("/highlights")
+    async def create_highlight(
+        self, book_id: UUID, data: HighlightCreate, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[Highlight]:  # fmt: skip
+        written = await highlights.create(conn, user_id, book_id, data, device)
+        return published(ctx, written, creates=True)
+
+    @get("/highlights")
+    async def list_highlights(
+        self, book_id: UUID, conn: PooledConn, user_id: UUID,
+        scope: Literal["own", "public"] = "own", cursor: str | None = None,
+        limit: int = Limit,
+    ) -> Response[Page[Highlight]]:  # fmt: skip
+        page, heads = await highlights.list_for_book(
+            conn, user_id, book_id, public=scope == "public", cursor=cursor,
+            limit=check_limit(limit),
+        )  # fmt: skip
+        return paged(page, heads)
+
+    @post("/bookmarks")
+    async def create_bookmark(
+        self, book_id: UUID, data: BookmarkCreate, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[Bookmark]:  # fmt: skip
+        written = await bookmarks.create(conn, user_id, book_id, data, device)
+        return published(ctx, written, creates=True)
+
+    @get("/bookmarks")
+    async def list_bookmarks(
+        self, book_id: UUID, conn: PooledConn, user_id: UUID, cursor: str | None = None,
+        limit: int = Limit,
+    ) -> Response[Page[Bookmark]]:  # fmt: skip
+        page, heads = await bookmarks.list_for_book(
+            conn, user_id, book_id, cursor=cursor, limit=check_limit(limit)
+        )
+        return paged(page, heads)
+
+    @put("/auto-bookmark")
+    async def auto_bookmark(
+        self, book_id: UUID, data: AutoBookmark, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[Bookmark]:  # fmt: skip
+        return published(ctx, await bookmarks.set_auto(conn, user_id, book_id, data, device))
+
+    @post("/annotations")
+    async def create_annotation(
+        self, book_id: UUID, data: AnnotationCreate, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[Annotation]:  # fmt: skip
+        written = await annotation_ops.create(conn, user_id, book_id, data, device)
+        return published(ctx, written, creates=True)
+
+    @get("/annotations")
+    async def list_annotations(
+        self, book_id: UUID, conn: PooledConn, user_id: UUID,
+        q: str | None = Parameter(query="q", required=False, max_length=200),
+        cursor: str | None = None, limit: int = Limit,
+    ) -> Response[Page[Annotation]]:  # fmt: skip
+        page, heads = await annotation_ops.list_for_book(
+            conn, user_id, book_id, query=q, cursor=cursor, limit=check_limit(limit)
+        )
+        return paged(page, heads)
+
+
+class ReadingItemsController(Controller):
+    """Routes addressed by the item's own id."""
+
+    path = "/"
+    tags = ["reading"]
+
+    @patch("/sessions/{session_id:uuid}")
+    async def end_session(
+        self, session_id: UUID, data: SessionEnd, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[ReadingSession]:  # fmt: skip
+        return published(ctx, await sessions.end(conn, user_id, session_id, data, device))
+
+    @patch("/highlights/{item_id:uuid}")
+    async def update_highlight(
+        self, item_id: UUID, data: HighlightPatch, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[Highlight]:  # fmt: skip
+        return published(ctx, await highlights.update(conn, user_id, item_id, data, device))
+
+    @delete("/highlights/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_highlight(
+        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
+        device: str | None = Device,
+    ) -> None:  # fmt: skip
+        published(ctx, await highlights.delete(conn, user_id, item_id, device))
+
+    @patch("/bookmarks/{item_id:uuid}")
+    async def update_bookmark(
+        self, item_id: UUID, data: BookmarkPatch, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[Bookmark]:  # fmt: skip
+        return published(ctx, await bookmarks.update(conn, user_id, item_id, data, device))
+
+    @delete("/bookmarks/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_bookmark(
+        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
+        device: str | None = Device,
+    ) -> None:  # fmt: skip
+        published(ctx, await bookmarks.delete(conn, user_id, item_id, device))
+
+    @patch("/annotations/{item_id:uuid}")
+    async def update_annotation(
+        self, item_id: UUID, data: AnnotationPatch, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
+    ) -> Response[Annotation]:  # fmt: skip
+        return published(ctx, await annotation_ops.update(conn, user_id, item_id, data, device))
+
+    @delete("/annotations/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_annotation(
+        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
+        device: str | None = Device,
+    ) -> None:  # fmt: skip
+        published(ctx, await annotation_ops.delete(conn, user_id, item_id, device))

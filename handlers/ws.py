@@ -1,0 +1,275 @@
+"""The WebSocket endpoint `/ws` (PROTOCOL.md §4): hello, then a loop that decodes each
+frame, dispatches it, and answers with the request's id. Written as a plain ASGI app so
+each message costs no framework machinery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import msgspec
+from litestar import asgi
+from litestar.enums import ScopeType
+from litestar.types import Receive, Scope, Send
+
+from domain import events as ev
+from domain.accounts.models import to_public
+from domain.accounts.operations import get_user
+from domain.channels import book_of, may_subscribe
+from domain.errors import DomainError, Forbidden, Invalid
+from handlers import protocol as p
+from handlers.ws_calls import METHODS, Caller
+from server.context import AppContext
+from server.errors import ws_code
+from server.hub.connection import (
+    CLOSE_NO_HELLO,
+    CLOSE_POLICY,
+    CLOSE_UNAUTHORIZED,
+    Connection,
+)
+from server.hub.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+
+Message = dict[str, Any]
+ReceiveMessage = Callable[[], Awaitable[Message]]
+SendMessage = Callable[[Message], Awaitable[None]]
+
+
+def make_ws_endpoint(ctx: AppContext) -> Any:
+    @asgi("/ws", copy_scope=False)
+    async def ws_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        # plain dicts from here on: the ASGI TypedDicts add nothing but casts
+        raw_receive = cast(ReceiveMessage, receive)
+        raw_send = cast(SendMessage, send)
+        if scope["type"] != ScopeType.WEBSOCKET:
+            await raw_send({"type": "http.response.start", "status": 426, "headers": []})
+            await raw_send({"type": "http.response.body", "body": b"WebSocket only"})
+            return
+        await Socket(ctx, raw_receive, raw_send).run()
+
+    return ws_endpoint
+
+
+class Socket:
+    def __init__(self, ctx: AppContext, receive: ReceiveMessage, send: SendMessage) -> None:
+        self.ctx = ctx
+        self.hub = ctx.hub
+        self.receive = receive
+        self.send = send
+        self.conn: Connection | None = None
+        settings = ctx.settings
+        self.bucket = TokenBucket(settings.ws_rate_per_s, settings.ws_rate_burst)
+
+    async def run(self) -> None:
+        if (await self.receive())["type"] != "websocket.connect":
+            return
+        await self.send({"type": "websocket.accept"})
+        hello = await self._hello()
+        if hello is None:
+            return
+        conn = self.conn
+        assert conn is not None
+        self.hub.register(conn)
+        conn.start()
+        try:
+            await self._welcome(hello)
+            await self._loop()
+        finally:
+            for name in list(conn.subscriptions):
+                self._presence(name, ev.PRESENCE_LEAVE)
+            await self.hub.unregister(conn)
+            await conn.stop()
+
+    # -- opening ------------------------------------------------------------------------
+
+    async def _close_now(self, code: int, reason: str) -> None:
+        await self.send({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def _hello(self) -> p.Hello | None:
+        try:
+            async with asyncio.timeout(self.ctx.settings.ws_hello_timeout_s):
+                message = await self.receive()
+        except TimeoutError:
+            await self._close_now(CLOSE_NO_HELLO, "no hello in time")
+            return None
+        if message["type"] != "websocket.receive":
+            return None
+        try:
+            hello = p.decode_hello(message.get("text") or message.get("bytes") or b"")
+            user_id = self.ctx.tokens.verify(hello.token)
+            async with self.ctx.pool.acquire() as db:
+                user = await get_user(db, user_id)
+        except (msgspec.DecodeError, DomainError):
+            await self._close_now(CLOSE_UNAUTHORIZED, "unauthorized")
+            return None
+        profile = msgspec.to_builtins(to_public(user))
+        self.conn = Connection(
+            uuid.uuid4().hex,
+            user_id,
+            hello.device,
+            self.send,
+            self.ctx.settings.ws_queue_size,
+            profile,
+        )
+        return hello
+
+    async def _welcome(self, hello: p.Hello) -> None:
+        conn = self.conn
+        assert conn is not None
+        settings = self.ctx.settings
+        conn.push(p.encode(p.Welcome(conn.user_id, conn.id, settings.ws_heartbeat_s)))
+        own = ev.user_channel(conn.user_id)
+        await self.hub.subscribe(conn, own, hello.resume.get(own))
+        for channel, since in hello.resume.items():
+            if channel == own:
+                continue
+            try:
+                await self._subscribe(channel, since, None)
+            except DomainError as exc:
+                self._error(None, exc)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        conn = self.conn
+        assert conn is not None
+        while True:
+            message = await self.receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return
+            if kind != "websocket.receive" or conn.close_code is not None:
+                continue
+            now = time.monotonic()
+            if not self.bucket.take(now):
+                if self.bucket.exhausted_for_too_long(now):
+                    conn.close(CLOSE_POLICY, "rate limit")
+                    continue
+                conn.push(p.encode(p.Error(None, "rate_limited", "too many frames; slow down")))
+                continue
+            text = message.get("text")
+            if not isinstance(text, str):
+                conn.push(p.encode(p.Error(None, "bad_request", "frames are JSON text")))
+                continue
+            await self._handle(text)
+
+    async def _handle(self, text: str) -> None:
+        try:
+            frame = p.decode_frame(text)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            self._bad_frame(text, exc)
+            return
+        request_id = getattr(frame, "id", None)
+        try:
+            match frame:
+                case p.Call():
+                    await self._call(frame)
+                case p.Subscribe():
+                    await self._subscribe(frame.channel, frame.since, frame.id)
+                case p.Unsubscribe():
+                    self._presence(frame.channel, ev.PRESENCE_LEAVE)
+                    assert self.conn is not None
+                    await self.hub.unsubscribe(self.conn, frame.channel)
+                    self._ack(frame.id, p.SubscribeResult(frame.channel, 0))
+                case p.Ping():
+                    self._push(p.Pong(frame.id))
+                case p.Hello():
+                    raise Invalid("already said hello")
+        except DomainError as exc:
+            self._error(request_id, exc)
+        except Exception:
+            log.exception("frame failed")
+            self._push(p.Error(request_id, "internal", "internal error"))
+
+    def _bad_frame(self, text: str, exc: Exception) -> None:
+        try:
+            envelope = p.decode_envelope(text)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            self._push(p.Error(None, "bad_request", "not a JSON object"))
+            return
+        request_id = envelope.id if isinstance(envelope.id, str | int) else None
+        if isinstance(envelope.type, str) and envelope.type not in p.FRAME_TYPES:
+            self._push(p.Error(request_id, "unknown_type", f"unknown frame type {envelope.type!r}"))
+            return
+        self._push(p.Error(request_id, "bad_request", str(exc)))
+
+    async def _call(self, frame: p.Call) -> None:
+        conn = self.conn
+        assert conn is not None
+        if frame.method == "presence.set":
+            await self._presence_set(frame)
+            return
+        method = METHODS.get(frame.method)
+        if method is None:
+            self._push(p.Error(frame.id, "unknown_method", f"unknown method {frame.method!r}"))
+            return
+        try:
+            params = method.decode(frame.params)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            message = str(exc).replace("`$", "`$.params", 1)
+            self._push(p.Error(frame.id, "bad_request", message))
+            return
+        async with self.ctx.pool.acquire() as db:
+            written = await method.run(db, Caller(conn.user_id, conn.device), params)
+        # committed: acknowledge, then fan out
+        self._ack(frame.id, written.value)
+        self.hub.publish(written.events)
+
+    async def _subscribe(self, channel: str, since: int | None, request_id: str | None) -> None:
+        conn = self.conn
+        assert conn is not None
+        async with self.ctx.pool.acquire() as db:
+            allowed = await may_subscribe(db, conn.user_id, channel)
+        if not allowed:
+            raise Forbidden(f"not allowed on {channel}")
+        await self.hub.subscribe(
+            conn,
+            channel,
+            since,
+            lambda head: self._ack(request_id, p.SubscribeResult(channel, head)),
+        )
+        self._presence(channel, ev.PRESENCE_JOIN)
+
+    async def _presence_set(self, frame: p.Call) -> None:
+        conn = self.conn
+        assert conn is not None
+        try:
+            params = msgspec.json.decode(frame.params, type=p.PresenceSet)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            self._push(p.Error(frame.id, "bad_request", str(exc).replace("`$", "`$.params", 1)))
+            return
+        channel = ev.book_channel(params.book_id)
+        async with self.ctx.pool.acquire() as db:
+            if not await may_subscribe(db, conn.user_id, channel):
+                raise Forbidden("not allowed on this book")
+        name = ev.PRESENCE_JOIN if params.status == "reading" else ev.PRESENCE_LEAVE
+        self.hub.publish_ephemeral(channel, name, self._presence_data())
+        self._ack(frame.id, {"book_id": str(params.book_id), "status": params.status})
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _presence_data(self) -> dict[str, Any]:
+        assert self.conn is not None
+        return {"user": self.conn.profile, "device": self.conn.device}
+
+    def _presence(self, channel: str, event: str) -> None:
+        """Presence is ephemeral: announced on book channels, never stored."""
+        conn = self.conn
+        if conn is not None and book_of(channel) is not None and channel in conn.subscriptions:
+            self.hub.publish_ephemeral(channel, event, self._presence_data())
+
+    def _push(self, frame: Any) -> None:
+        assert self.conn is not None
+        self.conn.push(p.encode(frame))
+
+    def _ack(self, request_id: str | None, result: Any) -> None:
+        self._push(p.Ack(request_id, result))
+
+    def _error(self, request_id: str | None, exc: DomainError) -> None:
+        self._push(p.Error(request_id, ws_code(exc), exc.message))

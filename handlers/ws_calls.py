@@ -1,0 +1,141 @@
+"""The WebSocket `call` methods: each decodes its params and runs the same domain
+operation as the matching REST route (PROTOCOL.md §4.2). Params are the REST body plus
+the ids the REST path would carry."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain.reading import annotations as annotation_ops
+from domain.reading import bookmarks, highlights, progress, sessions
+from domain.reading.models import (
+    AnnotationCreate,
+    AnnotationPatch,
+    AutoBookmark,
+    BookmarkCreate,
+    BookmarkPatch,
+    HighlightCreate,
+    HighlightPatch,
+    ProgressUpdate,
+    SessionEnd,
+    SessionStart,
+)
+from domain.sql import Conn
+from domain.writes import Written
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    user_id: UUID
+    device: str
+
+
+class ById(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    id: UUID
+
+
+class ProgressUpdateParams(ProgressUpdate, kw_only=True):
+    book_id: UUID
+
+
+class SessionStartParams(SessionStart, kw_only=True):
+    book_id: UUID
+
+
+class SessionEndParams(SessionEnd, kw_only=True):
+    id: UUID
+
+
+class HighlightCreateParams(HighlightCreate, kw_only=True):
+    book_id: UUID
+
+
+class HighlightUpdateParams(HighlightPatch, kw_only=True):
+    id: UUID
+
+
+class BookmarkCreateParams(BookmarkCreate, kw_only=True):
+    book_id: UUID
+
+
+class BookmarkUpdateParams(BookmarkPatch, kw_only=True):
+    id: UUID
+
+
+class AutoBookmarkParams(AutoBookmark, kw_only=True):
+    book_id: UUID
+
+
+class AnnotationCreateParams(AnnotationCreate, kw_only=True):
+    book_id: UUID
+
+
+class AnnotationUpdateParams(AnnotationPatch, kw_only=True):
+    id: UUID
+
+
+Run = Callable[[Conn, Caller, Any], Awaitable[Written[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    decode: Callable[[bytes], Any]
+    run: Run
+
+
+def _method(params: type[Any], run: Run) -> Method:
+    return Method(msgspec.json.Decoder(params).decode, run)
+
+
+METHODS: dict[str, Method] = {
+    "progress.update": _method(
+        ProgressUpdateParams,
+        lambda db, c, p: progress.update(db, c.user_id, p.book_id, p, c.device),
+    ),
+    "session.start": _method(
+        SessionStartParams, lambda db, c, p: sessions.start(db, c.user_id, p.book_id, p, c.device)
+    ),
+    "session.end": _method(
+        SessionEndParams, lambda db, c, p: sessions.end(db, c.user_id, p.id, p, c.device)
+    ),
+    "highlight.create": _method(
+        HighlightCreateParams,
+        lambda db, c, p: highlights.create(db, c.user_id, p.book_id, p, c.device),
+    ),
+    "highlight.update": _method(
+        HighlightUpdateParams, lambda db, c, p: highlights.update(db, c.user_id, p.id, p, c.device)
+    ),
+    "highlight.delete": _method(
+        ById, lambda db, c, p: highlights.delete(db, c.user_id, p.id, c.device)
+    ),
+    "bookmark.create": _method(
+        BookmarkCreateParams,
+        lambda db, c, p: bookmarks.create(db, c.user_id, p.book_id, p, c.device),
+    ),
+    "bookmark.update": _method(
+        BookmarkUpdateParams, lambda db, c, p: bookmarks.update(db, c.user_id, p.id, p, c.device)
+    ),
+    "bookmark.delete": _method(
+        ById, lambda db, c, p: bookmarks.delete(db, c.user_id, p.id, c.device)
+    ),
+    "bookmark.auto": _method(
+        AutoBookmarkParams,
+        lambda db, c, p: bookmarks.set_auto(db, c.user_id, p.book_id, p, c.device),
+    ),
+    "annotation.create": _method(
+        AnnotationCreateParams,
+        lambda db, c, p: annotation_ops.create(db, c.user_id, p.book_id, p, c.device),
+    ),
+    "annotation.update": _method(
+        AnnotationUpdateParams,
+        lambda db, c, p: annotation_ops.update(db, c.user_id, p.id, p, c.device),
+    ),
+    "annotation.delete": _method(
+        ById, lambda db, c, p: annotation_ops.delete(db, c.user_id, p.id, c.device)
+    ),
+}

@@ -1,0 +1,144 @@
+"""One WebSocket connection: its outgoing queue and writer, its subscriptions.
+
+Each connection has a bounded queue drained by one writer task. When the queue is full
+the reader is too slow: the connection is closed with 1013 and the client resumes from
+its last seq. A slow reader never slows the others or grows the server's memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+from server import metrics
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_RESTART = 1012
+CLOSE_SLOW = 1013
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_NO_HELLO = 4408
+
+
+class State(enum.Enum):
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class Subscription:
+    """A connection's place in one channel. While a replay from PostgreSQL runs, live
+    frames wait in `buffer`; `sent` is the last seq this connection was given, so the
+    seam between replay and live has neither a gap nor a duplicate."""
+
+    __slots__ = ("buffer", "channel", "conn", "replaying", "sent")
+
+    def __init__(self, conn: Connection, channel: str, sent: int) -> None:
+        self.conn = conn
+        self.channel = channel
+        self.sent = sent
+        self.replaying = False
+        self.buffer: list[tuple[int, str]] = []
+
+    def offer(self, seq: int, text: str) -> None:
+        if self.replaying:
+            self.buffer.append((seq, text))
+        elif seq > self.sent:
+            self.sent = seq
+            self.conn.push(text)
+
+
+class Connection:
+    def __init__(
+        self,
+        connection_id: str,
+        user_id: UUID,
+        device: str,
+        send: Send,
+        queue_size: int,
+        profile: dict[str, Any],
+    ) -> None:
+        self.id = connection_id
+        self.user_id = user_id
+        self.device = device
+        self.profile = profile  # the user's public profile, for presence
+        self.subscriptions: dict[str, Subscription] = {}
+        self.state = State.OPEN
+        self._send = send
+        self._queue: deque[str] = deque()
+        self._queue_size = queue_size
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self.close_code: int | None = None
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.id}")
+
+    def push(self, text: str) -> None:
+        """Queue a frame; a full queue closes the connection as a slow consumer."""
+        if self.state is not State.OPEN:
+            return
+        if len(self._queue) >= self._queue_size:
+            metrics.SLOW_CONSUMER_CLOSES.inc()
+            self.close(CLOSE_SLOW, "slow consumer")
+            return
+        self._queue.append(text)
+        metrics.EVENTS_DELIVERED.inc()
+        self._wakeup.set()
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Close after what is queued is sent (or at once for a slow consumer)."""
+        if self.state is not State.OPEN:
+            return
+        self.state = State.CLOSING
+        self.close_code = code
+        if code == CLOSE_SLOW:
+            self._queue.clear()
+        self._queue.append("")  # the marker: close here
+        self._close_reason = reason
+        self._wakeup.set()
+
+    async def wait_closed(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+    async def stop(self) -> None:
+        """The socket is gone: stop writing."""
+        self.state = State.CLOSED
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                if not self._queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                text = self._queue.popleft()
+                if text == "":
+                    await self._send(
+                        {"type": "websocket.close", "code": self.close_code,
+                         "reason": self._close_reason}
+                    )  # fmt: skip
+                    break
+                await self._send({"type": "websocket.send", "text": text})
+        except Exception as exc:  # the client went away mid-send (uvicorn raises several kinds)
+            log.debug("writer stopped: %s", exc)
+        finally:
+            self.state = State.CLOSED
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)

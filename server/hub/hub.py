@@ -1,0 +1,289 @@
+"""The hub of one web process (ARCHITECTURE.md §3).
+
+- A registry of local connections and, per channel, the local subscriptions; the process
+  subscribes to a transport channel only while it has a local subscriber.
+- Every event reaches this process through the transport (Redis pub/sub, or the memory
+  backend in one process), already encoded; the same text goes to every subscriber.
+- Per channel, frames are handed on strictly in seq order: a duplicate is dropped, and a
+  frame that arrives ahead of a missing one waits briefly for it; if the missing one does
+  not come, it is read from PostgreSQL (gap backfill).
+- Every few seconds, and after every transport restart, each channel's head is compared
+  with PostgreSQL's and anything missed is read back (reconcile): events committed while
+  Redis was down, or whose publisher died before publishing, are never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from domain import events as ev
+from domain.events import StoredEvent
+from server import metrics
+from server.hub import frames
+from server.hub.connection import CLOSE_RESTART, Connection, Subscription
+from server.hub.fanout import Fanout
+
+log = logging.getLogger(__name__)
+
+# how long a frame that arrived ahead of a missing seq waits before the gap is read back
+GAP_WAIT_S = 0.05
+REPLAY_PAGE = 500
+
+
+class Channel:
+    __slots__ = ("backfilling", "early", "last_seq", "name", "pending", "ready", "subs")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.subs: dict[str, Subscription] = {}
+        self.last_seq = 0  # highest seq handed to subscribers, in order
+        self.ready = False  # last_seq known (read from PostgreSQL after subscribing)
+        self.early: list[tuple[int, str]] = []  # frames that came before `ready`
+        self.pending: dict[int, str] = {}  # frames ahead of a gap
+        self.backfilling = False
+
+
+class Hub:
+    def __init__(self, pool: asyncpg.Pool, reconcile_s: float = 2.0) -> None:
+        self.pool = pool
+        self.connections: dict[str, Connection] = {}
+        self.channels: dict[str, Channel] = {}
+        self._opening: dict[str, asyncio.Future[Channel]] = {}
+        self._reconcile_s = reconcile_s
+        self._tasks: list[asyncio.Task[None]] = []
+        self.fanout: Fanout | None = None
+
+    async def start(self, make_fanout: Callable[[Hub], Fanout]) -> None:
+        self.fanout = make_fanout(self)
+        await self.fanout.start()
+        self._tasks.append(asyncio.create_task(self._reconcile_loop(), name="hub-reconcile"))
+
+    async def stop(self) -> None:
+        """Close every socket with 1012 (clients reconnect and resume), then stop."""
+        for conn in list(self.connections.values()):
+            conn.close(CLOSE_RESTART, "server restart")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await asyncio.gather(*(c.wait_closed() for c in self.connections.values()))
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.fanout is not None:
+            await self.fanout.stop()
+
+    # -- publishing (after commit) ----------------------------------------------------
+
+    def publish(self, events: list[StoredEvent]) -> None:
+        assert self.fanout is not None
+        for e in events:
+            self.fanout.publish(e.channel, frames.wire(e.seq, frames.event_frame(e)))
+            metrics.EVENTS_PUBLISHED.inc()
+
+    def publish_ephemeral(self, channel: str, event: str, data: Any) -> None:
+        assert self.fanout is not None
+        self.fanout.publish(channel, frames.wire(0, frames.ephemeral_frame(channel, event, data)))
+
+    # -- connections --------------------------------------------------------------------
+
+    def register(self, conn: Connection) -> None:
+        self.connections[conn.id] = conn
+        metrics.WS_CONNECTIONS.set(len(self.connections))
+
+    async def unregister(self, conn: Connection) -> None:
+        self.connections.pop(conn.id, None)
+        metrics.WS_CONNECTIONS.set(len(self.connections))
+        for name in list(conn.subscriptions):
+            await self.unsubscribe(conn, name)
+
+    async def subscribe(
+        self,
+        conn: Connection,
+        name: str,
+        since: int | None,
+        before_replay: Callable[[int], None] | None = None,
+    ) -> int:
+        """Subscribe `conn` to channel `name`; return the channel's head seq (also given
+        to `before_replay`, which sends the ack ahead of any replayed event). With
+        `since`, the events after it come first (from PostgreSQL), then live ones; a
+        `since` older than what is kept gets a `resync` frame instead."""
+        channel = await self._open(name)
+        head = channel.last_seq
+        # live frames past `sent` go out; a client that loaded state at `since` (which
+        # may be ahead of what reached this process yet) must not get them twice
+        sub = Subscription(conn, name, head if since is None else max(since, head))
+        sub.replaying = since is not None and since < head
+        conn.subscriptions[name] = sub
+        channel.subs[conn.id] = sub
+        if before_replay is not None:
+            before_replay(head)
+        if sub.replaying:
+            assert since is not None
+            sub.sent = since
+            try:
+                await self._replay(sub, since, head)
+            finally:
+                self._finish_replay(sub)
+        return head
+
+    async def unsubscribe(self, conn: Connection, name: str) -> None:
+        conn.subscriptions.pop(name, None)
+        channel = self.channels.get(name)
+        if channel is None:
+            return
+        channel.subs.pop(conn.id, None)
+        if not channel.subs:
+            del self.channels[name]
+            assert self.fanout is not None
+            await self.fanout.unsubscribe(name)
+
+    async def _replay(self, sub: Subscription, since: int, head: int) -> None:
+        async with self.pool.acquire() as db:
+            oldest = await ev.oldest_kept(db, sub.channel)
+            if oldest is None or oldest > since + 1:
+                # the events after `since` are no longer kept: reload over REST
+                sub.conn.push(frames.encode(frames.ResyncFrame(sub.channel, head)))
+                sub.sent = head
+                return
+            after = since
+            while after < head:
+                batch = await ev.events_since(db, sub.channel, after, REPLAY_PAGE)
+                if not batch:
+                    break
+                for e in batch:
+                    sub.conn.push(frames.event_frame(e).decode())
+                    sub.sent = e.seq
+                after = batch[-1].seq
+
+    def _finish_replay(self, sub: Subscription) -> None:
+        """Switch to live: hand on what arrived during the replay, past what was sent."""
+        buffered, sub.buffer = sorted(sub.buffer), []
+        sub.replaying = False
+        for seq, text in buffered:
+            sub.offer(seq, text)
+
+    async def _open(self, name: str) -> Channel:
+        channel = self.channels.get(name)
+        if channel is not None and channel.ready:
+            return channel
+        opening = self._opening.get(name)
+        if opening is not None:
+            return await asyncio.shield(opening)
+        future: asyncio.Future[Channel] = asyncio.get_running_loop().create_future()
+        self._opening[name] = future
+        try:
+            channel = Channel(name)
+            self.channels[name] = channel
+            assert self.fanout is not None
+            # subscribe first, then read the head: nothing can fall between the two
+            await self.fanout.subscribe(name)
+            async with self.pool.acquire() as db:
+                channel.last_seq = (await ev.heads(db, [name]))[name]
+            channel.ready = True
+            early, channel.early = sorted(channel.early), []
+            for seq, text in early:
+                self._accept(channel, seq, text)
+            future.set_result(channel)
+            return channel
+        except BaseException as exc:
+            self.channels.pop(name, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning
+            raise
+        finally:
+            self._opening.pop(name, None)
+
+    # -- delivery ------------------------------------------------------------------------
+
+    def deliver(self, name: str, payload: bytes) -> None:
+        """A frame from the transport."""
+        channel = self.channels.get(name)
+        if channel is None:
+            return
+        seq, frame = frames.unwire(payload)
+        text = frame.decode()
+        if seq == 0:  # ephemeral: no order, no replay
+            for sub in list(channel.subs.values()):
+                sub.conn.push(text)
+            return
+        if not channel.ready:
+            channel.early.append((seq, text))
+            return
+        self._accept(channel, seq, text)
+
+    def _accept(self, channel: Channel, seq: int, text: str) -> None:
+        if seq <= channel.last_seq:
+            return  # already handed on (a republish, or the replay covered it)
+        if seq > channel.last_seq + 1:
+            channel.pending[seq] = text
+            if not channel.backfilling:
+                channel.backfilling = True
+                asyncio.get_running_loop().call_later(
+                    GAP_WAIT_S, lambda: asyncio.ensure_future(self._backfill(channel))
+                )
+            return
+        self._hand_on(channel, seq, text)
+        while channel.pending:
+            nxt = channel.pending.pop(channel.last_seq + 1, None)
+            if nxt is None:
+                break
+            self._hand_on(channel, channel.last_seq + 1, nxt)
+
+    def _hand_on(self, channel: Channel, seq: int, text: str) -> None:
+        channel.last_seq = seq
+        for sub in list(channel.subs.values()):
+            sub.offer(seq, text)
+
+    async def _backfill(self, channel: Channel, upto: int | None = None) -> None:
+        """Read the events between the channel's last seq and `upto` (or the highest
+        waiting frame) from PostgreSQL and hand them on in order."""
+        try:
+            target = upto if upto is not None else max(channel.pending, default=0)
+            while channel.last_seq < target and self.channels.get(channel.name) is channel:
+                async with self.pool.acquire() as db:
+                    batch = await ev.events_since(db, channel.name, channel.last_seq, REPLAY_PAGE)
+                if not batch:
+                    break
+                for e in batch:
+                    channel.pending.pop(e.seq, None)
+                    if e.seq == channel.last_seq + 1:
+                        self._hand_on(channel, e.seq, frames.event_frame(e).decode())
+            for seq in [s for s in channel.pending if s <= channel.last_seq]:
+                del channel.pending[seq]
+            while channel.pending:
+                nxt = channel.pending.pop(channel.last_seq + 1, None)
+                if nxt is None:
+                    break
+                self._hand_on(channel, channel.last_seq + 1, nxt)
+        except Exception:
+            log.exception("backfill of %s failed; the reconcile loop will retry", channel.name)
+        finally:
+            channel.backfilling = False
+
+    async def reconcile(self) -> None:
+        """Compare every local channel's last seq with PostgreSQL's head; read back what
+        this process missed."""
+        ready = [c for c in self.channels.values() if c.ready and not c.backfilling]
+        if not ready:
+            return
+        async with self.pool.acquire() as db:
+            found = await ev.heads(db, [c.name for c in ready])
+        for channel in ready:
+            head = found[channel.name]
+            if head > channel.last_seq and not channel.backfilling:
+                channel.backfilling = True
+                await self._backfill(channel, upto=head)
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._reconcile_s)
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("reconcile failed")

@@ -1,0 +1,51 @@
+"""Accounts and books for e2e tests, made through the running server (users) and the
+database (books, until uploads exist)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+import httpx
+
+from tests.factories import make_book
+
+
+@dataclass
+class Account:
+    id: UUID
+    username: str
+    token: str
+
+
+async def register(base_url: str) -> Account:
+    name = f"u{uuid.uuid4().hex[:12]}"
+    async with httpx.AsyncClient(base_url=base_url + "/api/v1", timeout=30) as client:
+        resp = await client.post(
+            "/auth/register",
+            json={"email": f"{name}@example.com", "username": name, "password": "pass-" + name},
+        )
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    return Account(UUID(body["user"]["id"]), name, body["access_token"])
+
+
+async def book_for(database_url: str, owner: UUID, *, public: bool = False) -> UUID:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await make_book(conn, owner, public=public)
+    finally:
+        await conn.close()
+
+
+def highlight_params(book_id: UUID, **extra: object) -> dict[str, object]:
+    return {
+        "book_id": str(book_id),
+        "selected_text": "Call me Ishmael.",
+        "page_number": 1,
+        "start_offset": 0,
+        "end_offset": 16,
+        **extra,
+    }

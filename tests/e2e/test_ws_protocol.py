@@ -1,0 +1,218 @@
+"""The WebSocket protocol against one real uvicorn process (PROTOCOL.md §4): opening,
+frames, limits, and bad input that must get an error and change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import server_env
+from tests.e2e.helpers import Account, book_for, highlight_params, register
+from tests.services import ServerProcess, running_server
+from tests.wsclient import WsClient
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+async def ws_server(database_url: str) -> AsyncIterator[ServerProcess]:
+    env = server_env(database_url, WS_HELLO_TIMEOUT_S="1", WS_RATE_BURST="40", WS_RATE_PER_S="20")
+    async with running_server(env) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+async def alice(ws_server: ServerProcess) -> Account:
+    return await register(ws_server.base_url)
+
+
+@pytest.fixture
+async def client(ws_server: ServerProcess, alice: Account) -> AsyncIterator[WsClient]:
+    c = WsClient(ws_server.ws_url, alice.token, "phone-" + uuid.uuid4().hex[:6])
+    await c.open()
+    yield c
+    await c.close()
+
+
+async def test_welcome_and_ping(client: WsClient, alice: Account) -> None:
+    welcome = next(f for f in client.frames if f["type"] == "welcome")
+    assert welcome["user_id"] == str(alice.id)
+    assert welcome["heartbeat_s"] == 25
+    assert len(welcome["connection_id"]) >= 16
+    pong = await client.request({"type": "ping"})
+    assert pong["type"] == "pong" and pong["id"].startswith("r")
+
+
+async def test_bad_token_closes_4401(ws_server: ServerProcess) -> None:
+    for token in ("garbage", "eyJhbGciOiJIUzI1NiJ9.e30.x"):
+        c = WsClient(ws_server.ws_url, token, "d1")
+        await c.open(hello=False)
+        await c.send({"type": "hello", "token": token, "device": "d1"})
+        assert await c.wait_closed() == 4401
+
+
+async def test_not_a_hello_first_closes_4401(ws_server: ServerProcess) -> None:
+    c = WsClient(ws_server.ws_url, "", "d1")
+    await c.open(hello=False)
+    await c.send({"type": "ping", "id": "x"})
+    assert await c.wait_closed() == 4401
+
+
+async def test_no_hello_in_time_closes_4408(ws_server: ServerProcess) -> None:
+    c = WsClient(ws_server.ws_url, "", "d1")
+    await c.open(hello=False)
+    assert await c.wait_closed(timeout=5) == 4408
+
+
+async def test_frame_over_64_kib_closes_1009(client: WsClient) -> None:
+    await client.send(json.dumps({"type": "ping", "id": "x" * (70 * 1024)}))
+    assert await client.wait_closed() == 1009
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "in_message"),
+    [
+        ("not json at all", "bad_request", ""),
+        ("[1, 2, 3]", "bad_request", ""),
+        ({"type": "teleport", "id": "q1"}, "unknown_type", "teleport"),
+        ({"type": "call", "id": "q2", "method": "book.burn", "params": {}},
+         "unknown_method", "book.burn"),
+        ({"type": "subscribe", "id": "q3"}, "bad_request", "channel"),
+        ({"type": "subscribe", "id": "q4", "channel": 7}, "bad_request", "channel"),
+        ({"type": "subscribe", "id": "q5", "channel": "book:x", "since": -1},
+         "bad_request", "since"),
+        ({"type": "call", "id": "q6", "method": "highlight.create",
+          "params": {"book_id": "nope"}}, "bad_request", "$.params"),
+        ({"type": "call", "id": "q7", "method": "highlight.create",
+          "params": {"book_id": str(uuid.uuid4()), "selected_text": "x", "page_number": "one",
+                     "start_offset": 0, "end_offset": 1}}, "bad_request", "$.params.page_number"),
+        ({"type": "ping", "id": "q8", "extra": True}, "bad_request", "extra"),
+    ],
+)  # fmt: skip
+async def test_bad_frames_get_an_error_and_the_socket_stays_open(
+    client: WsClient, frame: Any, code: str, in_message: str
+) -> None:
+    await client.send(frame if isinstance(frame, str) else json.dumps(frame))
+    rid = frame.get("id") if isinstance(frame, dict) else None
+    error = await client.wait_for(lambda f: f["type"] == "error")
+    assert error["code"] == code
+    assert error["id"] == rid
+    assert in_message in error["message"]
+    assert (await client.request({"type": "ping"}))["type"] == "pong"
+
+
+async def test_binary_frames_are_refused_politely(client: WsClient) -> None:
+    await client.send(b'{"type":"ping","id":"b"}')
+    error = await client.wait_for(lambda f: f["type"] == "error")
+    assert error["code"] == "bad_request"
+    assert (await client.request({"type": "ping"}))["type"] == "pong"
+
+
+async def test_other_users_channels_and_objects(
+    ws_server: ServerProcess, database_url: str, client: WsClient, alice: Account
+) -> None:
+    bob = await register(ws_server.base_url)
+    bobs_book = await book_for(database_url, bob.id)
+    for channel in (f"user:{bob.id}", f"book:{bobs_book}", "book:nonsense", "admin"):
+        answer = await client.subscribe(channel)
+        assert (answer["type"], answer["code"]) == ("error", "forbidden"), channel
+    created = await client.call("highlight.create", highlight_params(bobs_book))
+    assert (created["type"], created["code"]) == ("error", "not_found")
+    bob_client = WsClient(ws_server.ws_url, bob.token, "bob")
+    await bob_client.open()
+    own_book = await book_for(database_url, bob.id)
+    made = await bob_client.call("highlight.create", highlight_params(own_book))
+    assert made["type"] == "ack"
+    for method in ("highlight.delete", "highlight.update"):
+        answer = await client.call(
+            method,
+            {"id": made["result"]["id"], "note": "mine now"}
+            if method == "highlight.update"
+            else {"id": made["result"]["id"]},
+        )
+        assert (answer["type"], answer["code"]) == ("error", "not_found")
+    await bob_client.close()
+
+
+async def test_flood_is_rate_limited_then_closed_1008(
+    ws_server: ServerProcess, alice: Account
+) -> None:
+    c = WsClient(ws_server.ws_url, alice.token, "flood")
+    await c.open()
+    for _ in range(200):
+        await c.send({"type": "ping", "id": "f"})
+    await c.wait_for(lambda f: f["type"] == "error" and f["code"] == "rate_limited")
+    pongs = sum(1 for f in c.frames if f["type"] == "pong")
+    assert 30 <= pongs <= 60  # the burst (40) and a little refill, not all 200
+    deadline = asyncio.get_running_loop().time() + 8
+    while c.close_code is None and asyncio.get_running_loop().time() < deadline:
+        await c.send({"type": "ping", "id": "f"})
+        await asyncio.sleep(0.01)
+    assert await c.wait_closed() == 1008
+
+
+async def _state(database_url: str) -> tuple[Any, ...]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            """SELECT (SELECT count(*) FROM highlights), (SELECT count(*) FROM bookmarks),
+                      (SELECT count(*) FROM annotations), (SELECT count(*) FROM reading_progress),
+                      (SELECT count(*) FROM channel_events),
+                      (SELECT coalesce(sum(seq), 0) FROM channel_heads)"""
+        )
+        assert row is not None
+        return tuple(row)
+    finally:
+        await conn.close()
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_methods = st.sampled_from(
+    ["highlight.create", "highlight.update", "highlight.delete", "bookmark.create",
+     "annotation.create", "progress.update", "session.end", "presence.set", "x.y"]
+)  # fmt: skip
+_frames = st.one_of(
+    st.text(max_size=200),
+    _json.map(json.dumps),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["call", "subscribe", "ping", "hello", "nope", 5]),
+         "id": st.one_of(st.none(), st.text(max_size=8), st.integers())},
+        optional={"method": _methods, "params": _json, "channel": _json, "since": _json},
+    ).map(json.dumps),
+)  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(frame=_frames)
+async def test_generated_frames_never_break_the_socket_or_change_data(
+    ws_server: ServerProcess, database_url: str, alice: Account, frame: str
+) -> None:
+    c = WsClient(ws_server.ws_url, alice.token, "fuzz")
+    await c.open()
+    try:
+        before = await _state(database_url)
+        await c.send(frame)
+        pong = await c.request({"type": "ping"})
+        assert pong["type"] == "pong"
+        answers = [f for f in c.frames if f["type"] in {"error", "ack"}]
+        if all(a["type"] == "error" for a in answers):
+            assert await _state(database_url) == before
+        assert all(a.get("code") != "internal" for a in answers)
+        assert c.close_code is None
+    finally:
+        await c.close()
+    assert c.close_code != 1011
