@@ -74,22 +74,45 @@ class StoredEvent(msgspec.Struct, frozen=True):
     origin: str | None
 
 
+class Batch(msgspec.Struct, frozen=True):
+    """Events encoded for `append_channel_events(channels, events, datas, origin)`: as
+    arguments of a write statement that appends them itself (one round trip)."""
+
+    events: list[Event]
+    datas: list[bytes]
+
+    @classmethod
+    def of(cls, events: list[Event]) -> Batch:
+        return cls(events, [_encode.encode(e.data) for e in events])
+
+    def args(self) -> tuple[list[str], list[str], list[str]]:
+        return (
+            [e.channel for e in self.events],
+            [e.event for e in self.events],
+            [d.decode() for d in self.datas],
+        )
+
+    def stored(self, rows: list[Any], origin: str | None) -> list[StoredEvent]:
+        """The batch as committed, from the function's (ord, seq, created_at) rows."""
+        by_ord = {r["ord"]: r for r in rows}
+        return [
+            StoredEvent(e.channel, by_ord[i]["seq"], e.event, msgspec.Raw(d),
+                        by_ord[i]["created_at"], origin)
+            for i, (e, d) in enumerate(zip(self.events, self.datas, strict=True), start=1)
+        ]  # fmt: skip
+
+
 async def append_events(conn: Conn, events: list[Event], origin: str | None) -> list[StoredEvent]:
     """Append `events` in the caller's transaction; return them with their seq, in order."""
     if not events:
         return []
-    datas = [_encode.encode(e.data) for e in events]
+    batch = Batch.of(events)
     rows = await conn.fetch(
-        "SELECT ord, seq, created_at FROM append_channel_events($1, $2, $3, $4) ORDER BY ord",
-        [e.channel for e in events],
-        [e.event for e in events],
-        [d.decode() for d in datas],
+        "SELECT ord, seq, created_at FROM append_channel_events($1, $2, $3, $4)",
+        *batch.args(),
         origin,
     )
-    return [
-        StoredEvent(e.channel, r["seq"], e.event, msgspec.Raw(d), r["created_at"], origin)
-        for e, d, r in zip(events, datas, rows, strict=True)
-    ]
+    return batch.stored(rows, origin)
 
 
 async def events_since(conn: Conn, channel: str, after: int, limit: int) -> list[StoredEvent]:

@@ -9,12 +9,9 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import msgspec
-from litestar import asgi
-from litestar.enums import ScopeType
-from litestar.types import Receive, Scope, Send
 
 from domain import events as ev
 from domain.accounts.models import to_public
@@ -41,19 +38,15 @@ ReceiveMessage = Callable[[], Awaitable[Message]]
 SendMessage = Callable[[Message], Awaitable[None]]
 
 
-def make_ws_endpoint(ctx: AppContext) -> Any:
-    @asgi("/ws", copy_scope=False)
-    async def ws_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-        # plain dicts from here on: the ASGI TypedDicts add nothing but casts
-        raw_receive = cast(ReceiveMessage, receive)
-        raw_send = cast(SendMessage, send)
-        if scope["type"] != ScopeType.WEBSOCKET:
-            await raw_send({"type": "http.response.start", "status": 426, "headers": []})
-            await raw_send({"type": "http.response.body", "body": b"WebSocket only"})
-            return
-        await Socket(ctx, raw_receive, raw_send).run()
+def make_ws_app(ctx: AppContext) -> Callable[[Any, Any, Any], Awaitable[None]]:
+    """The ASGI app for `/ws`. It is dispatched before the framework's middleware, so
+    each frame sent costs no middleware wrappers (measured: ~16% of the server's CPU on
+    the durable-writes benchmark)."""
 
-    return ws_endpoint
+    async def ws_app(scope: Any, receive: ReceiveMessage, send: SendMessage) -> None:
+        await Socket(ctx, receive, send).run()
+
+    return ws_app
 
 
 class Socket:
@@ -122,10 +115,11 @@ class Socket:
     async def _welcome(self, hello: p.Hello) -> None:
         conn = self.conn
         assert conn is not None
-        settings = self.ctx.settings
-        conn.push(p.encode(p.Welcome(conn.user_id, conn.id, settings.ws_heartbeat_s)))
+        welcome = p.encode(p.Welcome(conn.user_id, conn.id, self.ctx.settings.ws_heartbeat_s))
         own = ev.user_channel(conn.user_id)
-        await self.hub.subscribe(conn, own, hello.resume.get(own))
+        # welcome goes out once the user channel is registered (a client may write the
+        # moment it sees welcome and must hear of it) and before any resumed event
+        await self.hub.subscribe(conn, own, hello.resume.get(own), lambda _: conn.push(welcome))
         for channel, since in hello.resume.items():
             if channel == own:
                 continue
@@ -249,7 +243,7 @@ class Socket:
             if not await may_subscribe(db, conn.user_id, channel):
                 raise Forbidden("not allowed on this book")
         name = ev.PRESENCE_JOIN if params.status == "reading" else ev.PRESENCE_LEAVE
-        self.hub.publish_ephemeral(channel, name, self._presence_data())
+        self.hub.announce_presence(channel, name, self._presence_data())
         self._ack(frame.id, {"book_id": str(params.book_id), "status": params.status})
 
     # -- helpers --------------------------------------------------------------------------
@@ -262,7 +256,7 @@ class Socket:
         """Presence is ephemeral: announced on book channels, never stored."""
         conn = self.conn
         if conn is not None and book_of(channel) is not None and channel in conn.subscriptions:
-            self.hub.publish_ephemeral(channel, event, self._presence_data())
+            self.hub.announce_presence(channel, event, self._presence_data())
 
     def _push(self, frame: Any) -> None:
         assert self.conn is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -12,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from handlers import deps, http_auth, http_ops, http_reading, http_users
-from handlers.ws import make_ws_endpoint
+from handlers.ws import make_ws_app
 from server.context import build_context, running
 from server.errors import EXCEPTION_HANDLERS
 from server.logs import configure_logging
@@ -27,7 +28,22 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+class BookMindApp:
+    """The ASGI app: `/ws` goes straight to the socket loop, everything else (lifespan
+    included) to Litestar."""
+
+    def __init__(self, litestar: Litestar, ws_app: Any) -> None:
+        self.litestar = litestar
+        self.ws_app = ws_app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            await self.ws_app(scope, receive, send)
+        else:
+            await self.litestar(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> BookMindApp:
     settings = settings or Settings.from_env()
     configure_logging(settings)
     ctx = build_context(settings)
@@ -49,12 +65,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             http_reading.ReadingItemsController,
         ],
     )
-    return Litestar(
+    litestar = Litestar(
         route_handlers=[
             http_ops.healthz,
             http_ops.readyz,
             MetricsController,
-            make_ws_endpoint(ctx),
             api,
         ],
         lifespan=[lifespan],
@@ -72,3 +87,4 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    return BookMindApp(litestar, make_ws_app(ctx))

@@ -98,7 +98,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     metrics.DB_POOL_IN_USE.set_function(lambda: ctx.pool.get_size() - ctx.pool.get_idle_size())
     if settings.redis_url:
         ctx.redis = aioredis.from_url(settings.redis_url)
-    ctx.hub = Hub(ctx.pool)
+    ctx.hub = Hub(ctx.pool, presence_max=settings.presence_max_subscribers)
     await ctx.hub.start(lambda hub: make_fanout(settings, hub))
     worker_context.bind(settings, ctx.pool)
     await broker.startup()

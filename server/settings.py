@@ -49,7 +49,12 @@ class Settings:
     ws_rate_per_s: float = 50.0
     ws_rate_burst: int = 500
     ws_queue_size: int = 1024
+    # off: measured to cost memory and latency on fan-out (docs/benchmarks.md)
+    ws_per_message_deflate: bool = False
     event_retention_days: int = 7
+    # presence is announced on a book channel only while this process has at most this
+    # many subscribers on it: past that, each join would go to every reader (O(N^2))
+    presence_max_subscribers: int = 100
     # books
     max_upload_bytes: int = 100 * 1024 * 1024
     # scheduler interval for the embedded loop and view refresh

@@ -1,8 +1,9 @@
 """The web process (Procfile `web:`): uvicorn with every option in one place.
 
-permessage-deflate is off: MEASURED.md found it multiplies fan-out latency tenfold and
-grows memory per socket. Frames over 64 KiB close the socket with 1009. The server pings
-every heartbeat; a socket silent for three heartbeats (ping + 2 for the pong) is closed.
+permessage-deflate is off unless WS_PER_MESSAGE_DEFLATE is set: it grows memory per
+socket and fan-out latency (docs/benchmarks.md). Frames over 64 KiB close the socket
+with 1009. The server pings every heartbeat; a socket silent for three heartbeats (the
+ping and two more for its pong) is closed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "host": settings.host,
         "port": settings.port,
-        "ws_per_message_deflate": False,
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
         "ws_max_size": MAX_FRAME_BYTES,
         "ws_ping_interval": settings.ws_heartbeat_s,
         "ws_ping_timeout": 2 * settings.ws_heartbeat_s,

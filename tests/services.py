@@ -44,13 +44,12 @@ class Postgres:
     """One PostgreSQL server for the test session; a migrated template database from which
     each test module clones its own database in milliseconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, pgdata: Path = ROOT / ".bookmind" / "test-pg") -> None:
         self.handle = None
         url = os.environ.get("TEST_DATABASE_URL")
         if url is None:
             import pgserver
 
-            pgdata = ROOT / ".bookmind" / "test-pg"
             pgdata.parent.mkdir(parents=True, exist_ok=True)
             self.handle = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
             url = str(self.handle.get_uri("postgres"))

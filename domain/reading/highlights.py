@@ -6,15 +6,17 @@ public; a highlight that stops being public is `.deleted` there."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from domain import events as ev
 from domain.books.access import readable_book
 from domain.errors import Conflict, Forbidden, NotFound
-from domain.events import Event, append_events, book_channel, user_channel
+from domain.events import Batch, Event, append_events, book_channel, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.reading import rules
 from domain.reading.models import (
@@ -43,38 +45,51 @@ async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: HighlightCreate, origin: str | None
 ) -> Written[Highlight]:
     rules.check_span(cmd.start_offset, cmd.end_offset)
-    async with conn.transaction():
-        await readable_book(conn, book_id, user_id)
-        row = await conn.fetchrow(
-            Q.insert_highlight,
-            cmd.id or uuid.uuid4(),
-            user_id,
-            book_id,
-            cmd.selected_text,
-            rules.word_count(cmd.selected_text),
-            len(cmd.selected_text),
-            cmd.page_number,
-            cmd.start_offset,
-            cmd.end_offset,
-            cmd.position_data,
-            cmd.color,
-            rules.COLOR_HEX[cmd.color],
-            cmd.category,
-            cmd.note,
-            cmd.tags,
-            cmd.public,
+    place = await conn.fetchrow(Q.highlight_place, book_id, user_id, cmd.start_offset)
+    if place is None:
+        raise NotFound("no such book")
+    now = datetime.now(UTC)
+    highlight = Highlight(
+        id=cmd.id or uuid.uuid4(), user_id=user_id, book_id=book_id,
+        book_chapter_id=place["chapter_id"], selected_text=cmd.selected_text,
+        word_count=rules.word_count(cmd.selected_text), character_count=len(cmd.selected_text),
+        page_number=cmd.page_number, start_offset=cmd.start_offset, end_offset=cmd.end_offset,
+        position_data=cmd.position_data, color=cmd.color, color_hex=rules.COLOR_HEX[cmd.color],
+        category=cmd.category, note=cmd.note, tags=cmd.tags, public=cmd.public,
+        ai_explanation=None, ai_importance_score=None, shares_count=0, device_type=None,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    pending = [Event(user_channel(user_id), ev.HIGHLIGHT_CREATED, highlight)]
+    if highlight.public:
+        pending += [
+            Event(book_channel(book_id), ev.HIGHLIGHT_CREATED, highlight),
+            Event(book_channel(book_id), ev.BOOK_STATS, None),  # filled in by the statement
+        ]
+    batch = Batch.of(pending)
+    channels, names, datas = batch.args()
+    try:
+        rows = await conn.fetch(
+            Q.create_highlight,
+            highlight.id, user_id, book_id, highlight.book_chapter_id, highlight.selected_text,
+            highlight.word_count, highlight.character_count, highlight.page_number,
+            highlight.start_offset, highlight.end_offset, highlight.position_data, highlight.color,
+            highlight.color_hex, highlight.category, highlight.note, highlight.tags,
+            highlight.public, now, channels, names,
+            [None if e.event == ev.BOOK_STATS else d for e, d in zip(pending, datas, strict=True)],
+            origin,
+        )  # fmt: skip
+    except asyncpg.ForeignKeyViolationError:  # the book went away since the check
+        raise NotFound("no such book") from None
+    if not rows:
+        return Written(await _existing(conn, cmd.id, user_id), created=False)
+    if highlight.public:
+        stats = BookStats(
+            book_id=book_id,
+            community_highlights_count=rows[0]["community_highlights_count"],
+            total_highlights=rows[0]["total_highlights"],
         )
-        if row is None:
-            return Written(await _existing(conn, cmd.id, user_id), created=False)
-        highlight = _highlight(row)
-        pending = [Event(user_channel(user_id), ev.HIGHLIGHT_CREATED, highlight)]
-        stats = await _count(conn, book_id, 1, 1 if highlight.public else 0)
-        if highlight.public:
-            pending += [
-                Event(book_channel(book_id), ev.HIGHLIGHT_CREATED, highlight),
-                Event(book_channel(book_id), ev.BOOK_STATS, stats),
-            ]
-        return Written(highlight, await append_events(conn, pending, origin))
+        batch = Batch.of([*pending[:-1], Event(pending[-1].channel, ev.BOOK_STATS, stats)])
+    return Written(highlight, batch.stored(rows, origin))
 
 
 async def _existing(conn: Conn, highlight_id: UUID | None, user_id: UUID) -> Highlight:

@@ -92,7 +92,6 @@ class Connection:
             self.close(CLOSE_SLOW, "slow consumer")
             return
         self._queue.append(text)
-        metrics.EVENTS_DELIVERED.inc()
         self._wakeup.set()
 
     def close(self, code: int, reason: str = "") -> None:

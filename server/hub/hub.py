@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # how long a frame that arrived ahead of a missing seq waits before the gap is read back
 GAP_WAIT_S = 0.05
 REPLAY_PAGE = 500
+RECHECK_AFTER_OPEN_S = 0.25
 
 
 class Channel:
@@ -50,8 +51,11 @@ class Channel:
 
 
 class Hub:
-    def __init__(self, pool: asyncpg.Pool, reconcile_s: float = 2.0) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, reconcile_s: float = 2.0, presence_max: int = 100
+    ) -> None:
         self.pool = pool
+        self._presence_max = presence_max
         self.connections: dict[str, Connection] = {}
         self.channels: dict[str, Channel] = {}
         self._opening: dict[str, asyncio.Future[Channel]] = {}
@@ -89,6 +93,13 @@ class Hub:
     def publish_ephemeral(self, channel: str, event: str, data: Any) -> None:
         assert self.fanout is not None
         self.fanout.publish(channel, frames.wire(0, frames.ephemeral_frame(channel, event, data)))
+
+    def announce_presence(self, channel: str, event: str, data: Any) -> None:
+        """Presence on a crowded channel would send every join to every reader (O(N^2)
+        frames for N readers): past the limit it is not announced."""
+        local = self.channels.get(channel)
+        if local is not None and len(local.subs) <= self._presence_max:
+            self.publish_ephemeral(channel, event, data)
 
     # -- connections --------------------------------------------------------------------
 
@@ -189,6 +200,12 @@ class Hub:
             early, channel.early = sorted(channel.early), []
             for seq, text in early:
                 self._accept(channel, seq, text)
+            # the transport may confirm the subscription a moment after returning (redis-py
+            # does not wait): look at PostgreSQL once more shortly, so an event committed
+            # in that moment is not left to the periodic reconcile
+            asyncio.get_running_loop().call_later(
+                RECHECK_AFTER_OPEN_S, lambda: asyncio.ensure_future(self._recheck(channel))
+            )
             future.set_result(channel)
             return channel
         except BaseException as exc:
@@ -237,8 +254,10 @@ class Hub:
 
     def _hand_on(self, channel: Channel, seq: int, text: str) -> None:
         channel.last_seq = seq
-        for sub in list(channel.subs.values()):
+        subs = list(channel.subs.values())
+        for sub in subs:
             sub.offer(seq, text)
+        metrics.EVENTS_DELIVERED.inc(len(subs))  # once per event: the counter takes a lock
 
     async def _backfill(self, channel: Channel, upto: int | None = None) -> None:
         """Read the events between the channel's last seq and `upto` (or the highest
@@ -265,6 +284,19 @@ class Hub:
             log.exception("backfill of %s failed; the reconcile loop will retry", channel.name)
         finally:
             channel.backfilling = False
+
+    async def _recheck(self, channel: Channel) -> None:
+        if self.channels.get(channel.name) is not channel or channel.backfilling:
+            return
+        try:
+            async with self.pool.acquire() as db:
+                head = (await ev.heads(db, [channel.name]))[channel.name]
+        except Exception:
+            log.exception("recheck of %s failed; the reconcile loop will retry", channel.name)
+            return
+        if head > channel.last_seq and not channel.backfilling:
+            channel.backfilling = True
+            await self._backfill(channel, upto=head)
 
     async def reconcile(self) -> None:
         """Compare every local channel's last seq with PostgreSQL's head; read back what

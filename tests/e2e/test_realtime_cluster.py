@@ -5,6 +5,7 @@ and a Redis outage."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import signal
 import subprocess
@@ -125,12 +126,37 @@ async def test_resume_after_disconnect_mid_burst_of_1000(
     await writing
     rest = await again.wait_events(user, 1000 - last_seq, timeout=60)
     everything = first + rest
-    assert [e["seq"] for e in everything] == list(range(1, 1001))
+    seqs = [e["seq"] for e in everything]
+    odd = [(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(seqs)) if b != a + 1]
+    assert seqs == list(range(1, 1001)), f"resumed at {last_seq}; breaks: {odd[:10]}"
     assert [e["data"]["current_page"] for e in everything] == list(range(1, 1001))
     errors = [f for f in writer.frames if f["type"] == "error"]
     assert errors == []
     await writer.close()
     await again.close()
+
+
+async def test_a_write_right_after_welcome_is_heard(
+    cluster: list[ServerProcess], database_url: str
+) -> None:
+    """A device that has its welcome is subscribed to its user channel: a write made at
+    that moment through another process reaches it."""
+    alice = await register(cluster[0].base_url)
+    book = await book_for(database_url, alice.id)
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    body = {k: v for k, v in highlight_params(book).items() if k != "book_id"}
+    async with httpx.AsyncClient(base_url=cluster[0].base_url + "/api/v1", headers=headers) as http:
+        for _ in range(10):
+            device = WsClient(cluster[1].ws_url, alice.token, "fresh")
+            await device.open()  # returns on welcome
+            made = await http.post(f"/books/{book}/highlights", json=body)
+            assert made.status_code == 201
+            hid = made.json()["id"]
+            got = await device.wait_for(
+                lambda f, hid=hid: f["type"] == "event" and f["data"]["id"] == hid, timeout=5
+            )
+            assert got["event"] == "highlight.created"
+            await device.close()
 
 
 async def test_rest_state_then_subscribe_since_misses_nothing(

@@ -1,0 +1,184 @@
+"""Durable writes (issue 3): highlights created through WebSocket `call` by D connected
+devices (closed loop: send, wait for the ack, repeat), clients in P processes. Each ack
+means the row and its event are committed. Baseline in the same run: bare asyncpg
+single-row INSERT transactions at the same concurrency on the same database (the ceiling
+PostgreSQL's commit path sets on this machine).
+
+    python -m tests.bench.bench_writes [--devices 200] [--processes 2] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from tests.bench.harness import (
+    Bench,
+    log,
+    make_books,
+    make_users,
+    percentile,
+    server_env,
+    start_server,
+    tokens_for,
+)
+
+
+class _Answer(msgspec.Struct):
+    """All a device reads of a frame: msgspec skips the rest without building it."""
+
+    type: str
+    id: str | None = None
+
+
+_read_answer = msgspec.json.Decoder(_Answer).decode
+
+
+async def _device(url: str, token: str, book: str, until: float, warm: float) -> list[float]:
+    from websockets.asyncio.client import connect
+
+    ws = await connect(url, compression=None, max_size=None, ping_interval=None)
+    await ws.send(json.dumps({"type": "hello", "token": token, "device": uuid.uuid4().hex[:8]}))
+    await ws.recv()
+    latencies = []
+    n = 0
+    while time.time() < until:
+        n += 1
+        rid = f"w{n}"
+        params = {"id": str(uuid.uuid4()), "book_id": book, "selected_text": "Call me Ishmael.",
+                  "page_number": 1, "start_offset": 0, "end_offset": 16}  # fmt: skip
+        sent = time.perf_counter()
+        await ws.send(json.dumps({"type": "call", "id": rid, "method": "highlight.create",
+                                  "params": params}))  # fmt: skip
+        while True:  # events for this user's devices arrive too: skip them
+            raw = await ws.recv()
+            frame = _read_answer(raw)
+            if frame.id == rid:
+                break
+        if frame.type != "ack":
+            raise RuntimeError(raw)
+        if time.time() >= warm:
+            latencies.append(time.perf_counter() - sent)
+    await ws.close()
+    return latencies
+
+
+def _devices_process(url: str, jobs: list[tuple[str, str]], start_at: float, warm_s: float,
+                     seconds: float, out: Any) -> None:  # fmt: skip
+    async def main() -> list[float]:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        until = start_at + warm_s + seconds
+        runs = await asyncio.gather(
+            *(_device(url, t, b, until, start_at + warm_s) for t, b in jobs)
+        )
+        return [v for r in runs for v in r]
+
+    out.send(asyncio.run(main()))
+
+
+async def bookmind(
+    devices: int,
+    processes: int,
+    seconds: float,
+    url: str,
+    per_user: int,
+    pool: int,
+    servers: int,
+) -> tuple[float, list[float]]:
+    users = await make_users(url, devices // per_user)
+    books = await make_books(url, users, public=False)
+    tokens = tokens_for(users)
+    jobs = [(tokens[i // per_user], str(books[i // per_user])) for i in range(devices)]
+    # more than one web process: they share events through Redis, as in production
+    redis = (
+        {"REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")} if servers > 1 else {}
+    )
+    env = server_env(url, WS_RATE_BURST="100000", WS_RATE_PER_S="100000", DB_POOL_MAX=str(pool),
+                     **redis)  # fmt: skip
+    web = [await start_server(env) for _ in range(servers)]
+    try:
+        ctx = mp.get_context("spawn")
+        start_at = time.time() + 6  # time for every device to connect
+        warm_s = 2.0
+        pipes, procs = [], []
+        for i in range(processes):
+            parent, child = ctx.Pipe()
+            url_i = web[i % servers].ws_url
+            proc = ctx.Process(target=_devices_process,
+                               args=(url_i, jobs[i::processes], start_at, warm_s, seconds, child))  # fmt: skip
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        latencies: list[float] = []
+        for pipe in pipes:
+            while not pipe.poll(0.2):
+                await asyncio.sleep(0.2)
+            latencies += pipe.recv()
+        for proc in procs:
+            proc.join(30)
+        return len(latencies) / seconds, latencies
+    finally:
+        for server in web:
+            server.stop()
+
+
+async def baseline(devices: int, seconds: float, url: str) -> tuple[float, list[float]]:
+    """Single-row INSERT, one transaction each, `devices` concurrent writers over a pool
+    the size of the server's."""
+    pool = await asyncpg.create_pool(url, min_size=20, max_size=20)
+    assert pool is not None
+    await pool.execute("CREATE TABLE IF NOT EXISTS bench_rows (id uuid PRIMARY KEY, body text)")
+    until = time.time() + seconds
+    latencies: list[float] = []
+
+    async def writer() -> None:
+        while time.time() < until:
+            sent = time.perf_counter()
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("INSERT INTO bench_rows VALUES ($1, $2)", uuid.uuid4(),
+                                   "Call me Ishmael.")  # fmt: skip
+            latencies.append(time.perf_counter() - sent)
+
+    await asyncio.gather(*(writer() for _ in range(devices)))
+    await pool.close()
+    return len(latencies) / seconds, latencies
+
+
+def _line(name: str, rate: float, latencies: list[float]) -> str:
+    ms = [v * 1000 for v in latencies]
+    return (f"  {name:30} {rate:8.0f} acknowledged writes/s, "
+            f"p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms")  # fmt: skip
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--devices-per-user", type=int, default=2)
+    parser.add_argument("--pool", type=int, default=20, help="the server's DB_POOL_MAX")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--servers", type=int, default=1, help="web processes (2+: via Redis)")
+    args = parser.parse_args()
+    log(f"durable writes: {args.devices} devices in {args.processes} client processes, "
+        f"{args.seconds:.0f} s measured after 2 s warm-up, one server process")  # fmt: skip
+    async with Bench() as bench:
+        if not args.no_baseline:
+            rate, lat = await baseline(args.devices, args.seconds, bench.url)
+            log(_line("baseline: bare INSERT+COMMIT", rate, lat))
+        rate, lat = await bookmind(args.devices, args.processes, args.seconds, bench.url,
+                                   args.devices_per_user, args.pool, args.servers)  # fmt: skip
+        log(_line(f"bookmind: {args.servers} web process(es)", rate, lat))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,17 @@
+"""`make bench`: every benchmark at its issue's size, one after another."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHES = [
+    ["tests.bench.bench_fanout", "--subscribers", "1000", "--processes", "3"],
+    ["tests.bench.bench_writes", "--devices", "200", "--processes", "2"],
+    ["tests.bench.bench_capacity", "--connections", "10000", "--processes", "4"],
+]
+
+if __name__ == "__main__":
+    for bench in BENCHES:
+        print(f"$ python -m {' '.join(bench)}", flush=True)
+        subprocess.run([sys.executable, "-m", *bench], check=True)

@@ -1,0 +1,42 @@
+"""Each benchmark runs end to end at a tiny size and prints its figures next to its
+baseline (the real runs are `make bench`; figures in docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.services import ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _run(module: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_fanout_smoke() -> None:
+    out = _run("tests.bench.bench_fanout", "--subscribers", "20", "--processes", "1",
+               "--rates", "10", "--step", "2")  # fmt: skip
+    assert re.search(r"bare\s+10 events/s -> +\d+ deliveries/s", out), out
+    assert re.search(r"bookmind\s+10 events/s -> +\d+ deliveries/s \(100\.0%", out), out
+
+
+def test_writes_smoke() -> None:
+    out = _run("tests.bench.bench_writes", "--devices", "10", "--processes", "1", "--seconds", "2")
+    assert re.search(r"baseline: bare INSERT\+COMMIT +\d+ acknowledged writes/s", out), out
+    assert re.search(r"bookmind: 1 web process\(es\) +\d+ acknowledged writes/s", out), out
+
+
+def test_capacity_smoke() -> None:
+    out = _run("tests.bench.bench_capacity", "--connections", "50", "--processes", "1")
+    assert re.search(r"bare websockets +50 connections", out), out
+    assert re.search(r"bookmind +50 connections: [\d.]+ KiB each", out), out
