@@ -1,6 +1,7 @@
-"""Scheduled maintenance: partitions ahead of time, analytics views refreshed.
+"""Scheduled maintenance: partitions ahead of time, analytics views refreshed, expired
+events and tombstones purged.
 
-`python -m workers.maintenance refresh-views` (or `partitions`) runs a job by hand."""
+`python -m workers.maintenance refresh-views` (or `partitions`, `purge`) runs a job by hand."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from domain.events import purge_before
+from domain.sql import Conn
 from workers import context
 from workers.broker import broker
 from workers.schedule import claim_slot, finish_slot
@@ -41,6 +45,35 @@ async def refresh_views(pool: asyncpg.Pool) -> dict[str, float]:
     return timings
 
 
+TOMBSTONED = ("highlights", "bookmarks", "annotations")
+
+
+async def purge_expired(pool: asyncpg.Pool) -> dict[str, int]:
+    """Drop channel events older than the retention period, and the tombstones of
+    deletions every device has had that long to hear of (a later resume gets `resync`)."""
+    days = context.current().settings.event_retention_days
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    counts = {}
+    async with pool.acquire() as conn:
+        counts["channel_events"] = await purge_before(conn, cutoff)
+        for table in TOMBSTONED:
+            counts[table] = await _delete_in_batches(
+                conn, f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "
+                "WHERE deleted_at < $1 LIMIT 5000)", cutoff
+            )  # fmt: skip
+    return counts
+
+
+async def _delete_in_batches(conn: Conn, statement: str, *args: object) -> int:
+    total = 0
+    while True:
+        status = await conn.execute(statement, *args)
+        deleted = int(status.split()[-1])
+        total += deleted
+        if deleted == 0:
+            return total
+
+
 async def run_once(
     job: str, period_s: int, body: Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
 ) -> dict[str, Any] | None:
@@ -60,6 +93,11 @@ async def partitions_task() -> dict[str, Any] | None:
     return await run_once("partitions", 3600, ensure_partitions)
 
 
+@broker.task(task_name="maintenance.purge_expired", schedule=[{"cron": "17 * * * *"}])
+async def purge_expired_task() -> dict[str, Any] | None:
+    return await run_once("purge_expired", 3600, purge_expired)
+
+
 @broker.task(task_name="maintenance.refresh_views", schedule=[{"cron": "*/5 * * * *"}])
 async def refresh_views_task() -> dict[str, Any] | None:
     return await run_once("refresh_views", 300, refresh_views)
@@ -75,6 +113,7 @@ async def _main(command: str) -> int:
         jobs: dict[str, Callable[[asyncpg.Pool], Awaitable[Any]]] = {
             "refresh-views": refresh_views,
             "partitions": ensure_partitions,
+            "purge": purge_expired,
         }
         if command not in jobs:
             print(f"usage: python -m workers.maintenance {{{'|'.join(jobs)}}}", file=sys.stderr)

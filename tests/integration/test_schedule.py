@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -44,3 +45,34 @@ async def test_maintenance_jobs_do_their_work(pool: asyncpg.Pool) -> None:
     assert await ensure_partitions(pool) == {"reading_sessions": 0, "ai_conversations": 0}
     timings = await refresh_views(pool)
     assert set(timings) == {"user_reading_stats", "book_popularity_stats", "daily_platform_metrics"}
+
+
+async def test_purge_drops_only_what_is_past_retention(pool: asyncpg.Pool) -> None:
+    from domain.events import Event, append_events
+    from tests.factories import make_book, make_user
+    from workers.maintenance import purge_expired
+
+    context.bind(Settings(event_retention_days=7), pool)
+    async with pool.acquire() as conn:
+        user = await make_user(conn)
+        book = await make_book(conn, user)
+        async with conn.transaction():
+            await append_events(
+                conn, [Event(f"user:{user}", "x", {"n": i}) for i in range(3)], None
+            )
+        await conn.execute(
+            "UPDATE channel_events SET created_at = now() - interval '8 days' "
+            "WHERE channel = $1 AND seq <= 2", f"user:{user}"
+        )  # fmt: skip
+        ids = [
+            await conn.fetchval(
+                "INSERT INTO highlights (user_id, book_id, selected_text, page_number, deleted_at) "
+                "VALUES ($1, $2, 'x', 1, now() - $3::interval) RETURNING id", user, book, age
+            )
+            for age in (timedelta(days=8), timedelta(days=1))
+        ]  # fmt: skip
+    counts = await purge_expired(pool)
+    assert counts["channel_events"] == 2 and counts["highlights"] == 1
+    left = await pool.fetch("SELECT seq FROM channel_events WHERE channel = $1", f"user:{user}")
+    assert [r["seq"] for r in left] == [3]
+    assert await pool.fetchval("SELECT count(*) FROM highlights WHERE id = ANY($1)", ids) == 1
