@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from handlers import deps, http_auth, http_ops, http_reading, http_users
+from handlers import deps, http_auth, http_books, http_ops, http_reading, http_users
 from handlers.ws import make_ws_app
 from server.context import build_context, running
 from server.errors import EXCEPTION_HANDLERS
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
         route_handlers=[
             http_auth.AuthController,
             http_users.UsersController,
+            http_books.BooksController,
             http_reading.BookReadingController,
             http_reading.ReadingItemsController,
         ],
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="BookMind", version="1.0.0", path="/schema"),
         logging_config=None,
+        # the upload limit is checked exactly on the file; this bounds the whole request
+        request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         debug=False,
     )
     return BookMindApp(litestar, make_ws_app(ctx))

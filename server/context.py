@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +26,7 @@ from server.hub.hub import Hub
 from server.migrate import migrate
 from server.schedule_loop import run_schedule
 from server.settings import Settings
+from server.storage import Storage, make_storage
 from workers import context as worker_context
 from workers import tasks as _tasks  # noqa: F401 - registers every task with the broker
 from workers.broker import broker
@@ -40,6 +41,7 @@ class AppContext:
     pool: asyncpg.Pool = field(init=False)
     redis: aioredis.Redis | None = None
     hub: Hub = field(init=False)
+    files: Storage = field(init=False)
     _embedded_handle: Any = None
 
     async def check_ready(self) -> dict[str, str]:
@@ -59,7 +61,7 @@ class AppContext:
         return status
 
 
-def make_fanout(settings: Settings, hub: Hub) -> Fanout:
+def make_fanout_backend(settings: Settings) -> Callable[[], ChannelsBackend]:
     """Redis pub/sub between processes when REDIS_URL is set, else the memory backend."""
     url = settings.redis_url
 
@@ -69,8 +71,12 @@ def make_fanout(settings: Settings, hub: Hub) -> Fanout:
         # a fresh client each time: a restarted listener must not reuse a dead connection
         return RedisChannelsPubSubBackend(redis=aioredis.from_url(url))
 
-    return Fanout(backend, prefix=settings.channel_prefix, deliver=hub.deliver,
-                  on_reconnect=hub.reconcile)  # fmt: skip
+    return backend
+
+
+def make_fanout(settings: Settings, hub: Hub) -> Fanout:
+    return Fanout(make_fanout_backend(settings), prefix=settings.channel_prefix,
+                  deliver=hub.deliver, on_reconnect=hub.reconcile)  # fmt: skip
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -94,13 +100,14 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
         assert url is not None
         await migrate(url)
     ctx.pool = await create_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    ctx.files = make_storage(settings)
     metrics.DB_POOL_SIZE.set_function(ctx.pool.get_size)
     metrics.DB_POOL_IN_USE.set_function(lambda: ctx.pool.get_size() - ctx.pool.get_idle_size())
     if settings.redis_url:
         ctx.redis = aioredis.from_url(settings.redis_url)
     ctx.hub = Hub(ctx.pool, presence_max=settings.presence_max_subscribers)
     await ctx.hub.start(lambda hub: make_fanout(settings, hub))
-    worker_context.bind(settings, ctx.pool)
+    worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish)
     await broker.startup()
     # with Redis, the Procfile's scheduler process fires scheduled jobs; without, we do
     schedule = None if settings.uses_redis else asyncio.create_task(run_schedule(broker))

@@ -18,7 +18,7 @@ from domain.events import purge_before
 from domain.sql import Conn
 from workers import context
 from workers.broker import broker
-from workers.schedule import claim_slot, finish_slot
+from workers.schedule import run_once
 
 log = logging.getLogger(__name__)
 
@@ -72,20 +72,6 @@ async def _delete_in_batches(conn: Conn, statement: str, *args: object) -> int:
         total += deleted
         if deleted == 0:
             return total
-
-
-async def run_once(
-    job: str, period_s: int, body: Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
-) -> dict[str, Any] | None:
-    pool = context.current().pool
-    slot = await claim_slot(pool, job, period_s)
-    if slot is None:
-        log.info("scheduled job already ran for this slot", extra={"job": job})
-        return None
-    result = await body(pool)
-    await finish_slot(pool, job, slot, result)
-    log.info("scheduled job done", extra={"job": job, "slot": slot, "result": result})
-    return result
 
 
 @broker.task(task_name="maintenance.partitions", schedule=[{"cron": "7 * * * *"}])

@@ -6,11 +6,15 @@ runs it."""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+
+log = logging.getLogger(__name__)
 
 
 def slot_for(period_s: int, now: float | None = None) -> str:
@@ -39,3 +43,19 @@ async def finish_slot(pool: asyncpg.Pool, job: str, slot: str, result: dict[str,
         slot,
         result,
     )
+
+
+async def run_once(
+    job: str, period_s: int, body: Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
+) -> dict[str, Any] | None:
+    from workers import context
+
+    pool = context.current().pool
+    slot = await claim_slot(pool, job, period_s)
+    if slot is None:
+        log.info("scheduled job already ran for this slot", extra={"job": job})
+        return None
+    result = await body(pool)
+    await finish_slot(pool, job, slot, result)
+    log.info("scheduled job done", extra={"job": job, "slot": slot, "result": result})
+    return result

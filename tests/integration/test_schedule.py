@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from server.settings import Settings
+from server.storage import LocalStorage
 from workers import context
-from workers.maintenance import ensure_partitions, refresh_views, run_once
-from workers.schedule import slot_for
+from workers.maintenance import ensure_partitions, refresh_views
+from workers.schedule import run_once, slot_for
 
 
 def test_slot_is_the_start_of_its_period() -> None:
@@ -21,7 +23,7 @@ def test_slot_is_the_start_of_its_period() -> None:
 
 
 async def test_two_schedulers_firing_one_slot_run_the_job_once(pool: asyncpg.Pool) -> None:
-    context.bind(Settings(), pool)
+    context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
     calls: list[int] = []
 
     async def body(_: asyncpg.Pool) -> dict[str, Any]:
@@ -52,7 +54,9 @@ async def test_purge_drops_only_what_is_past_retention(pool: asyncpg.Pool) -> No
     from tests.factories import make_book, make_user
     from workers.maintenance import purge_expired
 
-    context.bind(Settings(event_retention_days=7), pool)
+    context.bind(
+        Settings(event_retention_days=7), pool, LocalStorage(Path("/nonexistent")), lambda _: None
+    )
     async with pool.acquire() as conn:
         user = await make_user(conn)
         book = await make_book(conn, user)

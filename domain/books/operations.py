@@ -1,0 +1,165 @@
+"""Books: upload (stored, then queued for ingestion), read, change, delete.
+
+A private book and everything on it belongs to its owner; a public one can be read by
+anyone signed in (domain/books/access.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import PurePath
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain import events as ev
+from domain.books.access import readable_book
+from domain.books.detect import detect_type
+from domain.books.models import (
+    Book,
+    BookPatch,
+    BookRefData,
+    ChapterContent,
+    ChapterSummary,
+    Processing,
+)
+from domain.errors import Forbidden, Invalid, NotFound, TooLarge, UnsupportedType
+from domain.events import Event, append_events, user_channel
+from domain.pagination import Page, decode_cursor, page_of
+from domain.ports import FileStore
+from domain.sql import Conn, load_queries
+from domain.writes import Written, read_with_heads
+
+Q = load_queries(
+    __file__,
+    book_columns=", ".join(Book.__struct_fields__),
+    chapter_columns=", ".join(ChapterSummary.__struct_fields__),
+)
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "epub": "application/epub+zip",
+    "mobi": "application/x-mobipocket-ebook",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def book_from_row(row: Any) -> Book:
+    return msgspec.convert({k: row[k] for k in Book.__struct_fields__}, Book)
+
+
+def file_key(book_id: UUID, kind: str) -> str:
+    return f"books/{book_id}/original.{kind}"
+
+
+def title_from_filename(filename: str | None) -> str:
+    stem = PurePath(filename or "").stem.replace("_", " ").strip()
+    return stem[:500] or "Untitled"
+
+
+async def upload(
+    conn: Conn,
+    files: FileStore,
+    user_id: UUID,
+    data: bytes,
+    *,
+    filename: str | None,
+    title: str | None,
+    author: str | None,
+    visibility: str,
+    max_bytes: int,
+) -> Written[Book]:
+    """Store the file and record the book as `pending`; the caller queues ingestion."""
+    if not data:
+        raise Invalid("the file is empty", field="file")
+    if len(data) > max_bytes:
+        raise TooLarge(f"the file is larger than {max_bytes} bytes")
+    kind = detect_type(data)
+    if kind is None:
+        raise UnsupportedType("not a PDF, EPUB, MOBI or DOCX file")
+    book_id = uuid.uuid4()
+    key = file_key(book_id, kind)
+    await files.put(key, data, CONTENT_TYPES[kind])
+    try:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                Q.insert_book, book_id, user_id, title or title_from_filename(filename), author,
+                visibility, kind, len(data), key, filename, hashlib.sha256(data).hexdigest(),
+            )  # fmt: skip
+            book = book_from_row(row)
+            stored = Processing(book_id, "stored", 0)
+            pending = [Event(user_channel(user_id), ev.BOOK_PROCESSING, stored)]
+            return Written(book, await append_events(conn, pending, None))
+    except BaseException:
+        await files.delete_prefix(f"books/{book_id}/")  # no orphan file
+        raise
+
+
+async def get(conn: Conn, user_id: UUID, book_id: UUID) -> Book:
+    await readable_book(conn, book_id, user_id)
+    return book_from_row(await conn.fetchrow(Q.book_by_id, book_id))
+
+
+async def list_readable(
+    conn: Conn, user_id: UUID, *, cursor: str | None, limit: int
+) -> tuple[Page[Book], dict[str, int]]:
+    after = decode_cursor(cursor)
+    stamp, last_id = after if after else (None, None)
+
+    async def read() -> Page[Book]:
+        rows = await conn.fetch(Q.readable_books, user_id, stamp, last_id, limit + 1)
+        return page_of([book_from_row(r) for r in rows], limit, lambda b: (b.created_at, b.id))
+
+    return await read_with_heads(conn, [user_channel(user_id)], read)
+
+
+async def _owned(conn: Conn, user_id: UUID, book_id: UUID) -> None:
+    book = await readable_book(conn, book_id, user_id)
+    if book.user_id != user_id:
+        raise Forbidden("only the owner can change this book")
+
+
+async def update(conn: Conn, user_id: UUID, book_id: UUID, patch: BookPatch) -> Book:
+    def given(name: str) -> bool:
+        return getattr(patch, name) is not msgspec.UNSET
+
+    def value(name: str) -> Any:
+        v = getattr(patch, name)
+        return None if v is msgspec.UNSET else v
+
+    await _owned(conn, user_id, book_id)
+    row = await conn.fetchrow(
+        Q.update_book, book_id, value("title"), given("author"), value("author"),
+        given("description"), value("description"), given("genre"), value("genre"),
+        value("language"), value("visibility"),
+    )  # fmt: skip
+    return book_from_row(row)
+
+
+async def delete(
+    conn: Conn, files: FileStore, user_id: UUID, book_id: UUID
+) -> Written[BookRefData]:
+    """Remove the book and all that hangs off it (chapters, passages, highlights …),
+    then its files."""
+    async with conn.transaction():
+        await _owned(conn, user_id, book_id)
+        await conn.execute(Q.delete_book, book_id)
+        gone = BookRefData(book_id)
+        pending = [Event(user_channel(user_id), ev.BOOK_DELETED, gone)]
+        stored = await append_events(conn, pending, None)
+    await files.delete_prefix(f"books/{book_id}/")
+    return Written(gone, stored)
+
+
+async def chapters(conn: Conn, user_id: UUID, book_id: UUID) -> list[ChapterSummary]:
+    await readable_book(conn, book_id, user_id)
+    rows = await conn.fetch(Q.chapters, book_id)
+    return [msgspec.convert(dict(r), ChapterSummary) for r in rows]
+
+
+async def chapter(conn: Conn, user_id: UUID, book_id: UUID, number: int) -> ChapterContent:
+    await readable_book(conn, book_id, user_id)
+    row = await conn.fetchrow(Q.chapter, book_id, number)
+    if row is None:
+        raise NotFound("no such chapter")
+    return msgspec.convert(dict(row), ChapterContent)

@@ -1,0 +1,15 @@
+"""What the domain needs from the outside, as Protocols that `server/` implements."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class FileStore(Protocol):
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes:
+        """The object's bytes; FileNotFoundError when there is none."""
+        ...
+
+    async def delete_prefix(self, prefix: str) -> None: ...

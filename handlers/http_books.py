@@ -1,0 +1,118 @@
+"""Books over HTTP (PROTOCOL.md §3 books, book content): upload, list, read, change,
+delete, the original file and the chapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from domain.books import operations as books
+from domain.books.models import Book, BookPatch, ChapterContent, ChapterSummary
+from domain.books.operations import CONTENT_TYPES
+from domain.errors import Invalid, NotFound
+from domain.pagination import DEFAULT_LIMIT, Page, check_limit
+from handlers.deps import PooledConn
+from handlers.http_reading import event_seq_header
+from server.context import AppContext
+from workers.ingest import ingest_task
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile
+    title: str | None = None
+    author: str | None = None
+    visibility: str = "private"
+
+
+class BooksController(Controller):
+    path = "/books"
+    tags = ["books"]
+
+    @post("/", status_code=HTTP_202_ACCEPTED)
+    async def upload(
+        self,
+        data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        ctx: AppContext,
+        conn: PooledConn,
+        user_id: UUID,
+    ) -> Book:
+        if data.visibility not in {"private", "public"}:
+            raise Invalid("visibility is private or public", field="visibility")
+        for name in ("title", "author"):
+            value = getattr(data, name)
+            if value is not None and not 1 <= len(value) <= 500:
+                raise Invalid(f"{name} must be 1 to 500 characters", field=name)
+        content = await data.file.read()
+        written = await books.upload(
+            conn, ctx.files, user_id, content, filename=data.file.filename, title=data.title,
+            author=data.author, visibility=data.visibility,
+            max_bytes=ctx.settings.max_upload_bytes,
+        )  # fmt: skip
+        ctx.hub.publish(written.events)
+        await ingest_task.kiq(str(written.value.id))
+        return written.value
+
+    @get("/")
+    async def list_books(
+        self, conn: PooledConn, user_id: UUID, cursor: str | None = None,
+        limit: int = Parameter(query="limit", default=DEFAULT_LIMIT),
+    ) -> Response[Page[Book]]:  # fmt: skip
+        page, heads = await books.list_readable(
+            conn, user_id, cursor=cursor, limit=check_limit(limit)
+        )
+        return Response(page, headers=event_seq_header(heads))
+
+    @get("/{book_id:uuid}")
+    async def get_book(self, book_id: UUID, conn: PooledConn, user_id: UUID) -> Book:
+        return await books.get(conn, user_id, book_id)
+
+    @patch("/{book_id:uuid}")
+    async def update_book(
+        self, book_id: UUID, data: BookPatch, conn: PooledConn, user_id: UUID
+    ) -> Book:
+        return await books.update(conn, user_id, book_id, data)
+
+    @delete("/{book_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_book(
+        self, book_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID
+    ) -> None:
+        written = await books.delete(conn, ctx.files, user_id, book_id)
+        ctx.hub.publish(written.events)
+
+    @get("/{book_id:uuid}/file")
+    async def original_file(
+        self, book_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID
+    ) -> Response[bytes]:
+        book = await books.get(conn, user_id, book_id)
+        if book.file_type is None:
+            raise NotFound("this book has no file")
+        try:
+            content = await ctx.files.get(books.file_key(book.id, book.file_type))
+        except FileNotFoundError:
+            raise NotFound("the file is gone") from None
+        name = (book.original_filename or f"book.{book.file_type}").replace('"', "")
+        return Response(
+            content,
+            media_type=CONTENT_TYPES[book.file_type],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @get("/{book_id:uuid}/chapters")
+    async def chapters(
+        self, book_id: UUID, conn: PooledConn, user_id: UUID
+    ) -> dict[str, list[ChapterSummary]]:
+        return {"items": await books.chapters(conn, user_id, book_id)}
+
+    @get("/{book_id:uuid}/chapters/{number:int}")
+    async def chapter(
+        self, book_id: UUID, number: int, conn: PooledConn, user_id: UUID
+    ) -> ChapterContent:
+        return await books.chapter(conn, user_id, book_id, number)

@@ -1,0 +1,189 @@
+"""Books end to end: upload every corpus format through a real server, watch ingestion
+over the WebSocket, read chapters; hostile and wrong files; limits; ownership."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import server_env
+from tests.e2e.helpers import Account, register
+from tests.services import ROOT, ServerProcess, running_server
+from tests.wsclient import WsClient
+
+pytestmark = pytest.mark.e2e
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+BOOKS = [
+    "alice-in-wonderland_epub3.epub",
+    "pride-and-prejudice_pg1342_epub2.epub",
+    "tam-review_chuttur.pdf",
+    "geotopo_de_outline.pdf",
+    "childrens-literature_kf8.mobi",
+    "origin-of-species_mobi6.mobi",
+    "autogen-paper-excerpt.docx",
+    "heading-hierarchy_docling.docx",
+]
+
+
+@pytest.fixture(scope="module")
+async def books_server(database_url: str) -> AsyncIterator[ServerProcess]:
+    env = server_env(database_url, MAX_UPLOAD_BYTES="2500000")
+    async with running_server(env) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+async def owner(books_server: ServerProcess) -> Account:
+    return await register(books_server.base_url)
+
+
+def _client(server: ServerProcess, account: Account) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=server.base_url + "/api/v1",
+        headers={"Authorization": f"Bearer {account.token}"},
+        timeout=60,
+    )
+
+
+async def _upload(http: httpx.AsyncClient, path: Path, **form: str) -> httpx.Response:
+    return await http.post("/books", files={"file": (path.name, path.read_bytes())}, data=form)
+
+
+async def _finished(ws: WsClient, book_id: str, timeout: float = 120) -> dict[str, Any]:
+    return await ws.wait_for(
+        lambda f: f["type"] == "event" and f["event"] in {"book.ready", "book.failed"}
+        and f["data"].get("id", f["data"].get("book_id")) == book_id,
+        timeout,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", BOOKS)
+async def test_every_corpus_format_ingests(
+    books_server: ServerProcess, owner: Account, name: str
+) -> None:
+    ws = WsClient(books_server.ws_url, owner.token, "reader")
+    await ws.open()
+    async with _client(books_server, owner) as http:
+        made = await _upload(http, CORPUS / name)
+        assert made.status_code == 202, made.text
+        book = made.json()
+        assert book["processing_status"] == "pending"
+        assert book["file_type"] == name.rsplit(".", 1)[1]
+        done = await _finished(ws, book["id"])
+        assert done["event"] == "book.ready", done
+        stages = [f["data"]["stage"] for f in ws.events(event="book.processing")
+                  if f["data"]["book_id"] == book["id"]]  # fmt: skip
+        assert stages[:2] == ["stored", "parsing"]
+        ready = done["data"]
+        assert ready["processing_status"] == "completed"
+        assert ready["word_count"] > 20 and ready["page_count"] >= 1
+        assert ready["reading_time_minutes"] >= 1
+        listing = (await http.get(f"/books/{book['id']}/chapters")).json()["items"]
+        assert listing and [c["chapter_number"] for c in listing] == list(
+            range(1, len(listing) + 1)
+        )
+        # offsets tile the whole text: each chapter starts two characters (the blank line)
+        # after the previous one ends
+        for before, after in itertools.pairwise(listing):
+            assert after["start_offset"] == before["end_offset"] + 2
+        first = (await http.get(f"/books/{book['id']}/chapters/1")).json()
+        assert len(first["content"]) == first["end_offset"] - first["start_offset"]
+        original = await http.get(f"/books/{book['id']}/file")
+        assert original.content == (CORPUS / name).read_bytes()
+    await ws.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("hostile/encrypted_password.pdf", "password"),
+        ("hostile/fuzzed_poppler-742-0.pdf", "damaged"),
+        ("hostile/truncated_header-only.pdf", "damaged"),
+        ("hostile/fuzzed_truncated-xref_pdfbox-3148-2.pdf", "no text layer"),
+        ("scanned_huckfinn-p22.pdf", "Tesseract"),
+    ],
+)
+async def test_hostile_pdfs_end_failed_with_a_reason(
+    books_server: ServerProcess, owner: Account, name: str, reason: str
+) -> None:
+    ws = WsClient(books_server.ws_url, owner.token, "reader")
+    await ws.open()
+    async with _client(books_server, owner) as http:
+        made = await _upload(http, CORPUS / name)
+        assert made.status_code == 202
+        done = await _finished(ws, made.json()["id"])
+        assert done["event"] == "book.failed"
+        assert reason in done["data"]["error"]
+        book = (await http.get(f"/books/{made.json()['id']}")).json()
+        assert book["processing_status"] == "failed" and reason in book["processing_error"]
+        assert (await http.get(f"/books/{book['id']}/chapters")).json()["items"] == []
+        assert (await http.get("/users/me")).status_code == 200  # the server lives on
+    await ws.close()
+
+
+@pytest.mark.parametrize(
+    "name", ["hostile/zipbomb_zbsm.epub", "hostile/zip-slip_traversal.epub", "MANIFEST.md"]
+)
+async def test_files_that_are_not_books_are_415(
+    books_server: ServerProcess, owner: Account, name: str
+) -> None:
+    async with _client(books_server, owner) as http:
+        resp = await _upload(http, CORPUS / name)
+        assert resp.status_code == 415
+        assert resp.json()["code"] == "unsupported_type"
+
+
+async def test_empty_too_large_and_bad_fields(books_server: ServerProcess, owner: Account) -> None:
+    async with _client(books_server, owner) as http:
+        empty = await http.post("/books", files={"file": ("e.pdf", b"")})
+        assert empty.status_code == 422 and empty.json()["field"] == "file"
+        big = await _upload(http, CORPUS / "free-culture_lessig.pdf")  # 2.6 MB > 2.5 MB here
+        assert (CORPUS / "free-culture_lessig.pdf").stat().st_size > 2_500_000
+        assert big.status_code == 413
+        bad = await _upload(http, CORPUS / "alice-in-wonderland_epub3.epub", visibility="world")
+        assert bad.status_code == 422 and bad.json()["field"] == "visibility"
+
+
+async def test_ownership_visibility_and_delete(
+    books_server: ServerProcess, owner: Account, database_url: str
+) -> None:
+    other = await register(books_server.base_url)
+    ws = WsClient(books_server.ws_url, owner.token, "reader")
+    await ws.open()
+    async with _client(books_server, owner) as mine, _client(books_server, other) as theirs:
+        made = await _upload(mine, CORPUS / "alice-in-wonderland_epub3.epub", title="My Alice")
+        book_id = made.json()["id"]
+        done = await _finished(ws, book_id)
+        assert done["data"]["title"] == "My Alice"  # the reader's title wins over the file's
+        assert (await theirs.get(f"/books/{book_id}")).status_code == 404
+        assert (await theirs.get(f"/books/{book_id}/chapters")).status_code == 404
+        assert (await theirs.patch(f"/books/{book_id}", json={"title": "x"})).status_code == 404
+        assert (
+            await mine.patch(f"/books/{book_id}", json={"visibility": "public"})
+        ).status_code == 200
+        assert (await theirs.get(f"/books/{book_id}/chapters/1")).status_code == 200
+        assert (await theirs.patch(f"/books/{book_id}", json={"title": "x"})).status_code == 403
+        assert (await theirs.delete(f"/books/{book_id}")).status_code == 403
+        listed = (await theirs.get("/books")).json()["items"]
+        assert book_id in [b["id"] for b in listed]
+        assert (await mine.delete(f"/books/{book_id}")).status_code == 204
+        assert (await mine.get(f"/books/{book_id}")).status_code == 404
+        gone = await ws.wait_for(lambda f: f.get("event") == "book.deleted")
+        assert gone["data"] == {"book_id": book_id}
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert (
+            await conn.fetchval("SELECT count(*) FROM book_chapters WHERE book_id = $1", book_id)
+            == 0
+        )
+    finally:
+        await conn.close()
+    assert not (ROOT / ".bookmind" / "files" / "books" / book_id).exists()
+    await ws.close()
