@@ -13,3 +13,17 @@ class FileStore(Protocol):
         ...
 
     async def delete_prefix(self, prefix: str) -> None: ...
+
+
+class Embedder(Protocol):
+    """Turns text into vectors. Blocking (a model on the CPU, or an HTTP API): callers
+    run it in a thread."""
+
+    model_name: str
+    dimensions: int
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length vectors for passages, in order."""
+        ...
+
+    def embed_query(self, text: str) -> list[float]: ...

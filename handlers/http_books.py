@@ -16,6 +16,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from domain.books import operations as books
 from domain.books.models import Book, BookPatch, ChapterContent, ChapterSummary
 from domain.books.operations import CONTENT_TYPES
+from domain.books.search import Hit
+from domain.books.search import search as search_book
 from domain.errors import Invalid, NotFound
 from domain.pagination import DEFAULT_LIMIT, Page, check_limit
 from handlers.deps import PooledConn
@@ -104,6 +106,14 @@ class BooksController(Controller):
             media_type=CONTENT_TYPES[book.file_type],
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @get("/{book_id:uuid}/search")
+    async def search(
+        self, book_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
+        q: str = Parameter(query="q", min_length=1, max_length=1000),
+        k: int = Parameter(query="k", default=10, ge=1, le=50),
+    ) -> dict[str, list[Hit]]:  # fmt: skip
+        return {"items": await search_book(conn, ctx.embedder, user_id, book_id, q, k)}
 
     @get("/{book_id:uuid}/chapters")
     async def chapters(

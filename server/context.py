@@ -18,9 +18,11 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
+from domain.ports import Embedder
 from server import embedded, metrics
 from server.auth import Tokens
 from server.db import create_pool
+from server.embeddings import make_embedder
 from server.hub.fanout import Fanout
 from server.hub.hub import Hub
 from server.migrate import migrate
@@ -42,6 +44,7 @@ class AppContext:
     redis: aioredis.Redis | None = None
     hub: Hub = field(init=False)
     files: Storage = field(init=False)
+    embedder: Embedder = field(init=False)
     _embedded_handle: Any = None
 
     async def check_ready(self) -> dict[str, str]:
@@ -101,6 +104,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
         await migrate(url)
     ctx.pool = await create_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     ctx.files = make_storage(settings)
+    ctx.embedder = make_embedder(settings)
     metrics.DB_POOL_SIZE.set_function(ctx.pool.get_size)
     metrics.DB_POOL_IN_USE.set_function(lambda: ctx.pool.get_size() - ctx.pool.get_idle_size())
     if settings.redis_url:

@@ -57,6 +57,8 @@ class Settings:
     presence_max_subscribers: int = 100
     # books
     max_upload_bytes: int = 100 * 1024 * 1024
+    embeddings_provider: str = "local"
+    embedding_threads: int = 1
     # scheduler interval for the embedded loop and view refresh
     views_refresh_s: int = 300
     log_level: str = "INFO"

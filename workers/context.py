@@ -13,8 +13,9 @@ from typing import Any
 import asyncpg
 
 from domain.events import StoredEvent
-from domain.ports import FileStore
+from domain.ports import Embedder, FileStore
 from server.db import create_pool
+from server.embeddings import make_embedder
 from server.settings import Settings
 from server.storage import make_storage
 
@@ -27,6 +28,7 @@ class WorkerResources:
     pool: asyncpg.Pool
     files: FileStore
     publish: Publish
+    embedder: Embedder
     owned: bool = False
     fanout: Any = None
 
@@ -36,7 +38,7 @@ _current: WorkerResources | None = None
 
 def bind(settings: Settings, pool: asyncpg.Pool, files: FileStore, publish: Publish) -> None:
     global _current
-    _current = WorkerResources(settings, pool, files, publish)
+    _current = WorkerResources(settings, pool, files, publish, make_embedder(settings))
 
 
 def is_bound() -> bool:
@@ -72,7 +74,9 @@ async def open_standalone(settings: Settings) -> None:
         for e in events:
             fanout.publish(e.channel, frames.wire(e.seq, frames.event_frame(e)))
 
-    _current = WorkerResources(settings, pool, make_storage(settings), publish, True, fanout)
+    _current = WorkerResources(
+        settings, pool, make_storage(settings), publish, make_embedder(settings), True, fanout
+    )
 
 
 async def _nothing() -> None:

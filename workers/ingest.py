@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from pgvector import Vector
+
 from domain import events as ev
 from domain.books import metadata
+from domain.books.chunk import Passage, chunk_chapters
 from domain.books.models import Failed, Processing
 from domain.books.operations import Q, book_from_row, title_from_filename
 from domain.books.parse import parse_book
@@ -29,6 +33,10 @@ from workers.schedule import run_once
 log = logging.getLogger(__name__)
 
 PARSE_TIMEOUT_S = 300
+EMBED_BATCH = 256
+PASSAGE_COLUMNS = ["book_id", "book_chapter_id", "content", "chunk_index", "start_page",
+                   "end_page", "start_offset", "end_offset", "word_count", "chunk_title",
+                   "embedding", "embedding_model", "embedded_at"]  # fmt: skip
 MAX_ATTEMPTS = 3
 STALLED_AFTER_S = 15 * 60
 
@@ -53,8 +61,11 @@ async def ingest_book(book_id: UUID) -> str:
         parsed = await asyncio.wait_for(
             asyncio.to_thread(parse_book, data, row["file_type"]), PARSE_TIMEOUT_S
         )
-        await _progress(user, book_id, "chunking", 60)
-        await _store(book_id, row, parsed)
+        await _progress(user, book_id, "chunking", 40)
+        passages = chunk_chapters(parsed.chapters)
+        vectors = await _embed(user, book_id, passages)
+        await _progress(user, book_id, "indexing", 95)
+        await _store(book_id, row, parsed, passages, vectors)
     except ParseError as exc:
         await fail(book_id, str(exc))
         return "failed"
@@ -78,16 +89,48 @@ async def _progress(channel: str, book_id: UUID, stage: str, percent: int) -> No
     res.publish(stored)
 
 
-async def _store(book_id: UUID, row: Any, parsed: ParsedBook) -> None:
+async def _embed(channel: str, book_id: UUID, passages: list[Passage]) -> list[list[float]]:
+    """Vectors in batches, off the event loop, reporting progress between batches."""
+    res = context.current()
+    vectors: list[list[float]] = []
+    step = max(EMBED_BATCH, len(passages) // 4)
+    for i in range(0, len(passages), step):
+        batch = [p.text for p in passages[i : i + step]]
+        vectors += await asyncio.to_thread(res.embedder.embed, batch)
+        await _progress(channel, book_id, "embedding", 50 + 45 * len(vectors) // len(passages))
+    return vectors
+
+
+async def _store(
+    book_id: UUID, row: Any, parsed: ParsedBook, passages: list[Passage], vectors: list[Any]
+) -> None:
+    """Chapters, passages and the finished book in one transaction: readers see the old
+    state or the whole new one, never half."""
     res = context.current()
     text = parsed.text
     title_is_placeholder = row["title"] == title_from_filename(row["original_filename"])
+    chapters = parsed.chapters
     async with res.pool.acquire() as conn, conn.transaction():
-        await conn.execute(Q.replace_chapters_delete, book_id)
-        await conn.executemany(
-            Q.insert_chapter,
-            [(book_id, c.number, c.title, c.text, c.start_page, c.end_page, c.start_offset,
-              c.end_offset, c.word_count, len(c.text)) for c in parsed.chapters],
+        await conn.execute(Q.replace_chapters_delete, book_id)  # passages go with them
+        made = await conn.fetch(
+            Q.insert_chapters, book_id, [c.number for c in chapters], [c.title for c in chapters],
+            [c.text for c in chapters], [c.start_page for c in chapters],
+            [c.end_page for c in chapters], [c.start_offset for c in chapters],
+            [c.end_offset for c in chapters], [c.word_count for c in chapters],
+            [len(c.text) for c in chapters],
+        )  # fmt: skip
+        chapter_ids = {r["chapter_number"]: r["id"] for r in made}
+        now = datetime.now(UTC)
+        model = res.embedder.model_name
+        await conn.copy_records_to_table(
+            "book_embeddings",
+            columns=PASSAGE_COLUMNS,
+            records=[
+                (book_id, chapter_ids[p.chapter_number], p.text, p.index, p.start_page,
+                 p.end_page, p.start_offset, p.end_offset, p.word_count, p.chapter_title,
+                 Vector(v), model, now)
+                for p, v in zip(passages, vectors, strict=True)
+            ],
         )  # fmt: skip
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, title_is_placeholder, parsed.title, parsed.author,

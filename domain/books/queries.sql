@@ -73,3 +73,40 @@ RETURNING {book_columns}
 UPDATE books SET processing_status = 'failed', processing_error = $2
 WHERE id = $1 AND processing_status <> 'completed'
 RETURNING user_id
+
+-- name: insert_chapters
+INSERT INTO book_chapters (book_id, chapter_number, title, content, start_page, end_page,
+                           start_offset, end_offset, word_count, character_count)
+SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[],
+                         $8::int[], $9::int[], $10::int[])
+RETURNING id, chapter_number
+
+-- name: hybrid_search
+-- Within one book the vector ranking is exact: the window function needs every passage's
+-- distance, so no approximate index is used (a book has thousands of passages, not
+-- millions). Full-text and vector rankings are fused by reciprocal rank (k = 60).
+-- $6 limits passages to those ending at or before an offset (spoiler safety), or none.
+WITH vec AS MATERIALIZED (
+    SELECT id, row_number() OVER (ORDER BY embedding <=> $3) AS rank
+    FROM book_embeddings
+    WHERE book_id = $1 AND ($6::int IS NULL OR end_offset <= $6)
+    ORDER BY embedding <=> $3
+    LIMIT $4
+), txt AS MATERIALIZED (
+    SELECT id, row_number() OVER (ORDER BY ts_rank_cd(tsv, query) DESC) AS rank
+    FROM book_embeddings, websearch_to_tsquery('english', $2) AS query
+    WHERE book_id = $1 AND tsv @@ query AND ($6::int IS NULL OR end_offset <= $6)
+    ORDER BY ts_rank_cd(tsv, query) DESC
+    LIMIT $4
+), fused AS (
+    SELECT id, sum(1.0 / (60 + rank)) AS score
+    FROM (SELECT id, rank FROM vec UNION ALL SELECT id, rank FROM txt) ranked
+    GROUP BY id
+)
+SELECT e.id AS chunk_id, e.chunk_title AS chapter_title, c.chapter_number, e.start_page,
+       e.end_page, e.start_offset, e.end_offset, e.content AS text, f.score::float8 AS score
+FROM fused f
+JOIN book_embeddings e ON e.id = f.id
+LEFT JOIN book_chapters c ON c.id = e.book_chapter_id
+ORDER BY f.score DESC, e.chunk_index
+LIMIT $5

@@ -20,13 +20,13 @@ from tests.wsclient import WsClient
 pytestmark = pytest.mark.e2e
 
 CORPUS = ROOT.parent / "shared" / "corpus"
+# one or two of each format through HTTP (every corpus book goes through the task in
+# tests/integration/test_corpus_ingest.py)
 BOOKS = [
     "alice-in-wonderland_epub3.epub",
-    "pride-and-prejudice_pg1342_epub2.epub",
     "tam-review_chuttur.pdf",
     "geotopo_de_outline.pdf",
     "childrens-literature_kf8.mobi",
-    "origin-of-species_mobi6.mobi",
     "autogen-paper-excerpt.docx",
     "heading-hierarchy_docling.docx",
 ]
@@ -97,6 +97,17 @@ async def test_every_corpus_format_ingests(
         assert len(first["content"]) == first["end_offset"] - first["start_offset"]
         original = await http.get(f"/books/{book['id']}/file")
         assert original.content == (CORPUS / name).read_bytes()
+        word = first["content"].split()[0]
+        found = await http.get(f"/books/{book['id']}/search", params={"q": word, "k": 3})
+        assert found.status_code == 200
+        hits = found.json()["items"]
+        assert 1 <= len(hits) <= 3
+        fields = {"chunk_id", "chapter_title", "chapter_number", "start_page", "end_page",
+                  "start_offset", "end_offset", "text", "score"}  # fmt: skip
+        assert set(hits[0]) >= fields
+        assert (
+            await http.get(f"/books/{book['id']}/search", params={"q": "x", "k": 99})
+        ).status_code == 422
     await ws.close()
 
 

@@ -1,0 +1,102 @@
+"""Ingestion through the real task code, then retrieval quality on our own question set:
+the passage that answers each question must come back in the top 5 (by meaning: the
+questions avoid the answer's rare words where they can)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from domain.books import operations as books
+from domain.books.search import search
+from server.embeddings import make_embedder
+from server.settings import Settings
+from server.storage import LocalStorage
+from tests.factories import make_user
+from workers import context
+from workers.ingest import ingest_book
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+# question -> words found in the supporting passage (the checked answer). The corpus copy
+# is an abridged edition (no Mock Turtle, no Gryphon): every answer here is in it.
+ALICE = {
+    "What did the little bottle's label tell Alice to do?": "drink me",
+    "What was the caterpillar smoking while sitting on the mushroom?": "hookah",
+    "Which animal shared the tea table with the Hatter and the Dormouse?": "march hare",
+    "What game did the Queen of Hearts invite everyone to play?": "croquet",
+    "What did the cat leave behind after it slowly disappeared?": "grin",
+    "What did the rabbit pull out of his pocket to check the time?": "watch",
+    "What in the kitchen made everybody sneeze?": "pepper",
+    "How did the soaked animals get dry again after swimming?": "caucus",
+}
+
+
+@pytest.fixture(scope="module")
+async def ingested(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[asyncpg.Pool, object, object]]:
+    from server.db import create_pool
+
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    files = LocalStorage(tmp_path_factory.mktemp("files"))
+    context.bind(Settings(), pool, files, lambda _: None)
+    async with pool.acquire() as conn:
+        user = await make_user(conn)
+        written = await books.upload(
+            conn, files, user, (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes(),
+            filename="alice.epub", title=None, author=None, visibility="private",
+            max_bytes=10**8,
+        )  # fmt: skip
+    assert await ingest_book(written.value.id) == "completed"
+    yield pool, user, written.value.id
+    await pool.close()
+
+
+async def test_ingestion_stores_chapters_passages_and_metadata(ingested: tuple) -> None:  # type: ignore[type-arg]
+    pool, _, book_id = ingested
+    book = await pool.fetchrow("SELECT * FROM books WHERE id = $1", book_id)
+    assert book["processing_status"] == "completed"
+    assert book["title"] == "Alice's Adventures in Wonderland"  # from the file: none was given
+    assert book["author"] == "Lewis Carroll"
+    assert 1 <= book["difficulty_level"] <= 10 and book["reading_time_minutes"] >= 30
+    passages = await pool.fetchval(
+        "SELECT count(*) FROM book_embeddings WHERE book_id = $1", book_id
+    )
+    assert passages > 40
+    dims = await pool.fetchval("SELECT vector_dims(embedding) FROM book_embeddings LIMIT 1")
+    assert dims == 384
+    # re-running replaces, never duplicates
+    await pool.execute("UPDATE books SET processing_status = 'processing' WHERE id = $1", book_id)
+    assert await ingest_book(book_id) == "completed"
+    again = await pool.fetchval("SELECT count(*) FROM book_embeddings WHERE book_id = $1", book_id)
+    assert again == passages
+
+
+async def test_supporting_passage_in_top_5(ingested: tuple) -> None:  # type: ignore[type-arg]
+    pool, user, book_id = ingested
+    embedder = make_embedder(Settings())
+    found = {}
+    async with pool.acquire() as conn:
+        for question, answer in ALICE.items():
+            hits = await search(conn, embedder, user, book_id, question, 5)
+            found[question] = any(answer in h.text.lower() for h in hits)
+    misses = [q for q, ok in found.items() if not ok]
+    print(f"retrieval: {len(found) - len(misses)}/{len(found)} supporting passages in the top 5")
+    assert len(misses) <= 1, misses
+
+
+async def test_rare_words_and_spoiler_limit(ingested: tuple) -> None:  # type: ignore[type-arg]
+    pool, user, book_id = ingested
+    embedder = make_embedder(Settings())
+    async with pool.acquire() as conn:
+        hits = await search(conn, embedder, user, book_id, "hookah", 3)
+        assert "hookah" in hits[0].text.lower()
+        first = hits[0]
+        assert first.chapter_title and first.chapter_number and first.start_page
+        limited = await search(conn, embedder, user, book_id, "hookah", 10,
+                               before_offset=first.start_offset)  # fmt: skip
+        assert all(h.end_offset <= first.start_offset for h in limited)
