@@ -107,6 +107,19 @@ class BooksController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
+    @get("/{book_id:uuid}/cover")
+    async def cover(
+        self, book_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID
+    ) -> Response[bytes]:
+        book = await books.get(conn, user_id, book_id)
+        if book.cover_image_url is None:
+            raise NotFound("this book has no cover")
+        try:
+            image = await ctx.files.get(books.cover_key(book.id))
+        except FileNotFoundError:
+            raise NotFound("this book has no cover") from None
+        return Response(image, media_type="image/jpeg")
+
     @get("/{book_id:uuid}/search")
     async def search(
         self, book_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,

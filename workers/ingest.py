@@ -20,8 +20,9 @@ from pgvector import Vector
 from domain import events as ev
 from domain.books import metadata
 from domain.books.chunk import Passage, chunk_chapters
+from domain.books.cover import thumbnail
 from domain.books.models import Failed, Processing
-from domain.books.operations import Q, book_from_row, title_from_filename
+from domain.books.operations import Q, book_from_row, cover_key, title_from_filename
 from domain.books.parse import parse_book
 from domain.books.parsed import ParsedBook, ParseError
 from domain.events import Event, append_events, user_channel
@@ -56,6 +57,9 @@ async def ingest_book(book_id: UUID) -> str:
         return "skipped"
     user = user_channel(row["user_id"])
     try:
+        if await _reuse(book_id, row):
+            metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
+            return "completed"
         await _progress(user, book_id, "parsing", 10)
         data = await res.files.get(row["file_path"])
         parsed = await asyncio.wait_for(
@@ -120,6 +124,7 @@ async def _store(
             [len(c.text) for c in chapters],
         )  # fmt: skip
         chapter_ids = {r["chapter_number"]: r["id"] for r in made}
+        cover_url = await _store_cover(book_id, parsed)
         now = datetime.now(UTC)
         model = res.embedder.model_name
         await conn.copy_records_to_table(
@@ -136,13 +141,58 @@ async def _store(
             Q.finish_ingest, book_id, title_is_placeholder, parsed.title, parsed.author,
             parsed.page_count, parsed.word_count,
             metadata.reading_time_minutes(parsed.word_count), metadata.difficulty_level(text),
-            None,
+            cover_url,
         )  # fmt: skip
         book = book_from_row(done)
         stored = await append_events(
             conn, [Event(user_channel(book.user_id), ev.BOOK_READY, book)], None
         )
     res.publish(stored)
+
+
+async def _reuse(book_id: UUID, row: Any) -> bool:
+    """The same file was ingested before: copy its chapters, passages and vectors in SQL
+    instead of parsing and embedding again (docs/benchmarks.md measures the gain)."""
+    res = context.current()
+    async with res.pool.acquire() as conn:
+        source = await conn.fetchrow(Q.reuse_source, row["file_sha256"], book_id)
+    if source is None:
+        return False
+    cover_url = None
+    if source["cover_image_url"]:
+        try:
+            image = await res.files.get(cover_key(source["id"]))
+            await res.files.put(cover_key(book_id), image, "image/jpeg")
+            cover_url = f"/api/v1/books/{book_id}/cover"
+        except FileNotFoundError:
+            cover_url = None
+    placeholder = row["title"] == title_from_filename(row["original_filename"])
+    async with res.pool.acquire() as conn, conn.transaction():
+        await conn.execute(Q.replace_chapters_delete, book_id)
+        await conn.execute(Q.copy_chapters, book_id, source["id"])
+        await conn.execute(Q.copy_passages, book_id, source["id"])
+        done = await conn.fetchrow(
+            Q.finish_ingest, book_id, placeholder, source["title"], source["author"],
+            source["page_count"], source["word_count"], source["reading_time_minutes"],
+            source["difficulty_level"], cover_url,
+        )  # fmt: skip
+        book = book_from_row(done)
+        stored = await append_events(
+            conn, [Event(user_channel(book.user_id), ev.BOOK_READY, book)], None
+        )
+    res.publish(stored)
+    log.info("ingestion reused an identical file", extra={"book": str(book_id),
+                                                          "source": str(source["id"])})  # fmt: skip
+    return True
+
+
+async def _store_cover(book_id: UUID, parsed: ParsedBook) -> str | None:
+    image = parsed.cover_image
+    small = await asyncio.to_thread(thumbnail, image) if image else None
+    if small is None:
+        return None
+    await context.current().files.put(cover_key(book_id), small, "image/jpeg")
+    return f"/api/v1/books/{book_id}/cover"
 
 
 async def fail(book_id: UUID, reason: str) -> None:

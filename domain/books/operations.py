@@ -52,6 +52,10 @@ def file_key(book_id: UUID, kind: str) -> str:
     return f"books/{book_id}/original.{kind}"
 
 
+def cover_key(book_id: UUID) -> str:
+    return f"books/{book_id}/cover.jpg"
+
+
 def title_from_filename(filename: str | None) -> str:
     stem = PurePath(filename or "").stem.replace("_", " ").strip()
     return stem[:500] or "Untitled"

@@ -75,7 +75,21 @@ def parse_epub(data: bytes) -> ParsedBook:
             continue
         text, heading = html_to_text(item.get_content())
         sections.append(Section(titles.get(item.get_name()) or heading, text))
-    return assemble(_first(book, "title"), _first(book, "creator"), sections, None)
+    parsed = assemble(_first(book, "title"), _first(book, "creator"), sections, None)
+    parsed.cover_image = _cover(book)
+    return parsed
+
+
+def _cover(book: epub.EpubBook) -> bytes | None:
+    """The declared cover image, else the first image in the book."""
+    covers = list(book.get_items_of_type(ebooklib.ITEM_COVER))
+    images = list(book.get_items_of_type(ebooklib.ITEM_IMAGE))
+    named = [i for i in images if "cover" in i.get_name().lower()]
+    for item in covers + named + images[:1]:
+        content: bytes = item.get_content()
+        if content:
+            return content
+    return None
 
 
 def _first(book: epub.EpubBook, name: str) -> str | None:

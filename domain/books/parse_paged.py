@@ -48,7 +48,16 @@ def parse_paged(data: bytes, kind: str) -> ParsedBook:
                 "which is not installed on this server"
             )
         sections = _by_outline(doc.get_toc(simple=True), pages) or _by_pages(pages)
-        return assemble(_meta(doc, "title"), _meta(doc, "author"), sections, len(pages))
+        book = assemble(_meta(doc, "title"), _meta(doc, "author"), sections, len(pages))
+        book.cover_image = _first_page_image(doc)
+        return book
+
+
+def _first_page_image(doc: pymupdf.Document) -> bytes | None:
+    try:
+        return bytes(doc[0].get_pixmap(matrix=pymupdf.Matrix(0.75, 0.75)).tobytes("png"))
+    except Exception:  # a page that will not render just means no cover
+        return None
 
 
 def _by_outline(toc: list[list[object]], pages: list[str]) -> list[Section] | None:

@@ -44,6 +44,7 @@ class ParsedBook:
     author: str | None
     chapters: list[Chapter] = field(default_factory=list)
     page_count: int = 0
+    cover_image: bytes | None = None  # raw image bytes, made into a thumbnail later
 
     @property
     def text(self) -> str:

@@ -110,3 +110,35 @@ JOIN book_embeddings e ON e.id = f.id
 LEFT JOIN book_chapters c ON c.id = e.book_chapter_id
 ORDER BY f.score DESC, e.chunk_index
 LIMIT $5
+
+-- name: reuse_source
+-- An ingested book made from the very same file (any owner: the text, passages and
+-- vectors derive from the bytes alone, and nothing of the other reader comes along).
+SELECT b.id, b.title, b.author, b.page_count, b.word_count, b.reading_time_minutes,
+       b.difficulty_level, b.cover_image_url
+FROM books b
+WHERE b.file_sha256 = $1 AND b.id <> $2 AND b.processing_status = 'completed'
+  AND EXISTS (SELECT 1 FROM book_embeddings e WHERE e.book_id = b.id)
+ORDER BY b.processing_completed_at
+LIMIT 1
+
+-- name: copy_chapters
+INSERT INTO book_chapters (book_id, chapter_number, title, content, start_page, end_page,
+                           start_offset, end_offset, word_count, character_count, ai_summary,
+                           key_points)
+SELECT $1, chapter_number, title, content, start_page, end_page, start_offset, end_offset,
+       word_count, character_count, ai_summary, key_points
+FROM book_chapters WHERE book_id = $2
+
+-- name: copy_passages
+INSERT INTO book_embeddings (book_id, book_chapter_id, content, chunk_index, start_page,
+                             end_page, start_offset, end_offset, word_count, chunk_title,
+                             embedding, metadata, importance_score, topics, content_type,
+                             embedding_model, embedded_at)
+SELECT $1, nc.id, e.content, e.chunk_index, e.start_page, e.end_page, e.start_offset,
+       e.end_offset, e.word_count, e.chunk_title, e.embedding, e.metadata, e.importance_score,
+       e.topics, e.content_type, e.embedding_model, e.embedded_at
+FROM book_embeddings e
+JOIN book_chapters oc ON oc.id = e.book_chapter_id
+JOIN book_chapters nc ON nc.book_id = $1 AND nc.chapter_number = oc.chapter_number
+WHERE e.book_id = $2

@@ -100,3 +100,35 @@ async def test_rare_words_and_spoiler_limit(ingested: tuple) -> None:  # type: i
         limited = await search(conn, embedder, user, book_id, "hookah", 10,
                                before_offset=first.start_offset)  # fmt: skip
         assert all(h.end_offset <= first.start_offset for h in limited)
+
+
+async def test_the_same_file_twice_reuses_passages(ingested: tuple) -> None:  # type: ignore[type-arg]
+    import time
+
+    pool, _, book_id = ingested
+    async with pool.acquire() as conn:
+        other = await make_user(conn)
+        again = await books.upload(
+            conn, context.current().files, other,
+            (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes(),
+            filename="copy.epub", title="My copy", author=None, visibility="private",
+            max_bytes=10**8,
+        )  # fmt: skip
+    started = time.perf_counter()
+    assert await ingest_book(again.value.id) == "completed"
+    took = time.perf_counter() - started
+    counts = await pool.fetch(
+        """SELECT book_id, count(*) AS n, sum(length(content)) AS chars FROM book_embeddings
+           WHERE book_id = ANY($1) GROUP BY book_id""",
+        [book_id, again.value.id],
+    )
+    assert len(counts) == 2 and counts[0]["n"] == counts[1]["n"]
+    assert counts[0]["chars"] == counts[1]["chars"]
+    copy = await pool.fetchrow("SELECT * FROM books WHERE id = $1", again.value.id)
+    assert copy["title"] == "My copy" and copy["author"] == "Lewis Carroll"
+    assert copy["word_count"] > 9000 and copy["processing_status"] == "completed"
+    assert took < 5, f"reuse took {took:.1f}s: it parsed and embedded again?"
+    embedder = make_embedder(Settings())
+    async with pool.acquire() as conn:
+        hits = await search(conn, embedder, other, again.value.id, "hookah", 3)
+    assert "hookah" in hits[0].text.lower()
