@@ -25,6 +25,8 @@ import redis
 from server.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+# the shared corpus lies beside the checkout (as in CI); BOOKMIND_CORPUS points elsewhere
+CORPUS = Path(os.environ.get("BOOKMIND_CORPUS", ROOT.parent / "shared" / "corpus"))
 TEMPLATE_DB = "bookmind_template"
 
 

@@ -14,12 +14,11 @@ import pytest
 
 from tests.conftest import server_env
 from tests.e2e.helpers import Account, register
-from tests.services import ROOT, ServerProcess, running_server
+from tests.services import CORPUS, ROOT, ServerProcess, running_server
 from tests.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
 
-CORPUS = ROOT.parent / "shared" / "corpus"
 # one or two of each format through HTTP (every corpus book goes through the task in
 # tests/integration/test_corpus_ingest.py)
 BOOKS = [

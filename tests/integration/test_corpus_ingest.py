@@ -12,12 +12,12 @@ from server.db import create_pool
 from server.settings import Settings
 from server.storage import LocalStorage
 from tests.factories import make_user
+from tests.services import CORPUS
 from workers import context
 from workers.ingest import ingest_book
 
 pytestmark = pytest.mark.slow
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 ALL_BOOKS = sorted(
     p.name for p in CORPUS.iterdir()
     if p.suffix in {".epub", ".pdf", ".mobi", ".docx"} and not p.name.startswith("scanned")

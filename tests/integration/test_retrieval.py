@@ -5,7 +5,6 @@ questions avoid the answer's rare words where they can)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,10 +15,9 @@ from server.embeddings import make_embedder
 from server.settings import Settings
 from server.storage import LocalStorage
 from tests.factories import make_user
+from tests.services import CORPUS
 from workers import context
 from workers.ingest import ingest_book
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 # question -> words found in the supporting passage (the checked answer). The corpus copy
 # is an abridged edition (no Mock Turtle, no Gryphon): every answer here is in it.

@@ -4,15 +4,13 @@ overlap, and pages within the chapter."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 
 from domain.books.chunk import MAX_WORDS, chunk_chapters
 from domain.books.detect import detect_type
 from domain.books.parse import parse_book
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+from tests.services import CORPUS
 
 
 @pytest.mark.parametrize(

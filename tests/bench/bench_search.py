@@ -1,0 +1,136 @@
+"""Search (issue 4): latency p50/p95 on one book (the query's embedding and the SQL
+apart), and across 100,000 passages through the HNSW index, with its recall@10 against
+exact search at the chosen ef_search. Uniform random vectors make HNSW recall
+meaningless (MEASURED.md), so the 100,000 are clustered around a real book's passage
+embeddings (each a real vector plus small noise, normalised).
+
+    python -m tests.bench.bench_search [--book sherlock-holmes_pg1661_epub2.epub]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+
+import numpy as np
+from pgvector import Vector
+
+from domain.books import operations as books
+from domain.books.search import search
+from server.db import create_pool
+from server.embeddings import make_embedder
+from server.settings import Settings
+from server.storage import LocalStorage
+from tests.bench.harness import Bench, log, make_books, make_users, percentile
+from tests.services import CORPUS, ROOT
+from workers import context
+from workers.ingest import ingest_book
+
+HNSW = ("CREATE INDEX index_book_embeddings_on_embedding ON book_embeddings "
+        "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")  # fmt: skip
+
+
+def ms(values: list[float]) -> str:
+    v = [x * 1000 for x in values]
+    return f"p50 {percentile(v, 50):.1f} ms, p95 {percentile(v, 95):.1f} ms"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--book", default="sherlock-holmes_pg1661_epub2.epub")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=100)
+    args = parser.parse_args()
+    settings = Settings()
+    embedder = make_embedder(settings)
+    embedder.embed(["warm up"])
+    rng = random.Random(7)
+    async with Bench() as bench:
+        pool = await create_pool(bench.url, min_size=1, max_size=4)
+        files = LocalStorage(ROOT / ".bookmind" / "bench-files")
+        context.bind(settings, pool, files, lambda _: None)
+        (user,) = await make_users(bench.url, 1)
+        async with pool.acquire() as conn:
+            written = await books.upload(
+                conn, files, user, (CORPUS / args.book).read_bytes(), filename=args.book,
+                title=None, author=None, visibility="private", max_bytes=10**9,
+            )  # fmt: skip
+        book_id = written.value.id
+        assert await ingest_book(book_id) == "completed"
+        texts = [r["content"] for r in await pool.fetch(
+            "SELECT content FROM book_embeddings WHERE book_id = $1", book_id)]  # fmt: skip
+        questions = [" ".join(rng.choice(texts).split()[5:17]) for _ in range(args.queries)]
+
+        # one book: the full hybrid search as the API runs it
+        embed_t, sql_t, total_t = [], [], []
+        async with pool.acquire() as conn:
+            for q in questions:
+                t0 = time.perf_counter()
+                vector = await asyncio.to_thread(embedder.embed_query, q)
+                t1 = time.perf_counter()
+                await conn.fetch(books.Q.hybrid_search, book_id, q, Vector(vector), 50, 10, None)
+                t2 = time.perf_counter()
+                embed_t.append(t1 - t0)
+                sql_t.append(t2 - t1)
+                t3 = time.perf_counter()
+                await search(conn, embedder, user, book_id, q, 10)
+                total_t.append(time.perf_counter() - t3)
+        log(f"search on one book ({len(texts)} passages, {args.queries} queries):")
+        log(f"  whole search (embed + SQL)   {ms(total_t)}")
+        log(f"  query embedding              {ms(embed_t)}")
+        log(f"  hybrid SQL                   {ms(sql_t)}")
+
+        # across many books: clustered vectors around the real ones, then HNSW vs exact
+        real = np.array([r["embedding"].to_numpy() for r in await pool.fetch(
+            "SELECT embedding FROM book_embeddings WHERE book_id = $1", book_id)])  # fmt: skip
+        (library,) = await make_books(bench.url, [user], public=False)
+        nprng = np.random.default_rng(7)
+        base = real[nprng.integers(0, len(real), args.rows)]
+        noisy = base + nprng.normal(0, 0.04, base.shape)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        async with pool.acquire() as conn:
+            await conn.execute("DROP INDEX index_book_embeddings_on_embedding")
+            await conn.copy_records_to_table(
+                "book_embeddings", columns=["book_id", "content", "chunk_index", "embedding"],
+                records=[(library, "x", i, Vector(v)) for i, v in enumerate(noisy)],
+            )  # fmt: skip
+            await conn.execute("SET maintenance_work_mem = '1GB'")
+            t = time.perf_counter()
+            await conn.execute(HNSW)
+            build = time.perf_counter() - t
+            await conn.execute("ANALYZE book_embeddings")
+            total_rows = await conn.fetchval("SELECT count(*) FROM book_embeddings")
+        log(f"across {total_rows} passages: HNSW (m 16, ef_construction 64) built in {build:.0f} s")
+        queries = real[nprng.integers(0, len(real), args.queries)]
+        queries = queries + nprng.normal(0, 0.04, queries.shape)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        async with pool.acquire() as conn:
+            exact, exact_t = [], []
+            for q in queries:
+                t = time.perf_counter()
+                # "+ 0" keeps the planner off the index: an exact scan
+                rows = await conn.fetch("SELECT id FROM book_embeddings "
+                                        "ORDER BY (embedding <=> $1) + 0 LIMIT 10", Vector(q))  # fmt: skip
+                exact_t.append(time.perf_counter() - t)
+                exact.append({r["id"] for r in rows})
+            log(f"  exact scan                   {ms(exact_t)}")
+            for ef in (40, 100):
+                await conn.execute(f"SET hnsw.ef_search = {ef}")
+                found, times = [], []
+                for q in queries:
+                    t = time.perf_counter()
+                    rows = await conn.fetch("SELECT id FROM book_embeddings "
+                                            "ORDER BY embedding <=> $1 LIMIT 10", Vector(q))  # fmt: skip
+                    times.append(time.perf_counter() - t)
+                    found.append({r["id"] for r in rows})
+                recall = sum(len(a & b) for a, b in zip(found, exact, strict=True)) / (
+                    10 * len(exact)
+                )
+                log(f"  HNSW ef_search {ef:3d}           {ms(times)}, recall@10 {recall:.3f}")
+        await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
