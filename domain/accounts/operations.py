@@ -26,6 +26,7 @@ from domain.accounts.models import (
     user_from_row,
 )
 from domain.errors import Conflict, NotFound, RateLimited, Unauthorized
+from domain.patches import patch_fields
 from domain.sql import Conn, load_queries
 
 Q = load_queries(__file__, user_columns=USER_COLUMNS, public_columns=PUBLIC_USER_COLUMNS)
@@ -145,12 +146,7 @@ async def get_user(conn: Conn, user_id: UUID) -> User:
 
 
 async def update_profile(conn: Conn, user_id: UUID, patch: ProfilePatch) -> User:
-    def given(name: str) -> bool:
-        return getattr(patch, name) is not msgspec.UNSET
-
-    def value(name: str) -> object:
-        v = getattr(patch, name)
-        return None if v is msgspec.UNSET else v
+    given, value = patch_fields(patch)
 
     time_zone = value("time_zone")
     if isinstance(time_zone, str):

@@ -27,6 +27,7 @@ from domain.books.models import (
 from domain.errors import Forbidden, Invalid, NotFound, TooLarge, UnsupportedType
 from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
+from domain.patches import patch_fields
 from domain.ports import FileStore
 from domain.sql import Conn, load_queries
 from domain.writes import Written, read_with_heads
@@ -124,12 +125,7 @@ async def _owned(conn: Conn, user_id: UUID, book_id: UUID) -> None:
 
 
 async def update(conn: Conn, user_id: UUID, book_id: UUID, patch: BookPatch) -> Book:
-    def given(name: str) -> bool:
-        return getattr(patch, name) is not msgspec.UNSET
-
-    def value(name: str) -> Any:
-        v = getattr(patch, name)
-        return None if v is msgspec.UNSET else v
+    given, value = patch_fields(patch)
 
     await _owned(conn, user_id, book_id)
     row = await conn.fetchrow(

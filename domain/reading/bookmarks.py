@@ -14,6 +14,7 @@ from domain.books.access import readable_book
 from domain.errors import Conflict, NotFound
 from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
+from domain.patches import patch_fields
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
 from domain.reading.sql import Q
 from domain.sql import Conn
@@ -63,12 +64,7 @@ async def _own_for_update(conn: Conn, bookmark_id: UUID, user_id: UUID) -> Bookm
 async def update(
     conn: Conn, user_id: UUID, bookmark_id: UUID, patch: BookmarkPatch, origin: str | None
 ) -> Written[Bookmark]:
-    def given(name: str) -> bool:
-        return getattr(patch, name) is not msgspec.UNSET
-
-    def value(name: str) -> Any:
-        v = getattr(patch, name)
-        return None if v is msgspec.UNSET else v
+    given, value = patch_fields(patch)
 
     async with conn.transaction():
         await _own_for_update(conn, bookmark_id, user_id)

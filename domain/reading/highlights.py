@@ -18,6 +18,7 @@ from domain.books.access import readable_book
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.events import Batch, Event, append_events, book_channel, user_channel
 from domain.pagination import Page, decode_cursor, page_of
+from domain.patches import patch_fields
 from domain.reading import rules
 from domain.reading.models import (
     BookStats,
@@ -113,12 +114,7 @@ async def _own_for_update(conn: Conn, highlight_id: UUID, user_id: UUID) -> High
 async def update(
     conn: Conn, user_id: UUID, highlight_id: UUID, patch: HighlightPatch, origin: str | None
 ) -> Written[Highlight]:
-    def given(name: str) -> bool:
-        return getattr(patch, name) is not msgspec.UNSET
-
-    def value(name: str) -> Any:
-        v = getattr(patch, name)
-        return None if v is msgspec.UNSET else v
+    given, value = patch_fields(patch)
 
     async with conn.transaction():
         before = await _own_for_update(conn, highlight_id, user_id)
