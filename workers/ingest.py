@@ -96,12 +96,14 @@ async def _progress(channel: str, book_id: UUID, stage: str, percent: int) -> No
 async def _embed(channel: str, book_id: UUID, passages: list[Passage]) -> list[list[float]]:
     """Vectors in batches, off the event loop, reporting progress between batches."""
     res = context.current()
+    await _progress(channel, book_id, "embedding", 50)
     vectors: list[list[float]] = []
     step = max(EMBED_BATCH, len(passages) // 4)
     for i in range(0, len(passages), step):
         batch = [p.text for p in passages[i : i + step]]
         vectors += await asyncio.to_thread(res.embedder.embed, batch)
-        await _progress(channel, book_id, "embedding", 50 + 45 * len(vectors) // len(passages))
+        if len(vectors) < len(passages):
+            await _progress(channel, book_id, "embedding", 50 + 45 * len(vectors) // len(passages))
     return vectors
 
 

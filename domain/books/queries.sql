@@ -58,7 +58,7 @@ DELETE FROM book_chapters WHERE book_id = $1
 -- name: finish_ingest
 UPDATE books
 SET processing_status = 'completed',
-    processing_completed_at = now(),
+    processing_completed_at = clock_timestamp(),  -- when it finished, not when it began
     title = CASE WHEN $2 THEN coalesce($3, title) ELSE title END,
     author = coalesce(author, $4),
     page_count = $5,

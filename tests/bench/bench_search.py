@@ -1,8 +1,8 @@
 """Search (issue 4): latency p50/p95 on one book (the query's embedding and the SQL
 apart), and across 100,000 passages through the HNSW index, with its recall@10 against
 exact search at the chosen ef_search. Uniform random vectors make HNSW recall
-meaningless (MEASURED.md), so the 100,000 are clustered around a real book's passage
-embeddings (each a real vector plus small noise, normalised).
+meaningless (MEASURED.md), so the 100,000 are spread over a real book's passage
+embeddings (each mixes two real passage vectors, plus small noise).
 
     python -m tests.bench.bench_search [--book sherlock-holmes_pg1661_epub2.epub]
 """
@@ -30,6 +30,17 @@ from workers.ingest import ingest_book
 
 HNSW = ("CREATE INDEX index_book_embeddings_on_embedding ON book_embeddings "
         "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")  # fmt: skip
+
+
+def _mixtures(real: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n unit vectors spread over the real passages' embedding space: each mixes two real
+    vectors (random weight) plus small noise (|noise| about 0.1)."""
+    a = real[rng.integers(0, len(real), n)]
+    b = real[rng.integers(0, len(real), n)]
+    t = rng.uniform(0, 1, (n, 1))
+    mixed = t * a + (1 - t) * b + rng.normal(0, 0.1 / np.sqrt(real.shape[1]), (n, real.shape[1]))
+    unit: np.ndarray = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+    return unit
 
 
 def ms(values: list[float]) -> str:
@@ -87,9 +98,7 @@ async def main() -> None:
             "SELECT embedding FROM book_embeddings WHERE book_id = $1", book_id)])  # fmt: skip
         (library,) = await make_books(bench.url, [user], public=False)
         nprng = np.random.default_rng(7)
-        base = real[nprng.integers(0, len(real), args.rows)]
-        noisy = base + nprng.normal(0, 0.04, base.shape)
-        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        noisy = _mixtures(real, args.rows, nprng)
         async with pool.acquire() as conn:
             await conn.execute("DROP INDEX index_book_embeddings_on_embedding")
             await conn.copy_records_to_table(
@@ -103,9 +112,7 @@ async def main() -> None:
             await conn.execute("ANALYZE book_embeddings")
             total_rows = await conn.fetchval("SELECT count(*) FROM book_embeddings")
         log(f"across {total_rows} passages: HNSW (m 16, ef_construction 64) built in {build:.0f} s")
-        queries = real[nprng.integers(0, len(real), args.queries)]
-        queries = queries + nprng.normal(0, 0.04, queries.shape)
-        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        queries = _mixtures(real, args.queries, nprng)
         async with pool.acquire() as conn:
             exact, exact_t = [], []
             for q in queries:
@@ -116,7 +123,7 @@ async def main() -> None:
                 exact_t.append(time.perf_counter() - t)
                 exact.append({r["id"] for r in rows})
             log(f"  exact scan                   {ms(exact_t)}")
-            for ef in (40, 100):
+            for ef in (40, 100, 200):
                 await conn.execute(f"SET hnsw.ef_search = {ef}")
                 found, times = [], []
                 for q in queries:

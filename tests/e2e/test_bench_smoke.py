@@ -40,3 +40,17 @@ def test_capacity_smoke() -> None:
     out = _run("tests.bench.bench_capacity", "--connections", "50", "--processes", "1")
     assert re.search(r"bare websockets +50 connections", out), out
     assert re.search(r"bookmind +50 connections: [\d.]+ KiB each", out), out
+
+
+def test_ingest_smoke() -> None:
+    out = _run("tests.bench.bench_ingest", "--book", "alice-in-wonderland_epub3.epub")
+    assert re.search(r"pipeline total +[\d.]+ s", out), out
+    assert re.search(r"raw encode +[\d.]+ s", out), out
+    assert "overhead over raw parse + encode" in out
+
+
+def test_search_smoke() -> None:
+    out = _run("tests.bench.bench_search", "--book", "alice-in-wonderland_epub3.epub",
+               "--rows", "2000", "--queries", "10")  # fmt: skip
+    assert re.search(r"whole search \(embed \+ SQL\) +p50 [\d.]+ ms", out), out
+    assert re.search(r"HNSW ef_search +40 .* recall@10 [\d.]+", out), out
