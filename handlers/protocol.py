@@ -69,7 +69,7 @@ FRAME_TYPES = {"hello", "subscribe", "unsubscribe", "call", "ping"}
 class Welcome(Struct, tag="welcome", tag_field="type"):
     user_id: UUID
     connection_id: str
-    heartbeat_s: float
+    heartbeat_s: int
 
 
 class Ack(Struct, tag="ack", tag_field="type"):

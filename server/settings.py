@@ -44,7 +44,7 @@ class Settings:
     db_pool_max: int = 20
     # real-time
     channel_prefix: str = "bookmind"
-    ws_heartbeat_s: float = 25.0
+    ws_heartbeat_s: int = 25
     ws_hello_timeout_s: float = 10.0
     ws_rate_per_s: float = 50.0
     ws_rate_burst: int = 500

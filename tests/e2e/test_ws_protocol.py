@@ -45,7 +45,7 @@ async def client(ws_server: ServerProcess, alice: Account) -> AsyncIterator[WsCl
 async def test_welcome_and_ping(client: WsClient, alice: Account) -> None:
     welcome = next(f for f in client.frames if f["type"] == "welcome")
     assert welcome["user_id"] == str(alice.id)
-    assert welcome["heartbeat_s"] == 25
+    assert welcome["heartbeat_s"] == 25 and isinstance(welcome["heartbeat_s"], int)
     assert len(welcome["connection_id"]) >= 16
     pong = await client.request({"type": "ping"})
     assert pong["type"] == "pong" and pong["id"].startswith("r")
