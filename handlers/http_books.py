@@ -34,6 +34,14 @@ class UploadForm:
     visibility: str = "private"
 
 
+async def _stored(ctx: AppContext, key: str, missing: str) -> bytes:
+    """A stored object's bytes; 404 with `missing` when storage has none."""
+    try:
+        return await ctx.files.get(key)
+    except FileNotFoundError:
+        raise NotFound(missing) from None
+
+
 class BooksController(Controller):
     path = "/books"
     tags = ["books"]
@@ -96,10 +104,7 @@ class BooksController(Controller):
         book = await books.get(conn, user_id, book_id)
         if book.file_type is None:
             raise NotFound("this book has no file")
-        try:
-            content = await ctx.files.get(books.file_key(book.id, book.file_type))
-        except FileNotFoundError:
-            raise NotFound("the file is gone") from None
+        content = await _stored(ctx, books.file_key(book.id, book.file_type), "the file is gone")
         name = (book.original_filename or f"book.{book.file_type}").replace('"', "")
         return Response(
             content,
@@ -114,10 +119,7 @@ class BooksController(Controller):
         book = await books.get(conn, user_id, book_id)
         if book.cover_image_url is None:
             raise NotFound("this book has no cover")
-        try:
-            image = await ctx.files.get(books.cover_key(book.id))
-        except FileNotFoundError:
-            raise NotFound("this book has no cover") from None
+        image = await _stored(ctx, books.cover_key(book.id), "this book has no cover")
         return Response(image, media_type="image/jpeg")
 
     @get("/{book_id:uuid}/search")
