@@ -57,3 +57,13 @@ class UnsupportedType(DomainError):
 
 class TooLarge(DomainError):
     code = "too_large"
+
+
+class NotReady(DomainError):
+    code = "not_ready"
+
+
+class UpstreamError(DomainError):
+    """The model's API failed, refused (rate limit), timed out or cut the stream."""
+
+    code = "upstream_error"

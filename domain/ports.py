@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from domain.ai.prompt import Prompt
 
 
 class FileStore(Protocol):
@@ -27,3 +32,36 @@ class Embedder(Protocol):
         ...
 
     def embed_query(self, text: str) -> list[float]: ...
+
+
+class Usage(Protocol):
+    """What the model reports once it has finished."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+class AnswerStream(Protocol):
+    """One answer as it is written. Iterating yields pieces of text; once iteration
+    ends normally the answer is complete. A failure upstream raises UpstreamError, also
+    when the stream stops without its end (a cut connection). `usage` holds what the
+    model reported, also of a failed answer when it got that far."""
+
+    usage: Usage | None
+
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+    async def aclose(self) -> None:
+        """Stop the upstream request (the reader cancelled or went away)."""
+        ...
+
+
+class Answerer(Protocol):
+    """A language model, or the offline stand-in for one."""
+
+    provider: str
+    model: str
+
+    def stream(self, prompt: Prompt) -> AnswerStream: ...
+
+    def cost_usd(self, usage: Usage | None) -> Decimal: ...

@@ -20,6 +20,8 @@ from domain.books.search import Hit
 from domain.books.search import search as search_book
 from domain.errors import Invalid, NotFound
 from domain.pagination import DEFAULT_LIMIT, Page, check_limit
+from domain.stats.models import BookStats
+from domain.stats.operations import book_stats
 from handlers.deps import PooledConn
 from handlers.http_reading import event_seq_header
 from server.context import AppContext
@@ -129,6 +131,10 @@ class BooksController(Controller):
         k: int = Parameter(query="k", default=10, ge=1, le=50),
     ) -> dict[str, list[Hit]]:  # fmt: skip
         return {"items": await search_book(conn, ctx.embedder, user_id, book_id, q, k)}
+
+    @get("/{book_id:uuid}/stats")
+    async def stats(self, book_id: UUID, conn: PooledConn, user_id: UUID) -> BookStats:
+        return await book_stats(conn, user_id, book_id)
 
     @get("/{book_id:uuid}/chapters")
     async def chapters(

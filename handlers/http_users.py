@@ -8,6 +8,8 @@ from litestar import Controller, get, patch
 
 from domain.accounts import operations as accounts
 from domain.accounts.models import ProfilePatch, PublicUser, User
+from domain.stats import operations as stats
+from domain.stats.models import UserStats
 from handlers.deps import PooledConn
 
 
@@ -22,6 +24,10 @@ class UsersController(Controller):
     @patch("/me")
     async def update_me(self, data: ProfilePatch, conn: PooledConn, user_id: UUID) -> User:
         return await accounts.update_profile(conn, user_id, data)
+
+    @get("/me/stats")
+    async def my_stats(self, conn: PooledConn, user_id: UUID) -> UserStats:
+        return await stats.user_stats(conn, user_id)
 
     @get("/{username:str}")
     async def profile(self, username: str, conn: PooledConn, user_id: UUID) -> PublicUser:

@@ -11,6 +11,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
+from domain.ai.models import AskParams
+
 RequestId = Annotated[str, Meta(max_length=128)]
 Channel = Annotated[str, Meta(min_length=1, max_length=128)]
 Seq = Annotated[int, Meta(ge=0)]
@@ -47,7 +49,20 @@ class Ping(ClientFrame, tag="ping"):
     id: RequestId | None = None
 
 
-Frame = Hello | Subscribe | Unsubscribe | Call | Ping
+class AiAsk(AskParams, ClientFrame, tag="ai.ask"):
+    id: RequestId | None = None
+
+
+class AiCancel(ClientFrame, tag="ai.cancel"):
+    id: RequestId
+
+
+class AiAttach(ClientFrame, tag="ai.attach"):
+    conversation_id: UUID
+    id: RequestId | None = None
+
+
+Frame = Hello | Subscribe | Unsubscribe | Call | Ping | AiAsk | AiCancel | AiAttach
 decode_frame = msgspec.json.Decoder(Frame).decode
 decode_hello = msgspec.json.Decoder(Hello).decode
 
@@ -60,7 +75,8 @@ class Envelope(Struct):
 
 
 decode_envelope = msgspec.json.Decoder(Envelope).decode
-FRAME_TYPES = {"hello", "subscribe", "unsubscribe", "call", "ping"}
+FRAME_TYPES = {"hello", "subscribe", "unsubscribe", "call", "ping", "ai.ask", "ai.cancel",
+               "ai.attach"}  # fmt: skip
 
 
 # -- server frames ---------------------------------------------------------------------

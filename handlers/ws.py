@@ -16,8 +16,20 @@ import msgspec
 from domain import events as ev
 from domain.accounts.models import to_public
 from domain.accounts.operations import get_user
+from domain.ai import conversations
+from domain.ai.ask import final_frame, prepare
+from domain.ai.live import LiveAnswer
+from domain.ai.models import AiError
 from domain.channels import book_of, may_subscribe
-from domain.errors import DomainError, Forbidden, Invalid
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    NotReady,
+    QuotaExceeded,
+)
 from handlers import protocol as p
 from handlers.ws_calls import METHODS, Caller
 from server.context import AppContext
@@ -58,6 +70,8 @@ class Socket:
         self.conn: Connection | None = None
         settings = ctx.settings
         self.bucket = TokenBucket(settings.ws_rate_per_s, settings.ws_rate_burst)
+        self.asks: dict[str, asyncio.Task[None]] = {}
+        self.attached: list[LiveAnswer] = []
 
     async def run(self) -> None:
         if (await self.receive())["type"] != "websocket.connect":
@@ -72,8 +86,13 @@ class Socket:
         conn.start()
         try:
             await self._welcome(hello)
+            await self.ctx.feed.connect(conn)
             await self._loop()
         finally:
+            await self.ctx.feed.disconnect(conn)
+            # answers in progress go on (and are stored): the app may reload and attach
+            for live in self.attached:
+                live.detach(self._push)
             for name in list(conn.subscriptions):
                 self._presence(name, ev.PRESENCE_LEAVE)
             await self.hub.unregister(conn)
@@ -173,6 +192,8 @@ class Socket:
                     self._ack(frame.id, p.SubscribeResult(frame.channel, 0))
                 case p.Ping():
                     self._push(p.Pong(frame.id))
+                case p.AiAsk() | p.AiCancel() | p.AiAttach():
+                    await self._ai(frame)
                 case p.Hello():
                     raise Invalid("already said hello")
         except DomainError as exc:
@@ -214,6 +235,8 @@ class Socket:
         # committed: acknowledge, then fan out
         self._ack(frame.id, written.value)
         self.hub.publish(written.events)
+        if method.after is not None:
+            method.after(self.ctx, conn.user_id, written)
 
     async def _subscribe(self, channel: str, since: int | None, request_id: str | None) -> None:
         conn = self.conn
@@ -245,6 +268,59 @@ class Socket:
         name = ev.PRESENCE_JOIN if params.status == "reading" else ev.PRESENCE_LEAVE
         self.hub.announce_presence(channel, name, self._presence_data())
         self._ack(frame.id, {"book_id": str(params.book_id), "status": params.status})
+
+    # -- AI answers (PROTOCOL.md §5) ------------------------------------------------------
+
+    async def _ai(self, frame: p.AiAsk | p.AiCancel | p.AiAttach) -> None:
+        match frame:
+            case p.AiAsk():
+                await self._ask(frame)
+            case p.AiCancel():
+                self._cancel(frame.id)
+            case p.AiAttach():
+                await self._attach(frame)
+
+    async def _ask(self, frame: p.AiAsk) -> None:
+        conn = self.conn
+        assert conn is not None
+        if frame.id is not None and frame.id in self.asks:
+            raise Conflict(f"an answer for request {frame.id!r} is already in progress")
+        ctx = self.ctx
+        try:
+            ask = await prepare(ctx.pool, ctx.embedder, conn.user_id, conn.device, frame.id, frame)
+        except (QuotaExceeded, NotReady, Invalid) as exc:
+            self._push(AiError(id=frame.id, code=exc.code, message=exc.message))  # type: ignore[arg-type]
+            return
+        task = await ctx.live_answers.run(ask, self._push)
+        key = frame.id if frame.id is not None else str(ask.conversation_id)
+        self.asks[key] = task
+        task.add_done_callback(lambda _: self.asks.pop(key, None))
+
+    def _cancel(self, request_id: str) -> None:
+        task = self.asks.get(request_id)
+        if task is None:
+            raise NotFound(f"no answer in progress for request {request_id!r}")
+        task.cancel()
+
+    async def _attach(self, frame: p.AiAttach) -> None:
+        conn = self.conn
+        assert conn is not None
+        answers = self.ctx.live_answers
+        live = answers.local(frame.conversation_id, conn.user_id)
+        if live is not None:
+            live.attach(frame.id, self._push)
+            self.attached.append(live)
+            return
+        try:
+            async with self.ctx.pool.acquire() as db:
+                stored = await conversations.get(db, conn.user_id, frame.conversation_id)
+        except NotFound:  # not stored yet: running on another process, or nowhere
+            if not await answers.attach_remote(
+                frame.conversation_id, conn.user_id, frame.id, self._push
+            ):
+                raise
+            return
+        self._push(msgspec.structs.replace(final_frame(stored), id=frame.id))
 
     # -- helpers --------------------------------------------------------------------------
 

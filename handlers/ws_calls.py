@@ -25,6 +25,7 @@ from domain.reading.models import (
     SessionEnd,
     SessionStart,
 )
+from domain.social import follows
 from domain.sql import Conn
 from domain.writes import Written
 
@@ -82,14 +83,29 @@ class AnnotationUpdateParams(AnnotationPatch, kw_only=True):
 Run = Callable[[Conn, Caller, Any], Awaitable[Written[Any]]]
 
 
+After = Callable[[Any, UUID, Written[Any]], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Method:
     decode: Callable[[bytes], Any]
     run: Run
+    after: After | None = None  # what else a committed write sets going (app context, user)
 
 
-def _method(params: type[Any], run: Run) -> Method:
-    return Method(msgspec.json.Decoder(params).decode, run)
+def _method(params: type[Any], run: Run, after: After | None = None) -> Method:
+    return Method(msgspec.json.Decoder(params).decode, run, after)
+
+
+class ByUsername(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    username: str
+
+
+def _feed_follows(follows_now: bool) -> After:
+    def after(ctx: Any, user_id: UUID, written: Written[Any]) -> None:
+        ctx.feed.following_changed(user_id, written.value.id, follows_now)
+
+    return after
 
 
 METHODS: dict[str, Method] = {
@@ -137,5 +153,15 @@ METHODS: dict[str, Method] = {
     ),
     "annotation.delete": _method(
         ById, lambda db, c, p: annotation_ops.delete(db, c.user_id, p.id, c.device)
+    ),
+    "follow": _method(
+        ByUsername,
+        lambda db, c, p: follows.follow(db, c.user_id, p.username, c.device),
+        _feed_follows(True),
+    ),
+    "unfollow": _method(
+        ByUsername,
+        lambda db, c, p: follows.unfollow(db, c.user_id, p.username, c.device),
+        _feed_follows(False),
     ),
 }

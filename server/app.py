@@ -12,7 +12,18 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from handlers import deps, http_auth, http_books, http_ops, http_reading, http_users
+from handlers import (
+    deps,
+    http_admin,
+    http_ai,
+    http_auth,
+    http_books,
+    http_ops,
+    http_quotes,
+    http_reading,
+    http_social,
+    http_users,
+)
 from handlers.ws import make_ws_app
 from server.context import build_context, running
 from server.errors import EXCEPTION_HANDLERS
@@ -62,6 +73,10 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_auth.AuthController,
             http_users.UsersController,
             http_books.BooksController,
+            http_ai.AiController,
+            http_social.SocialController,
+            http_quotes.QuotesController,
+            http_admin.admin_health,
             http_reading.BookReadingController,
             http_reading.ReadingItemsController,
         ],
@@ -70,6 +85,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
         route_handlers=[
             http_ops.healthz,
             http_ops.readyz,
+            http_quotes.quote_page,
             MetricsController,
             api,
         ],

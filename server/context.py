@@ -18,13 +18,16 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
-from domain.ports import Embedder
+from domain.ports import Answerer, Embedder
 from server import embedded, metrics
+from server.answerers import make_answerer
 from server.auth import Tokens
 from server.db import create_pool
 from server.embeddings import make_embedder
 from server.hub.fanout import Fanout
+from server.hub.feed import FeedRouter
 from server.hub.hub import Hub
+from server.live_answers import LiveAnswers
 from server.migrate import migrate
 from server.schedule_loop import run_schedule
 from server.settings import Settings
@@ -45,6 +48,9 @@ class AppContext:
     hub: Hub = field(init=False)
     files: Storage = field(init=False)
     embedder: Embedder = field(init=False)
+    answerer: Answerer = field(init=False)
+    live_answers: LiveAnswers = field(init=False)
+    feed: FeedRouter = field(init=False)
     _embedded_handle: Any = None
 
     async def check_ready(self) -> dict[str, str]:
@@ -105,12 +111,15 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     ctx.pool = await create_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     ctx.files = make_storage(settings)
     ctx.embedder = make_embedder(settings)
+    ctx.answerer = make_answerer(settings, ctx.embedder)
     metrics.DB_POOL_SIZE.set_function(ctx.pool.get_size)
     metrics.DB_POOL_IN_USE.set_function(lambda: ctx.pool.get_size() - ctx.pool.get_idle_size())
     if settings.redis_url:
         ctx.redis = aioredis.from_url(settings.redis_url)
     ctx.hub = Hub(ctx.pool, presence_max=settings.presence_max_subscribers)
     await ctx.hub.start(lambda hub: make_fanout(settings, hub))
+    ctx.live_answers = LiveAnswers(ctx.hub, ctx.pool, ctx.answerer)
+    ctx.feed = FeedRouter(ctx.hub, ctx.pool)
     worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish)
     await broker.startup()
     # with Redis, the Procfile's scheduler process fires scheduled jobs; without, we do

@@ -26,6 +26,7 @@ HTTP_STATUS: dict[str, int] = {
     "unsupported_type": 415,
     "too_large": 413,
     "not_ready": 409,
+    "upstream_error": 502,
     "internal": 500,
 }
 WS_CODES = {

@@ -15,5 +15,8 @@ INGEST_SECONDS = Histogram(
     "bookmind_ingest_seconds", "Book ingestion time", buckets=(1, 5, 15, 30, 60, 120, 300, 900)
 )
 INGEST_FAILURES = Counter("bookmind_ingest_failures_total", "Books that ended failed")
+AI_ANSWERS = Counter(
+    "bookmind_ai_answers_total", "Answers by how they ended", ["provider", "status"]
+)
 AI_TOKENS = Counter("bookmind_ai_tokens_total", "Model tokens used", ["provider"])
 AI_COST = Counter("bookmind_ai_cost_usd_total", "Model cost in USD", ["provider"])

@@ -21,6 +21,8 @@ class Settings:
     # where it listens
     host: str = "127.0.0.1"
     port: int = 8000
+    # the address readers reach it at, for share links (default: each request's own)
+    public_url: str | None = None
     # parts that switch to production services when set
     database_url: str | None = None
     redis_url: str | None = None
@@ -31,7 +33,8 @@ class Settings:
     s3_region: str = "auto"
     anthropic_api_key: str | None = None
     anthropic_base_url: str | None = None
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-5-5"
+    anthropic_timeout_s: float = 60.0
     # embedded defaults live here
     data_dir: Path = Path(".bookmind")
     # auth
@@ -59,6 +62,12 @@ class Settings:
     max_upload_bytes: int = 100 * 1024 * 1024
     embeddings_provider: str = "local"
     embedding_threads: int = 1
+    parse_timeout_s: float = 300.0
+    # a book still pending or processing this long after its last start is retried (its
+    # worker died), at most three times in all
+    ingest_stalled_after_s: int = 900
+    # a task a worker took and never acknowledged goes to another worker after this long
+    task_redelivery_s: int = 900
     # scheduler interval for the embedded loop and view refresh
     views_refresh_s: int = 300
     log_level: str = "INFO"

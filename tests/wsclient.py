@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -22,6 +23,7 @@ class WsClient:
         self.device = device
         self.ws: ClientConnection | None = None
         self.frames: list[dict[str, Any]] = []
+        self.times: list[float] = []  # when each frame arrived (time.time())
         self.close_code: int | None = None
         self._changed = asyncio.Condition()
         self._reader: asyncio.Task[None] | None = None
@@ -43,6 +45,7 @@ class WsClient:
             async for message in self.ws:
                 frame = json.loads(message)
                 async with self._changed:
+                    self.times.append(time.time())
                     self.frames.append(frame)
                     self._changed.notify_all()
         except ConnectionClosed:
@@ -73,6 +76,17 @@ class WsClient:
         return await self.wait_for(
             lambda f: f.get("id") == rid and f["type"] in {"ack", "error", "pong"}, timeout
         )
+
+    async def ask(self, **params: Any) -> list[dict[str, Any]]:
+        """Send an ai.ask with a fresh id; return its frames up to the end frame."""
+        rid = f"r{next(_ids)}"
+        await self.send({"type": "ai.ask", "id": rid, **params})
+        return await self.answer_frames(rid)
+
+    async def answer_frames(self, rid: str, timeout: float = 30) -> list[dict[str, Any]]:
+        ends = {"ai.completed", "ai.error", "error"}
+        await self.wait_for(lambda f: f.get("id") == rid and f["type"] in ends, timeout)
+        return [f for f in self.frames if f.get("id") == rid]
 
     async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         return await self.request({"type": "call", "method": method, "params": params})

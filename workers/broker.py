@@ -22,7 +22,10 @@ def make_broker(settings: Settings) -> AsyncBroker:
         url=settings.redis_url,
         queue_name=f"{settings.channel_prefix}:tasks",
         consumer_group_name=f"{settings.channel_prefix}:workers",
-        idle_timeout=15 * 60 * 1000,
+        idle_timeout=settings.task_redelivery_s * 1000,
+        # without it a worker killed while holding the reclaim lock stops every other
+        # worker from ever reclaiming (taskiq-redis issue #131)
+        unacknowledged_lock_timeout=30,
     ).with_result_backend(
         RedisAsyncResultBackend(
             redis_url=settings.redis_url,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -18,28 +19,26 @@ from uuid import UUID
 from pgvector import Vector
 
 from domain import events as ev
-from domain.books import metadata
+from domain.books import keywords, metadata
 from domain.books.chunk import Passage, chunk_chapters
 from domain.books.cover import thumbnail
 from domain.books.models import Failed, Processing
 from domain.books.operations import Q, book_from_row, cover_key, title_from_filename
-from domain.books.parse import parse_book
 from domain.books.parsed import ParsedBook, ParseError
 from domain.events import Event, append_events, user_channel
 from server import metrics
 from workers import context
 from workers.broker import broker
+from workers.parse_process import ParseTimeout, parse_in_child
 from workers.schedule import run_once
 
 log = logging.getLogger(__name__)
 
-PARSE_TIMEOUT_S = 300
 EMBED_BATCH = 256
 PASSAGE_COLUMNS = ["book_id", "book_chapter_id", "content", "chunk_index", "start_page",
                    "end_page", "start_offset", "end_offset", "word_count", "chunk_title",
                    "embedding", "embedding_model", "embedded_at"]  # fmt: skip
 MAX_ATTEMPTS = 3
-STALLED_AFTER_S = 15 * 60
 
 
 @broker.task(task_name="books.ingest")
@@ -59,29 +58,40 @@ async def ingest_book(book_id: UUID) -> str:
     try:
         if await _reuse(book_id, row):
             metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
+            await _enrich_later(book_id)
             return "completed"
         await _progress(user, book_id, "parsing", 10)
         data = await res.files.get(row["file_path"])
-        parsed = await asyncio.wait_for(
-            asyncio.to_thread(parse_book, data, row["file_type"]), PARSE_TIMEOUT_S
-        )
+        parsed = await parse_in_child(data, row["file_type"], res.settings.parse_timeout_s)
         await _progress(user, book_id, "chunking", 40)
         passages = chunk_chapters(parsed.chapters)
         vectors = await _embed(user, book_id, passages)
         await _progress(user, book_id, "indexing", 95)
-        await _store(book_id, row, parsed, passages, vectors)
+        terms = await asyncio.to_thread(_keywords, parsed, vectors)
+        await _store(book_id, row, parsed, passages, vectors, terms)
     except ParseError as exc:
         await fail(book_id, str(exc))
         return "failed"
-    except TimeoutError:
-        await fail(book_id, f"the book took longer than {PARSE_TIMEOUT_S} s to read")
+    except ParseTimeout:
+        await fail(book_id, f"the book took longer than {res.settings.parse_timeout_s:g} s to read")
         return "failed"
     except Exception as exc:
         log.exception("ingestion of %s failed", book_id)
         await fail(book_id, f"internal error while processing the book ({type(exc).__name__})")
         return "failed"
     metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
+    await _enrich_later(book_id)
     return "completed"
+
+
+async def _enrich_later(book_id: UUID) -> None:
+    """Summaries come after `book.ready`: the reader need not wait for them."""
+    from workers.enrich import summarize_task
+
+    try:
+        await summarize_task.kiq(str(book_id))
+    except Exception:  # the book is ready either way; the summaries can be made again
+        log.exception("could not queue the summaries of %s", book_id)
 
 
 async def _progress(channel: str, book_id: UUID, stage: str, percent: int) -> None:
@@ -107,8 +117,20 @@ async def _embed(channel: str, book_id: UUID, passages: list[Passage]) -> list[l
     return vectors
 
 
+def _keywords(parsed: ParsedBook, vectors: list[list[float]]) -> tuple[list[str], list[str]]:
+    """(topics, key concepts)."""
+    ranked = keywords.candidates([c.text for c in parsed.chapters])
+    embed = context.current().embedder.embed
+    return keywords.topics(ranked, keywords.centroid(vectors), embed), keywords.key_concepts(ranked)
+
+
 async def _store(
-    book_id: UUID, row: Any, parsed: ParsedBook, passages: list[Passage], vectors: list[Any]
+    book_id: UUID,
+    row: Any,
+    parsed: ParsedBook,
+    passages: list[Passage],
+    vectors: list[Any],
+    terms: tuple[list[str], list[str]],
 ) -> None:
     """Chapters, passages and the finished book in one transaction: readers see the old
     state or the whole new one, never half."""
@@ -117,6 +139,8 @@ async def _store(
     title_is_placeholder = row["title"] == title_from_filename(row["original_filename"])
     chapters = parsed.chapters
     async with res.pool.acquire() as conn, conn.transaction():
+        # a redelivered task may be storing the same book: the second waits, then replaces
+        await conn.execute(Q.lock_book, book_id)
         await conn.execute(Q.replace_chapters_delete, book_id)  # passages go with them
         made = await conn.fetch(
             Q.insert_chapters, book_id, [c.number for c in chapters], [c.title for c in chapters],
@@ -143,7 +167,7 @@ async def _store(
             Q.finish_ingest, book_id, title_is_placeholder, parsed.title, parsed.author,
             parsed.page_count, parsed.word_count,
             metadata.reading_time_minutes(parsed.word_count), metadata.difficulty_level(text),
-            cover_url,
+            cover_url, *terms,
         )  # fmt: skip
         book = book_from_row(done)
         stored = await append_events(
@@ -170,13 +194,14 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
             cover_url = None
     placeholder = row["title"] == title_from_filename(row["original_filename"])
     async with res.pool.acquire() as conn, conn.transaction():
+        await conn.execute(Q.lock_book, book_id)
         await conn.execute(Q.replace_chapters_delete, book_id)
         await conn.execute(Q.copy_chapters, book_id, source["id"])
         await conn.execute(Q.copy_passages, book_id, source["id"])
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, placeholder, source["title"], source["author"],
             source["page_count"], source["word_count"], source["reading_time_minutes"],
-            source["difficulty_level"], cover_url,
+            source["difficulty_level"], cover_url, source["topics"], source["key_concepts"],
         )  # fmt: skip
         book = book_from_row(done)
         stored = await append_events(
@@ -210,17 +235,21 @@ async def fail(book_id: UUID, reason: str) -> None:
     res.publish(stored)
 
 
-async def sweep_stalled(pool: Any) -> dict[str, int]:
+async def sweep_stalled(
+    pool: Any, retry: Callable[[UUID], Awaitable[Any]] | None = None
+) -> dict[str, int]:
     """Books left pending or processing (their worker died, or the task was lost with an
-    in-process broker): queue them again, or fail them after MAX_ATTEMPTS."""
-    rows = await pool.fetch(Q.stalled_books, float(STALLED_AFTER_S))
+    in-process broker): queue them again (or run them with `retry`), or fail them after
+    MAX_ATTEMPTS."""
+    after = context.current().settings.ingest_stalled_after_s
+    rows = await pool.fetch(Q.stalled_books, float(after))
     retried = failed = 0
     for r in rows:
         if r["processing_attempts"] >= MAX_ATTEMPTS:
             await fail(r["id"], f"gave up after {MAX_ATTEMPTS} attempts to process the book")
             failed += 1
         else:
-            await ingest_task.kiq(str(r["id"]))
+            await (retry(r["id"]) if retry else ingest_task.kiq(str(r["id"])))
             retried += 1
     return {"retried": retried, "failed": failed}
 

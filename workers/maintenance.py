@@ -1,7 +1,8 @@
 """Scheduled maintenance: partitions ahead of time, analytics views refreshed, expired
-events and tombstones purged.
+events and tombstones purged, old data cleaned as the seed says.
 
-`python -m workers.maintenance refresh-views` (or `partitions`, `purge`) runs a job by hand."""
+`python -m workers.maintenance refresh-views` (or `partitions`, `purge`, `clean`,
+`sweep-books`) runs a job by hand."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import Any
 import asyncpg
 
 from domain.events import purge_before
+from domain.social.files import quote_files_prefix
 from domain.sql import Conn
+from server.settings import Settings
 from workers import context
 from workers.broker import broker
 from workers.schedule import run_once
@@ -64,6 +67,46 @@ async def purge_expired(pool: asyncpg.Pool) -> dict[str, int]:
     return counts
 
 
+# the seed's retention: reading sessions a year, free readers' AI conversations three
+# months, quote shares nobody viewed thirty days (with their card files)
+SESSIONS_KEPT = timedelta(days=365)
+FREE_CONVERSATIONS_KEPT = timedelta(days=91)
+UNVIEWED_SHARES_KEPT = timedelta(days=30)
+BATCH = 5000
+
+
+async def clean_old_data(pool: asyncpg.Pool) -> dict[str, int]:
+    """Delete what the retention rules say, a batch per statement so no table is locked
+    for long; log the counts."""
+    now = datetime.now(UTC)
+    counts = {}
+    async with pool.acquire() as conn:
+        counts["reading_sessions"] = await _delete_in_batches(
+            conn, "DELETE FROM reading_sessions WHERE (id, started_at) IN (SELECT id, started_at "
+            f"FROM reading_sessions WHERE started_at < $1 LIMIT {BATCH})", now - SESSIONS_KEPT,
+        )  # fmt: skip
+        counts["ai_conversations"] = await _delete_in_batches(
+            conn, "DELETE FROM ai_conversations WHERE (id, created_at) IN (SELECT c.id, "
+            "c.created_at FROM ai_conversations c JOIN users u ON u.id = c.user_id "
+            f"WHERE c.created_at < $1 AND u.subscription_tier = 'free' LIMIT {BATCH})",
+            now - FREE_CONVERSATIONS_KEPT,
+        )  # fmt: skip
+        files = context.current().files
+        shares = 0
+        while True:
+            ids = [r["id"] for r in await conn.fetch(
+                "DELETE FROM quote_shares WHERE id IN (SELECT id FROM quote_shares "
+                f"WHERE views_count = 0 AND created_at < $1 LIMIT {BATCH}) RETURNING id",
+                now - UNVIEWED_SHARES_KEPT)]  # fmt: skip
+            for share_id in ids:
+                await files.delete_prefix(quote_files_prefix(share_id))
+            shares += len(ids)
+            if not ids:
+                break
+        counts["quote_shares"] = shares
+    return counts
+
+
 async def _delete_in_batches(conn: Conn, statement: str, *args: object) -> int:
     total = 0
     while True:
@@ -84,14 +127,32 @@ async def purge_expired_task() -> dict[str, Any] | None:
     return await run_once("purge_expired", 3600, purge_expired)
 
 
-@broker.task(task_name="maintenance.refresh_views", schedule=[{"cron": "*/5 * * * *"}])
+@broker.task(task_name="maintenance.clean_old_data", schedule=[{"cron": "27 3 * * *"}])
+async def clean_old_data_task() -> dict[str, Any] | None:
+    return await run_once("clean_old_data", 86400, clean_old_data)
+
+
+# every VIEWS_REFRESH_S, to the minute (cron's resolution; at most hourly)
+_REFRESH_S = min(3600, max(60, Settings.from_env().views_refresh_s))
+_REFRESH_CRON = f"*/{_REFRESH_S // 60} * * * *" if _REFRESH_S < 3600 else "0 * * * *"
+
+
+@broker.task(task_name="maintenance.refresh_views", schedule=[{"cron": _REFRESH_CRON}])
 async def refresh_views_task() -> dict[str, Any] | None:
-    return await run_once("refresh_views", 300, refresh_views)
+    return await run_once("refresh_views", _REFRESH_S, refresh_views)
+
+
+async def _sweep_books(pool: asyncpg.Pool) -> dict[str, int]:
+    """Retry stalled books now. With Redis they go to the workers; without, there is no
+    worker to hand them to, so they run here."""
+    from workers.ingest import ingest_book, sweep_stalled
+
+    if context.current().settings.uses_redis:
+        return await sweep_stalled(pool)
+    return await sweep_stalled(pool, ingest_book)
 
 
 async def _main(command: str) -> int:
-    from server.settings import Settings
-
     settings = Settings.from_env()
     await context.open_standalone(settings)
     try:
@@ -100,6 +161,8 @@ async def _main(command: str) -> int:
             "refresh-views": refresh_views,
             "partitions": ensure_partitions,
             "purge": purge_expired,
+            "clean": clean_old_data,
+            "sweep-books": _sweep_books,
         }
         if command not in jobs:
             print(f"usage: python -m workers.maintenance {{{'|'.join(jobs)}}}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Every task module, imported so the broker knows them (`taskiq worker workers.broker:broker
 workers.tasks`)."""
 
-from workers import ingest, maintenance
+from workers import enrich, ingest, maintenance
 
-__all__ = ["ingest", "maintenance"]
+__all__ = ["enrich", "ingest", "maintenance"]

@@ -57,6 +57,8 @@ async def register(
                 client.ip,
             )
             user = user_from_row(row)
+            if cmd.referral_code:
+                await conn.execute(Q.credit_referral, user.id, cmd.referral_code)
             token, _ = await _issue_refresh_token(
                 conn, user.id, uuid.uuid4(), client, refresh_ttl_s
             )

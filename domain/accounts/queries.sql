@@ -82,3 +82,17 @@ UPDATE login_throttles SET locked_until = now() + make_interval(secs => $2) WHER
 
 -- name: throttle_clear
 DELETE FROM login_throttles WHERE key = $1
+
+-- name: credit_referral
+-- A sign-up through a quote card's link: the share gains an attributed sign-up and its
+-- viral coefficient (sign-ups per click through) moves. An unknown code changes nothing.
+WITH share AS (
+    UPDATE quote_shares
+    SET app_installs_attributed = app_installs_attributed + 1,
+        viral_coefficient = round(((app_installs_attributed + 1)::numeric
+                                   / greatest(click_throughs, app_installs_attributed + 1)), 4)
+    WHERE referral_code = $2
+    RETURNING id
+)
+UPDATE users SET referred_by_share_id = (SELECT id FROM share) WHERE id = $1
+  AND EXISTS (SELECT 1 FROM share)

@@ -33,7 +33,7 @@ class Passage:
         return len(self.text.split())
 
 
-def _spans(text: str) -> list[tuple[int, int]]:
+def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans (start, end) in `text`, a long run without punctuation cut by words."""
     spans = []
     start = 0
@@ -62,7 +62,7 @@ def _page(chapter: Chapter, offset: int) -> int:
 def chunk_chapters(chapters: list[Chapter]) -> list[Passage]:
     passages: list[Passage] = []
     for chapter in chapters:
-        sentences = _spans(chapter.text)
+        sentences = sentence_spans(chapter.text)
         i = 0
         while i < len(sentences):
             words = 0

@@ -43,6 +43,8 @@ class Book(Struct, kw_only=True):
     reading_time_minutes: int | None
     topics: list[Any]
     key_concepts: list[Any]
+    # a spoiler-free overview, written after ingestion (null until then)
+    ai_summary: str | None
     visibility: str
     total_highlights: int
     total_bookmarks: int
@@ -61,6 +63,8 @@ class ChapterSummary(Struct, kw_only=True):
     start_offset: int | None
     end_offset: int | None
     word_count: int | None
+    ai_summary: str | None
+    key_points: list[Any]
 
 
 class ChapterContent(ChapterSummary, kw_only=True):

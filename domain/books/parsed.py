@@ -9,6 +9,9 @@ SEPARATOR = "\n\n"
 # EPUB and DOCX have no pages: a virtual page is this many characters of text, so page
 # numbers still mean the same thing on every device
 CHARS_PER_PAGE = 1800
+# a table of contents with thousands of entries is unusable and each chapter costs rows
+# and a heading in every prompt: past this many, short neighbours are merged
+MAX_CHAPTERS = 1000
 
 
 class ParseError(Exception):
@@ -62,7 +65,7 @@ def assemble(
     pages get virtual pages."""
     chapters: list[Chapter] = []
     offset = 0
-    for section in sections:
+    for section in merge_tiny([s for s in sections if s.text.strip()]):
         text = section.text.strip()
         if not text:
             continue
@@ -90,3 +93,31 @@ def assemble(
         raise ParseError("the file contains no text")
     pages = page_count or chapters[-1].end_page
     return ParsedBook(title=title, author=author, chapters=chapters, page_count=pages)
+
+
+def merge_tiny(sections: list[Section], limit: int = MAX_CHAPTERS) -> list[Section]:
+    """At most `limit` sections: neighbours are joined until each holds about an equal
+    share of the text. A merged section keeps the first title; the later titles stay in
+    the text as headings, so nothing the reader could look for is lost."""
+    if len(sections) <= limit:
+        return sections
+
+    def cost(section: Section) -> int:  # its length once merged, heading included
+        return len(section.text) + len(section.title or "") + 2 * len(SEPARATOR)
+
+    share = sum(cost(s) for s in sections) / max(1, limit - 1)  # the last may be short
+    merged: list[Section] = []
+    size = 0.0
+    for section in sections:
+        body = section.text.strip()
+        if not merged or size >= share:
+            merged.append(Section(section.title, body, section.start_page, section.end_page))
+            size = cost(section)
+            continue
+        last = merged[-1]
+        title = (section.title or "").strip()
+        heading = f"{title}{SEPARATOR}" if title and title != body else ""
+        last.text += SEPARATOR + heading + body
+        last.end_page = section.end_page or section.start_page or last.end_page
+        size += cost(section)
+    return merged

@@ -52,6 +52,9 @@ SELECT id, processing_attempts FROM books
 WHERE processing_status IN ('pending', 'processing')
   AND coalesce(processing_started_at, created_at) < now() - make_interval(secs => $1)
 
+-- name: lock_book
+SELECT 1 FROM books WHERE id = $1 FOR UPDATE
+
 -- name: replace_chapters_delete
 DELETE FROM book_chapters WHERE book_id = $1
 
@@ -65,7 +68,9 @@ SET processing_status = 'completed',
     word_count = $6,
     reading_time_minutes = $7,
     difficulty_level = $8,
-    cover_image_url = $9
+    cover_image_url = $9,
+    topics = $10,
+    key_concepts = $11
 WHERE id = $1
 RETURNING {book_columns}
 
@@ -115,7 +120,7 @@ LIMIT $5
 -- An ingested book made from the very same file (any owner: the text, passages and
 -- vectors derive from the bytes alone, and nothing of the other reader comes along).
 SELECT b.id, b.title, b.author, b.page_count, b.word_count, b.reading_time_minutes,
-       b.difficulty_level, b.cover_image_url
+       b.difficulty_level, b.cover_image_url, b.topics, b.key_concepts
 FROM books b
 WHERE b.file_sha256 = $1 AND b.id <> $2 AND b.processing_status = 'completed'
   AND EXISTS (SELECT 1 FROM book_embeddings e WHERE e.book_id = b.id)

@@ -62,6 +62,10 @@ class Hub:
         self._reconcile_s = reconcile_s
         self._tasks: list[asyncio.Task[None]] = []
         self.fanout: Fanout | None = None
+        # process-internal listeners on a channel, outside any connection (the AI relay)
+        self.taps: dict[str, list[Callable[[bytes], None]]] = {}
+        # told of every batch of committed events this process publishes (the feed)
+        self.observers: list[Callable[[list[StoredEvent]], None]] = []
 
     async def start(self, make_fanout: Callable[[Hub], Fanout]) -> None:
         self.fanout = make_fanout(self)
@@ -89,10 +93,35 @@ class Hub:
         for e in events:
             self.fanout.publish(e.channel, frames.wire(e.seq, frames.event_frame(e)))
             metrics.EVENTS_PUBLISHED.inc()
+        for observe in self.observers:
+            observe(events)
 
     def publish_ephemeral(self, channel: str, event: str, data: Any) -> None:
         assert self.fanout is not None
         self.fanout.publish(channel, frames.wire(0, frames.ephemeral_frame(channel, event, data)))
+
+    async def tap(self, name: str, listener: Callable[[bytes], None]) -> None:
+        """Hear every ephemeral frame on `name` from any process, as raw JSON bytes."""
+        assert self.fanout is not None
+        first = name not in self.taps and name not in self.channels
+        self.taps.setdefault(name, []).append(listener)
+        if first:
+            await self.fanout.subscribe(name)
+
+    async def untap(self, name: str, listener: Callable[[bytes], None]) -> None:
+        assert self.fanout is not None
+        listeners = [x for x in self.taps.get(name, []) if x is not listener]
+        if listeners:
+            self.taps[name] = listeners
+            return
+        self.taps.pop(name, None)
+        if name not in self.channels:
+            await self.fanout.unsubscribe(name)
+
+    def send(self, name: str, frame: bytes) -> None:
+        """An ephemeral frame to the taps on `name` in every process."""
+        assert self.fanout is not None
+        self.fanout.publish(name, frames.wire(0, frame))
 
     def announce_presence(self, channel: str, event: str, data: Any) -> None:
         """Presence on a crowded channel would send every join to every reader (O(N^2)
@@ -220,6 +249,10 @@ class Hub:
 
     def deliver(self, name: str, payload: bytes) -> None:
         """A frame from the transport."""
+        taps = self.taps.get(name)
+        if taps:
+            for listener in list(taps):
+                listener(frames.unwire(payload)[1])
         channel = self.channels.get(name)
         if channel is None:
             return

@@ -24,9 +24,9 @@ from server.embeddings import make_embedder
 from server.settings import Settings
 from server.storage import LocalStorage
 from tests.bench.harness import Bench, log, make_books, make_users, percentile
-from tests.services import CORPUS, ROOT
+from tests.ingested import ingest_corpus_book
+from tests.services import ROOT
 from workers import context
-from workers.ingest import ingest_book
 
 HNSW = ("CREATE INDEX index_book_embeddings_on_embedding ON book_embeddings "
         "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")  # fmt: skip
@@ -63,13 +63,7 @@ async def main() -> None:
         files = LocalStorage(ROOT / ".bookmind" / "bench-files")
         context.bind(settings, pool, files, lambda _: None)
         (user,) = await make_users(bench.url, 1)
-        async with pool.acquire() as conn:
-            written = await books.upload(
-                conn, files, user, (CORPUS / args.book).read_bytes(), filename=args.book,
-                title=None, author=None, visibility="private", max_bytes=10**9,
-            )  # fmt: skip
-        book_id = written.value.id
-        assert await ingest_book(book_id) == "completed"
+        book_id = await ingest_corpus_book(pool, files, user, args.book)
         texts = [r["content"] for r in await pool.fetch(
             "SELECT content FROM book_embeddings WHERE book_id = $1", book_id)]  # fmt: skip
         questions = [" ".join(rng.choice(texts).split()[5:17]) for _ in range(args.queries)]

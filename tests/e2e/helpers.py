@@ -49,3 +49,15 @@ def highlight_params(book_id: UUID, **extra: object) -> dict[str, object]:
         "end_offset": 16,
         **extra,
     }
+
+
+async def post_highlight(
+    http: httpx.AsyncClient, book: object, text: str, *, public: bool = False, prefix: str = ""
+) -> str:
+    """Highlight `text` at the start of `book` over REST; its id."""
+    made = await http.post(f"{prefix}/books/{book}/highlights", json={
+        "selected_text": text, "page_number": 1, "start_offset": 0, "end_offset": len(text),
+        "public": public})  # fmt: skip
+    assert made.status_code == 201, made.text
+    highlight_id: str = made.json()["id"]
+    return highlight_id

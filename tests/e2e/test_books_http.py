@@ -4,6 +4,7 @@ over the WebSocket, read chapters; hostile and wrong files; limits; ownership.""
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,6 @@ async def test_every_corpus_format_ingests(
         ("hostile/fuzzed_poppler-742-0.pdf", "damaged"),
         ("hostile/truncated_header-only.pdf", "damaged"),
         ("hostile/fuzzed_truncated-xref_pdfbox-3148-2.pdf", "no text layer"),
-        ("scanned_huckfinn-p22.pdf", "Tesseract"),
     ],
 )
 async def test_hostile_pdfs_end_failed_with_a_reason(
@@ -135,6 +135,30 @@ async def test_hostile_pdfs_end_failed_with_a_reason(
         assert book["processing_status"] == "failed" and reason in book["processing_error"]
         assert (await http.get(f"/books/{book['id']}/chapters")).json()["items"] == []
         assert (await http.get("/users/me")).status_code == 200  # the server lives on
+    await ws.close()
+
+
+async def test_a_scanned_pdf_is_ocred_or_fails_saying_why(
+    books_server: ServerProcess, owner: Account
+) -> None:
+    """With Tesseract on the machine (README: Scanned books) the page is read; without
+    it the book fails naming what is missing."""
+    ws = WsClient(books_server.ws_url, owner.token, "reader")
+    await ws.open()
+    async with _client(books_server, owner) as http:
+        made = await _upload(http, CORPUS / "scanned_huckfinn-p22.pdf")
+        done = await _finished(ws, made.json()["id"])
+        if shutil.which("tesseract"):
+            assert done["event"] == "book.ready", done
+            book_id = made.json()["id"]
+            chapter = (await http.get(f"/books/{book_id}/chapters/1")).json()
+            assert "tip-toeing along a path" in chapter["content"]
+            found = await http.get(f"/books/{book_id}/search", params={"q": "kitchen door"})
+            hits = found.json()
+            assert hits["items"] and "kitchen" in hits["items"][0]["text"]
+        else:
+            assert done["event"] == "book.failed"
+            assert "OCR needs Tesseract, which is not installed" in done["data"]["error"]
     await ws.close()
 
 

@@ -15,6 +15,7 @@ from server.embeddings import make_embedder
 from server.settings import Settings
 from server.storage import LocalStorage
 from tests.factories import make_user
+from tests.ingested import ingest_corpus_book
 from tests.services import CORPUS
 from workers import context
 from workers.ingest import ingest_book
@@ -44,13 +45,7 @@ async def ingested(
     context.bind(Settings(), pool, files, lambda _: None)
     async with pool.acquire() as conn:
         user = await make_user(conn)
-        written = await books.upload(
-            conn, files, user, (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes(),
-            filename="alice.epub", title=None, author=None, visibility="private",
-            max_bytes=10**8,
-        )  # fmt: skip
-    assert await ingest_book(written.value.id) == "completed"
-    yield pool, user, written.value.id
+    yield pool, user, await ingest_corpus_book(pool, files, user, "alice-in-wonderland_epub3.epub")
     await pool.close()
 
 
@@ -61,6 +56,8 @@ async def test_ingestion_stores_chapters_passages_and_metadata(ingested: tuple) 
     assert book["title"] == "Alice's Adventures in Wonderland"  # from the file: none was given
     assert book["author"] == "Lewis Carroll"
     assert 1 <= book["difficulty_level"] <= 10 and book["reading_time_minutes"] >= 30
+    assert {"alice", "rabbit", "queen"} <= set(book["key_concepts"])
+    assert len(book["topics"]) == 5 and "alice" in book["topics"]
     passages = await pool.fetchval(
         "SELECT count(*) FROM book_embeddings WHERE book_id = $1", book_id
     )
@@ -125,6 +122,8 @@ async def test_the_same_file_twice_reuses_passages(ingested: tuple) -> None:  # 
     copy = await pool.fetchrow("SELECT * FROM books WHERE id = $1", again.value.id)
     assert copy["title"] == "My copy" and copy["author"] == "Lewis Carroll"
     assert copy["word_count"] > 9000 and copy["processing_status"] == "completed"
+    original = await pool.fetchrow("SELECT topics, key_concepts FROM books WHERE id = $1", book_id)
+    assert (copy["topics"], copy["key_concepts"]) == (original["topics"], original["key_concepts"])
     assert took < 5, f"reuse took {took:.1f}s: it parsed and embedded again?"
     embedder = make_embedder(Settings())
     async with pool.acquire() as conn:

@@ -80,3 +80,63 @@ async def test_purge_drops_only_what_is_past_retention(pool: asyncpg.Pool) -> No
     left = await pool.fetch("SELECT seq FROM channel_events WHERE channel = $1", f"user:{user}")
     assert [r["seq"] for r in left] == [3]
     assert await pool.fetchval("SELECT count(*) FROM highlights WHERE id = ANY($1)", ids) == 1
+
+
+async def test_clean_up_removes_exactly_what_the_retention_rules_say(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    from domain.social.files import quote_files_prefix
+    from tests.factories import make_book, make_user
+    from workers.maintenance import clean_old_data
+
+    files = LocalStorage(tmp_path)
+    context.bind(Settings(), pool, files, lambda _: None)
+    async with pool.acquire() as conn:
+        free = await make_user(conn)
+        pro = await make_user(conn)
+        await conn.execute("UPDATE users SET subscription_tier = 'pro' WHERE id = $1", pro)
+        book = await make_book(conn, free)
+        sessions = {
+            age: await conn.fetchval(
+                "INSERT INTO reading_sessions (user_id, book_id, started_at) "
+                "VALUES ($1, $2, now() - $3::interval) RETURNING id", free, book, age)
+            for age in (timedelta(days=366), timedelta(days=364))
+        }  # fmt: skip
+        conversations = {
+            (who, age): await conn.fetchval(
+                "INSERT INTO ai_conversations (user_id, book_id, question, created_at) "
+                "VALUES ($1, $2, 'why?', now() - $3::interval) RETURNING id", user, book, age)
+            for who, user in (("free", free), ("pro", pro))
+            for age in (timedelta(days=100), timedelta(days=80))
+        }  # fmt: skip
+        template = await conn.fetchval(
+            "INSERT INTO quote_templates (name, design_config) VALUES ('t', '{}') RETURNING id"
+        )
+        highlight = await conn.fetchval(
+            "INSERT INTO highlights (user_id, book_id, selected_text, page_number) "
+            "VALUES ($1, $2, 'a line', 1) RETURNING id", free, book)  # fmt: skip
+        shares = {}
+        for views, age in ((0, 31), (0, 29), (3, 31)):
+            share = await conn.fetchval(
+                """INSERT INTO quote_shares (user_id, book_id, highlight_id, template_id,
+                       quote_text, referral_code, views_count, created_at)
+                   VALUES ($1, $2, $3, $4, 'a quote of note', $5, $6,
+                           now() - make_interval(days => $7)) RETURNING id""",
+                free, book, highlight, template, f"code{views}{age}", views, age,
+            )  # fmt: skip
+            await files.put(quote_files_prefix(share) + "card.png", b"png", "image/png")
+            shares[(views, age)] = share
+    counts = await clean_old_data(pool)
+    assert counts == {"reading_sessions": 1, "ai_conversations": 1, "quote_shares": 1}
+    kept_sessions = {r["id"] for r in await pool.fetch("SELECT id FROM reading_sessions")}
+    assert sessions[timedelta(days=364)] in kept_sessions
+    assert sessions[timedelta(days=366)] not in kept_sessions
+    kept = {r["id"] for r in await pool.fetch("SELECT id FROM ai_conversations")}
+    assert conversations[("free", timedelta(days=100))] not in kept
+    assert {conversations[k] for k in conversations if k != ("free", timedelta(days=100))} <= kept
+    left = {r["id"] for r in await pool.fetch("SELECT id FROM quote_shares")}
+    assert left == {shares[(0, 29)], shares[(3, 31)]}
+    assert not (tmp_path / quote_files_prefix(shares[(0, 31)])).exists()
+    assert (await files.get(quote_files_prefix(shares[(0, 29)]) + "card.png")) == b"png"
+    assert await clean_old_data(pool) == {"reading_sessions": 0, "ai_conversations": 0,
+                                          "quote_shares": 0}  # fmt: skip

@@ -1,0 +1,26 @@
+"""Daily asks per subscription tier (UTC day), taken atomically before any model call."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.ai.sql import Q
+from domain.errors import QuotaExceeded
+from domain.sql import Conn
+
+DAILY_ASKS: dict[str, int | None] = {"free": 5, "pro": 100, "premium": None}
+
+
+async def take(conn: Conn, user_id: UUID) -> None:
+    tier = await conn.fetchval(Q.tier, user_id) or "free"
+    limit = DAILY_ASKS.get(tier, DAILY_ASKS["free"])
+    if limit is None:
+        return
+    if await conn.fetchval(Q.take_ask, user_id, limit) is None:
+        raise QuotaExceeded(f"the {tier} plan allows {limit} questions a day; more tomorrow (UTC)")
+
+
+async def give_back(conn: Conn, user_id: UUID) -> None:
+    """An ask that produced nothing (the model failed before its first word) is not
+    counted."""
+    await conn.execute(Q.give_back_ask, user_id)

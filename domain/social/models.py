@@ -1,0 +1,70 @@
+"""Quote shares, templates, trending and collections as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from msgspec import Meta, Struct
+
+Platform = Literal["default", "instagram", "twitter", "facebook", "linkedin", "pinterest", "story"]
+EngagementKind = Literal["view", "like", "save", "share", "comment", "click"]
+
+
+class QuoteShare(Struct, kw_only=True):
+    id: UUID
+    user_id: UUID
+    book_id: UUID
+    highlight_id: UUID
+    template_id: UUID
+    quote_text: str
+    author_attribution: str | None
+    book_attribution: str | None
+    customizations: dict[str, Any]
+    card_image_url: str | None
+    shareable_url: str | None
+    share_message: str | None
+    hashtags: list[Any]
+    platforms_shared: list[Any]
+    views_count: int
+    likes_count: int
+    shares_count: int
+    comments_count: int
+    saves_count: int
+    click_throughs: int
+    app_installs_attributed: int
+    viral_coefficient: float | None
+    referral_code: str
+    engagement_rate: float | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ShareCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    template_id: UUID
+    share_message: Annotated[str, Meta(max_length=2000)] | None = None
+    hashtags: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=60)]], Meta(max_length=30)
+    ] = []
+    platforms: Annotated[list[Platform], Meta(max_length=7)] = []
+    # colors only: the template's layout stays (a card must stay legible)
+    customizations: dict[Literal["text_color", "accent_color", "background"], Any] = {}
+
+
+class EngagementCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    kind: EngagementKind
+
+
+class Template(Struct, kw_only=True):
+    id: UUID
+    name: str
+    category: str | None
+    description: str | None
+    design_config: dict[str, Any]
+    platform_optimizations: dict[str, Any]
+    is_premium: bool
+    sort_order: int
+    usage_count: int
+    average_engagement_rate: float | None
+    performance_by_platform: dict[str, Any]

@@ -1,0 +1,127 @@
+-- name: target_user
+SELECT id, public_profile FROM users WHERE lower(username) = lower($1)
+
+-- name: insert_follow
+INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)
+ON CONFLICT (follower_id, followee_id) DO NOTHING
+RETURNING id
+
+-- name: delete_follow
+DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING id
+
+-- name: count_follow
+-- Both counters in one statement, in the follow's own transaction: the unique index lets
+-- one of two racing follows insert, so only that one counts.
+UPDATE users SET
+    following_count = following_count + CASE WHEN id = $1 THEN $3 ELSE 0 END,
+    followers_count = followers_count + CASE WHEN id = $2 THEN $3 ELSE 0 END
+WHERE id IN ($1, $2)
+
+-- name: public_user
+SELECT {public_user_columns} FROM users WHERE id = $1
+
+-- name: followers
+SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id
+FROM follows f JOIN users u ON u.id = f.follower_id
+WHERE f.followee_id = $1
+  AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3::uuid))
+ORDER BY f.created_at DESC, f.id DESC
+LIMIT $4
+
+-- name: following
+SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id
+FROM follows f JOIN users u ON u.id = f.followee_id
+WHERE f.follower_id = $1
+  AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3::uuid))
+ORDER BY f.created_at DESC, f.id DESC
+LIMIT $4
+
+-- name: is_following
+SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2)
+
+-- name: followee_ids
+SELECT followee_id FROM follows WHERE follower_id = $1
+
+-- name: feed
+-- Public highlights and quote shares of the people followed, newest first. Each side is
+-- limited before the union, so a page reads at most 2 x limit rows per side.
+WITH followed AS (SELECT followee_id FROM follows WHERE follower_id = $1),
+items AS (
+    (SELECT 'highlight' AS kind, h.id, h.created_at, h.user_id,
+            (SELECT to_jsonb(x) FROM (SELECT {highlight_columns_h}) x) AS item
+     FROM highlights h
+     WHERE h.user_id IN (SELECT followee_id FROM followed) AND h.public
+       AND h.deleted_at IS NULL
+       AND ($2::timestamptz IS NULL OR (h.created_at, h.id) < ($2, $3::uuid))
+     ORDER BY h.created_at DESC, h.id DESC
+     LIMIT $4)
+    UNION ALL
+    (SELECT 'quote_share', q.id, q.created_at, q.user_id,
+            to_jsonb(q) - 'platform_post_ids' - 'demographics_data'
+     FROM quote_shares q
+     WHERE q.user_id IN (SELECT followee_id FROM followed)
+       AND ($2::timestamptz IS NULL OR (q.created_at, q.id) < ($2, $3::uuid))
+     ORDER BY q.created_at DESC, q.id DESC
+     LIMIT $4)
+)
+SELECT i.kind, i.id, i.created_at, i.item,
+       (SELECT to_jsonb(a) FROM (SELECT {public_user_columns_u} FROM users u
+                                 WHERE u.id = i.user_id) a) AS author
+FROM items i
+ORDER BY i.created_at DESC, i.id DESC
+LIMIT $4
+
+-- name: highlight_to_share
+SELECT h.id, h.user_id, h.book_id, h.selected_text, h.public, b.title, b.author,
+       (SELECT CASE WHEN subscription_tier <> 'free' AND subscription_expires_at < now()
+                    THEN 'free' ELSE subscription_tier END FROM users WHERE id = $2) AS tier
+FROM highlights h JOIN books b ON b.id = h.book_id
+WHERE h.id = $1 AND h.deleted_at IS NULL
+
+-- name: active_template
+SELECT {template_columns} FROM quote_templates WHERE id = $1 AND is_active
+
+-- name: templates
+SELECT {template_columns} FROM quote_templates WHERE is_active ORDER BY sort_order, name
+
+-- name: insert_share
+INSERT INTO quote_shares (id, user_id, book_id, highlight_id, template_id, quote_text,
+    author_attribution, book_attribution, customizations, card_image_url, shareable_url,
+    share_message, hashtags, platforms_shared, referral_code)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+RETURNING {share_columns}
+
+-- name: count_share
+WITH u AS (UPDATE users SET quotes_shared_count = quotes_shared_count + 1 WHERE id = $1)
+UPDATE highlights SET shares_count = shares_count + 1 WHERE id = $2
+
+-- name: get_share
+SELECT {share_columns} FROM quote_shares WHERE id = $1
+
+-- name: share_by_code
+SELECT {share_columns} FROM quote_shares WHERE referral_code = $1
+
+-- name: viewed_by_code
+-- the public page was seen: one more view
+UPDATE quote_shares SET views_count = views_count + 1,
+    engagement_rate = round((likes_count + shares_count + comments_count + saves_count)::numeric
+                            * 100 / (views_count + 1), 2)
+WHERE referral_code = $1
+RETURNING {share_columns}
+
+-- name: engage
+-- One engagement; the rate is the seed's: (likes + shares + comments + saves) / views x 100.
+UPDATE quote_shares SET
+    views_count = views_count + ($2 = 'view')::int,
+    likes_count = likes_count + ($2 = 'like')::int,
+    saves_count = saves_count + ($2 = 'save')::int,
+    shares_count = shares_count + ($2 = 'share')::int,
+    comments_count = comments_count + ($2 = 'comment')::int,
+    click_throughs = click_throughs + ($2 = 'click')::int,
+    engagement_rate = CASE WHEN views_count + ($2 = 'view')::int > 0 THEN round(
+        (likes_count + shares_count + comments_count + saves_count
+         + ($2 IN ('like', 'share', 'comment', 'save'))::int)::numeric * 100
+        / (views_count + ($2 = 'view')::int), 2) END,
+    peak_engagement_at = now()
+WHERE id = $1
+RETURNING {share_columns}

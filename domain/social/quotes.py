@@ -1,0 +1,145 @@
+"""Quote shares: a highlight made into a card with a public link, engagements, the
+public page's data, and templates."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import uuid
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from domain import events as ev
+from domain.errors import Forbidden, Invalid, NotFound
+from domain.events import Event, append_events, user_channel
+from domain.ports import FileStore
+from domain.social import cards
+from domain.social.files import quote_files_prefix
+from domain.social.models import EngagementCreate, QuoteShare, ShareCreate, Template
+from domain.sql import Conn, load_queries
+from domain.writes import Written
+
+Q = load_queries(
+    __file__,
+    share_columns=", ".join(QuoteShare.__struct_fields__),
+    template_columns=", ".join(Template.__struct_fields__),
+)
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+QUOTE_MIN, QUOTE_MAX = 10, 500
+
+
+def card_key(share_id: UUID) -> str:
+    return quote_files_prefix(share_id) + "card.png"
+
+
+def share_from_row(row: Any) -> QuoteShare:
+    return msgspec.convert(dict(row), QuoteShare)
+
+
+def _design(template: Template, custom: dict[str, Any]) -> dict[str, Any]:
+    design = dict(template.design_config)
+    for key in ("text_color", "accent_color"):
+        if key in custom:
+            if not isinstance(custom[key], str) or not _COLOR.match(custom[key]):
+                raise Invalid(f"{key} is a color like #1A2B3C", field=f"customizations.{key}")
+            design[key] = custom[key]
+    if "background" in custom:
+        colors = custom["background"]
+        if (not isinstance(colors, list) or not 1 <= len(colors) <= 2
+                or not all(isinstance(c, str) and _COLOR.match(c) for c in colors)):  # fmt: skip
+            raise Invalid("background is one or two colors like #1A2B3C",
+                          field="customizations.background")  # fmt: skip
+        design["background"] = {"colors": colors}
+    return design
+
+
+async def share(
+    conn: Conn, files: FileStore, user_id: UUID, highlight_id: UUID, cmd: ShareCreate,
+    base_url: str, origin: str | None,
+) -> Written[QuoteShare]:  # fmt: skip
+    row = await conn.fetchrow(Q.highlight_to_share, highlight_id, user_id)
+    if row is None or (row["user_id"] != user_id and not row["public"]):
+        raise NotFound("no such highlight")  # another reader's private highlight: not there
+    text = " ".join(row["selected_text"].split())
+    if not QUOTE_MIN <= len(text) <= QUOTE_MAX:
+        raise Invalid(f"a quote is {QUOTE_MIN} to {QUOTE_MAX} characters; this highlight has "
+                      f"{len(text)}", field="quote_text")  # fmt: skip
+    template_row = await conn.fetchrow(Q.active_template, cmd.template_id)
+    if template_row is None:
+        raise NotFound("no such template", field="template_id")
+    template = msgspec.convert(dict(template_row), Template)
+    if template.is_premium and row["tier"] == "free":
+        raise Forbidden("this template is for Pro and Premium readers")
+    design = _design(template, {str(k): v for k, v in cmd.customizations.items()})
+    platform = cmd.platforms[0] if cmd.platforms else None
+    size = cards.size_for(template.platform_optimizations, platform)
+    png = await asyncio.to_thread(cards.render, text, row["author"], row["title"], design, size)
+    share_id = uuid.uuid4()
+    await files.put(card_key(share_id), png, "image/png")
+    try:
+        async with conn.transaction():
+            made = await _insert(conn, share_id, user_id, row, text, cmd, base_url)
+            await conn.execute(Q.count_share, user_id, highlight_id)
+            stored = await append_events(
+                conn, [Event(user_channel(user_id), ev.QUOTE_SHARED, made)], origin
+            )
+    except BaseException:
+        await files.delete_prefix(quote_files_prefix(share_id))
+        raise
+    return Written(made, stored)
+
+
+async def _insert(conn: Conn, share_id: UUID, user_id: UUID, row: Any, text: str,
+                  cmd: ShareCreate, base_url: str) -> QuoteShare:  # fmt: skip
+    for _ in range(5):  # a referral code collision is astronomically rare; retry anyway
+        code = secrets.token_urlsafe(8)
+        try:
+            async with conn.transaction():
+                made = await conn.fetchrow(
+                    Q.insert_share, share_id, user_id, row["book_id"], row["id"],
+                    cmd.template_id, text, row["author"], row["title"], dict(cmd.customizations),
+                    f"{base_url}/q/{code}.png", f"{base_url}/q/{code}", cmd.share_message,
+                    list(cmd.hashtags), list(cmd.platforms), code,
+                )  # fmt: skip
+            return share_from_row(made)
+        except asyncpg.UniqueViolationError:
+            continue
+    raise RuntimeError("could not find a free referral code")
+
+
+async def get(conn: Conn, share_id: UUID) -> QuoteShare:
+    """Any signed-in reader may see a share: sharing made it public."""
+    row = await conn.fetchrow(Q.get_share, share_id)
+    if row is None:
+        raise NotFound("no such quote")
+    return share_from_row(row)
+
+
+async def engage(conn: Conn, share_id: UUID, cmd: EngagementCreate) -> QuoteShare:
+    row = await conn.fetchrow(Q.engage, share_id, cmd.kind)
+    if row is None:
+        raise NotFound("no such quote")
+    return share_from_row(row)
+
+
+async def public_view(conn: Conn, code: str) -> QuoteShare:
+    """The public page was opened: counts a view."""
+    row = await conn.fetchrow(Q.viewed_by_code, code)
+    if row is None:
+        raise NotFound("no such quote")
+    return share_from_row(row)
+
+
+async def by_code(conn: Conn, code: str) -> QuoteShare:
+    row = await conn.fetchrow(Q.share_by_code, code)
+    if row is None:
+        raise NotFound("no such quote")
+    return share_from_row(row)
+
+
+async def templates(conn: Conn) -> list[Template]:
+    return [msgspec.convert(dict(r), Template) for r in await conn.fetch(Q.templates)]

@@ -1,0 +1,109 @@
+"""Quote cards over HTTP (PROTOCOL.md §3 sharing, templates): sharing a highlight,
+engagements, templates, and the public pages `/q/{code}` and `/q/{code}.png`, which need
+no sign-in."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.status_codes import HTTP_201_CREATED
+
+from domain.social import quotes
+from domain.social.models import EngagementCreate, QuoteShare, ShareCreate, Template
+from handlers.deps import PooledConn
+from handlers.http_reading import Device, published
+from server.context import AppContext
+
+
+def _base_url(ctx: AppContext, request: Request[Any, Any, Any]) -> str:
+    return (ctx.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+class QuotesController(Controller):
+    tags = ["sharing"]
+
+    @post("/highlights/{highlight_id:uuid}/share", status_code=HTTP_201_CREATED)
+    async def share(
+        self, highlight_id: UUID, data: ShareCreate, request: Request[Any, Any, Any],
+        ctx: AppContext, conn: PooledConn, user_id: UUID, device: str | None = Device,
+    ) -> Response[QuoteShare]:  # fmt: skip
+        written = await quotes.share(conn, ctx.files, user_id, highlight_id, data,
+                                     _base_url(ctx, request), device)  # fmt: skip
+        return published(ctx, written, creates=True)
+
+    @get("/quotes/{share_id:uuid}")
+    async def get_quote(self, share_id: UUID, conn: PooledConn) -> QuoteShare:
+        return await quotes.get(conn, share_id)
+
+    @post("/quotes/{share_id:uuid}/engagements", status_code=HTTP_201_CREATED)
+    async def engage(self, share_id: UUID, data: EngagementCreate, conn: PooledConn) -> QuoteShare:
+        return await quotes.engage(conn, share_id, data)
+
+    @get("/templates")
+    async def templates(self, conn: PooledConn) -> list[Template]:
+        return await quotes.templates(conn)
+
+
+@get("/q/{code:str}", include_in_schema=False, media_type="text/html")
+async def quote_page(code: str, ctx: AppContext, conn: PooledConn,
+                     request: Request[Any, Any, Any]) -> Response[str]:  # fmt: skip
+    if code.endswith(".png"):
+        return await _card(code.removesuffix(".png"), ctx, conn)  # type: ignore[return-value]
+    quote = await quotes.public_view(conn, code)
+    return Response(page(quote, _base_url(ctx, request)), media_type="text/html",
+                    headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+async def _card(code: str, ctx: AppContext, conn: PooledConn) -> Response[bytes]:
+    quote = await quotes.by_code(conn, code)
+    try:
+        image = await ctx.files.get(quotes.card_key(quote.id))
+    except FileNotFoundError:
+        from domain.errors import NotFound
+
+        raise NotFound("no card for this quote") from None
+    return Response(image, media_type="image/png",
+                    headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
+
+
+def page(quote: QuoteShare, base_url: str) -> str:
+    """The public page: the quote as text (every value escaped, so a quote holding markup
+    shows as the characters it is), with Open Graph and Twitter card tags."""
+    e = html.escape
+    credit = " \u2014 ".join(x for x in (quote.author_attribution, quote.book_attribution) if x)
+    title = f"A quote from {quote.book_attribution}" if quote.book_attribution else "A quote"
+    url = quote.shareable_url or f"{base_url}/q/{quote.referral_code}"
+    image = quote.card_image_url or f"{url}.png"
+    description = (
+        quote.quote_text if len(quote.quote_text) <= 200 else quote.quote_text[:199] + "\u2026"
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)} \u00b7 BookMind</title>
+<meta property="og:type" content="article">
+<meta property="og:site_name" content="BookMind">
+<meta property="og:title" content="{e(title)}">
+<meta property="og:description" content="{e(description)}">
+<meta property="og:url" content="{e(url)}">
+<meta property="og:image" content="{e(image)}">
+<meta name="twitter:card" content="summary_large_image">
+<meta name="twitter:title" content="{e(title)}">
+<meta name="twitter:description" content="{e(description)}">
+<meta name="twitter:image" content="{e(image)}">
+<style>body{{font-family:Georgia,serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}}
+blockquote{{font-size:1.5rem;line-height:1.5;margin:0}}img{{max-width:100%;margin-top:2rem}}</style>
+</head>
+<body>
+<blockquote>\u201c{e(quote.quote_text)}\u201d</blockquote>
+<p>{e(credit)}</p>
+{f"<p>{e(quote.share_message)}</p>" if quote.share_message else ""}
+<img src="{e(image)}" alt="{e(quote.quote_text)}">
+</body>
+</html>
+"""

@@ -1,0 +1,141 @@
+"""Quote cards end to end: share a highlight, the card opened with Pillow, the public page
+without sign-in (escaped, with Open Graph tags), engagements, referral sign-ups, and who
+may share what."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import asyncpg
+import httpx
+import pytest
+from PIL import Image, ImageStat
+
+from tests.e2e.helpers import Account, book_for, post_highlight, register
+from tests.services import ServerProcess
+from tests.wsclient import WsClient
+
+pytestmark = pytest.mark.e2e
+
+HOSTILE = '<script>alert("x")</script> & "quotes" are <b>not</b> markup'
+
+
+def _http(server: ServerProcess, account: Account | None = None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {account.token}"} if account else {}
+    return httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30)
+
+
+async def _templates(http: httpx.AsyncClient) -> dict[str, dict[str, object]]:
+    listed = (await http.get("/api/v1/templates")).json()
+    return {t["name"]: t for t in listed}
+
+
+async def test_share_renders_a_card_and_a_public_page(
+    server: ServerProcess, database_url: str
+) -> None:
+    reader = await register(server.base_url)
+    book = await book_for(database_url, reader.id)
+    ws = WsClient(server.ws_url, reader.token, "phone")
+    await ws.open()
+    async with _http(server, reader) as http:
+        templates = await _templates(http)
+        assert len(templates) >= 4 and sum(bool(t["is_premium"]) for t in templates.values()) >= 1
+        highlight = await post_highlight(http, book, HOSTILE, prefix="/api/v1")
+        made = await http.post(f"/api/v1/highlights/{highlight}/share", json={
+            "template_id": templates["Midnight"]["id"], "platforms": ["twitter"],
+            "share_message": "Read this <now>", "hashtags": ["books"]})  # fmt: skip
+        assert made.status_code == 201, made.text
+        share = made.json()
+        code = share["referral_code"]
+        assert re.fullmatch(r"[A-Za-z0-9_-]{8,}", code)
+        assert share["shareable_url"].endswith(f"/q/{code}")
+        assert share["quote_text"] == HOSTILE
+    event = await ws.wait_for(lambda f: f.get("event") == "quote.shared")
+    assert event["data"]["id"] == share["id"]
+    async with _http(server) as public:  # no sign-in
+        card = await public.get(f"/q/{code}.png")
+        assert card.status_code == 200 and card.headers["content-type"] == "image/png"
+        image = Image.open(io.BytesIO(card.content))
+        assert image.size == (1200, 675)  # the twitter size of the template
+        spread = ImageStat.Stat(image.convert("L")).stddev[0]
+        assert spread > 10, "the card is blank"
+        page = await public.get(f"/q/{code}")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        body = page.text
+        assert "<script>alert" not in body and "&lt;script&gt;alert(&quot;x&quot;)" in body
+        assert "<b>not</b>" not in body and "Read this &lt;now&gt;" in body
+        assert f'<meta property="og:image" content="{share["card_image_url"]}">' in body
+        assert '<meta name="twitter:card" content="summary_large_image">' in body
+        assert (await public.get("/q/no-such-code")).status_code == 404
+    async with _http(server, reader) as http:
+        seen = (await http.get(f"/api/v1/quotes/{share['id']}")).json()
+        assert seen["views_count"] == 1  # the public page counted
+        for kind in ("like", "like", "save", "view", "click"):
+            engaged = await http.post(
+                f"/api/v1/quotes/{share['id']}/engagements", json={"kind": kind}
+            )
+            assert engaged.status_code == 201
+        final = engaged.json()
+        assert (final["likes_count"], final["saves_count"], final["views_count"]) == (2, 1, 2)
+        assert final["engagement_rate"] == 150.0  # (2 likes + 1 save) / 2 views x 100
+        bad = await http.post(f"/api/v1/quotes/{share['id']}/engagements", json={"kind": "hug"})
+        assert bad.status_code == 422
+    # a sign-up through the link credits the share
+    async with httpx.AsyncClient(base_url=server.base_url + "/api/v1") as http:
+        newcomer = {"email": "newcomer-q@example.com", "username": "newcomer_q",
+                    "password": "pass-newcomer", "referral_code": code}  # fmt: skip
+        joined = await http.post("/auth/register", json=newcomer)
+        assert joined.status_code == 201
+    conn = await asyncpg.connect(database_url)
+    row = await conn.fetchrow("SELECT app_installs_attributed, viral_coefficient FROM quote_shares "
+                              "WHERE id = $1", share["id"])  # fmt: skip
+    referred = await conn.fetchval(
+        "SELECT referred_by_share_id FROM users WHERE username = 'newcomer_q'"
+    )
+    await conn.close()
+    assert (
+        row is not None and row["app_installs_attributed"] == 1 and row["viral_coefficient"] == 1.0
+    )
+    assert str(referred) == share["id"]
+    await ws.close()
+
+
+async def test_who_may_share_what(server: ServerProcess, database_url: str) -> None:
+    owner, other = await register(server.base_url), await register(server.base_url)
+    book = await book_for(database_url, owner.id, public=True)
+    async with _http(server, owner) as http:
+        templates = await _templates(http)
+        private = await post_highlight(http, book, "a private line of the book", prefix="/api/v1")
+        public = await post_highlight(
+            http, book, "a public line of the book", public=True, prefix="/api/v1"
+        )
+        short = await post_highlight(http, book, "too short", prefix="/api/v1")
+        free = templates["Classic Paper"]["id"]
+        premium = next(t["id"] for t in templates.values() if t["is_premium"])
+        tiny = await http.post(f"/api/v1/highlights/{short}/share", json={"template_id": free})
+        assert tiny.status_code == 422 and tiny.json()["field"] == "quote_text"
+        refused = await http.post(
+            f"/api/v1/highlights/{private}/share", json={"template_id": premium}
+        )
+        assert refused.status_code == 403  # a premium template for a free reader
+        bad_color = await http.post(f"/api/v1/highlights/{private}/share", json={
+            "template_id": free, "customizations": {"text_color": "red"}})  # fmt: skip
+        assert bad_color.status_code == 422
+    async with _http(server, other) as http:
+        assert (await http.post(f"/api/v1/highlights/{private}/share",
+                                json={"template_id": free})).status_code == 404  # fmt: skip
+        theirs = await http.post(f"/api/v1/highlights/{public}/share", json={"template_id": free})
+        assert theirs.status_code == 201  # a public highlight may be quoted
+    conn = await asyncpg.connect(database_url)
+    await conn.execute("UPDATE users SET subscription_tier = 'pro' WHERE id = $1", owner.id)
+    count = await conn.fetchval(
+        "SELECT count(*) FROM quote_shares WHERE highlight_id = $1", private
+    )
+    await conn.close()
+    assert count == 0  # the refusals left nothing behind
+    async with _http(server, owner) as http:
+        allowed = await http.post(
+            f"/api/v1/highlights/{private}/share", json={"template_id": premium}
+        )
+        assert allowed.status_code == 201

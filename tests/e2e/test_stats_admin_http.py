@@ -1,0 +1,79 @@
+"""Stats and the operator's endpoints over HTTP: /users/me/stats, /books/{id}/stats,
+/admin/health (administrators only) and /metrics."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.e2e.helpers import Account, book_for, register
+from tests.services import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def _client(server: ServerProcess, account: Account | None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {account.token}"} if account else {}
+    return httpx.AsyncClient(base_url=server.base_url + "/api/v1", headers=headers, timeout=30)
+
+
+async def test_stats_over_http(server: ServerProcess, database_url: str) -> None:
+    reader = await register(server.base_url)
+    stranger = await register(server.base_url)
+    book = await book_for(database_url, reader.id)
+    async with _client(server, reader) as http:
+        mine = await http.get("/users/me/stats")
+        assert mine.status_code == 200
+        assert mine.json() == {
+            "total_books": 1, "completed_books": 0, "total_highlights": 0,
+            "total_bookmarks": 0, "total_sessions": 0, "total_reading_time": 0,
+            "average_reading_speed": 0.0, "quotes_shared": 0, "reading_streak": 0,
+        }  # fmt: skip
+        line = {"selected_text": "a line", "page_number": 1, "start_offset": 0, "end_offset": 6}
+        made = await http.post(f"/books/{book}/highlights", json=line)
+        assert made.status_code == 201
+        assert (await http.get("/users/me/stats")).json()["total_highlights"] == 1
+        stats = await http.get(f"/books/{book}/stats")
+        assert stats.status_code == 200 and stats.json()["total_highlights"] == 1
+    async with _client(server, stranger) as http:
+        assert (await http.get(f"/books/{book}/stats")).status_code == 404  # private book
+        assert (await http.get(f"/books/{uuid.uuid4()}/stats")).status_code == 404
+
+
+async def test_admin_health_is_for_administrators(server: ServerProcess, database_url: str) -> None:
+    admin = await register(server.base_url)
+    someone = await register(server.base_url)
+    conn = await asyncpg.connect(database_url)
+    await conn.execute("UPDATE users SET is_admin = true WHERE id = $1", admin.id)
+    await conn.close()
+    async with _client(server, None) as http:
+        assert (await http.get("/admin/health")).status_code == 401
+    async with _client(server, someone) as http:
+        refused = await http.get("/admin/health")
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    async with _client(server, admin) as http:
+        report = (await http.get("/admin/health")).json()
+    db = report["database"]
+    assert db["status"] == "ok" and 0 < db["round_trip_ms"] < 1000
+    assert db["connections"]["total"] >= 1
+    if db["slowest_statements"] is None:
+        assert "pg_stat_statements is not installed" in db["slowest_statements_note"]
+    tables = {t["table"] for t in db["tables"]}
+    assert {"books", "highlights", "channel_events"} <= tables
+    assert all({"index", "scans", "bytes"} <= set(i) for i in db["least_used_indexes"])
+    assert "refreshed_at" in db["views"]
+    assert report["redis"]["status"].startswith("not used")
+    assert report["pool"]["size"] >= 1 and report["realtime"]["connections"] >= 0
+
+
+async def test_metrics_name_what_an_operator_pages_on(server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        text = (await http.get("/metrics")).text
+    for name in ("bookmind_ws_connections", "bookmind_events_published_total",
+                 "bookmind_events_delivered_total", "bookmind_slow_consumer_closes_total",
+                 "bookmind_ws_queue_depth_max", "bookmind_ingest_seconds",
+                 "bookmind_ingest_failures_total", "bookmind_db_pool_in_use"):  # fmt: skip
+        assert name in text, name
