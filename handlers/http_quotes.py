@@ -8,11 +8,22 @@ import html
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
-from litestar.status_codes import HTTP_201_CREATED
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from domain.social import quotes
-from domain.social.models import EngagementCreate, QuoteShare, ShareCreate, Template
+from domain.social import collections, quotes
+from domain.social.models import (
+    Collection,
+    CollectionCreate,
+    CollectionItem,
+    CollectionItemCreate,
+    EngagementCreate,
+    QuoteShare,
+    ShareCreate,
+    Template,
+)
+from domain.social.trending import Timeframe, Trending
+from domain.social.trending import current as current_trending
 from handlers.deps import PooledConn
 from handlers.http_reading import Device, published
 from server.context import AppContext
@@ -42,9 +53,38 @@ class QuotesController(Controller):
     async def engage(self, share_id: UUID, data: EngagementCreate, conn: PooledConn) -> QuoteShare:
         return await quotes.engage(conn, share_id, data)
 
+    @get("/trending")
+    async def trending(self, conn: PooledConn, timeframe: Timeframe = "daily") -> Trending:
+        return await current_trending(conn, timeframe)
+
     @get("/templates")
     async def templates(self, conn: PooledConn) -> list[Template]:
         return await quotes.templates(conn)
+
+
+class CollectionsController(Controller):
+    path = "/collections"
+    tags = ["sharing"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create(self, data: CollectionCreate, conn: PooledConn, user_id: UUID) -> Collection:
+        return await collections.create(conn, user_id, data)
+
+    @get("/{collection_id:uuid}")
+    async def view(self, collection_id: UUID, conn: PooledConn, user_id: UUID) -> Collection:
+        return await collections.view(conn, user_id, collection_id)
+
+    @post("/{collection_id:uuid}/items", status_code=HTTP_201_CREATED)
+    async def add_item(
+        self, collection_id: UUID, data: CollectionItemCreate, conn: PooledConn, user_id: UUID
+    ) -> CollectionItem:
+        return await collections.add(conn, user_id, collection_id, data)
+
+    @delete("/{collection_id:uuid}/items/{share_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def remove_item(
+        self, collection_id: UUID, share_id: UUID, conn: PooledConn, user_id: UUID
+    ) -> None:
+        await collections.remove(conn, user_id, collection_id, share_id)
 
 
 @get("/q/{code:str}", include_in_schema=False, media_type="text/html")

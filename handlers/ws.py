@@ -20,7 +20,7 @@ from domain.ai import conversations
 from domain.ai.ask import final_frame, prepare
 from domain.ai.live import LiveAnswer
 from domain.ai.models import AiError
-from domain.channels import book_of, may_subscribe
+from domain.channels import TRENDING, book_of, may_subscribe
 from domain.errors import (
     Conflict,
     DomainError,
@@ -30,10 +30,12 @@ from domain.errors import (
     NotReady,
     QuotaExceeded,
 )
+from domain.social import trending
 from handlers import protocol as p
 from handlers.ws_calls import METHODS, Caller
 from server.context import AppContext
 from server.errors import ws_code
+from server.hub import frames
 from server.hub.connection import (
     CLOSE_NO_HELLO,
     CLOSE_POLICY,
@@ -252,6 +254,12 @@ class Socket:
             lambda head: self._ack(request_id, p.SubscribeResult(channel, head)),
         )
         self._presence(channel, ev.PRESENCE_JOIN)
+        if channel == TRENDING:  # the current snapshot, then changes as they come
+            async with self.ctx.pool.acquire() as db:
+                for timeframe in trending.TIMEFRAMES:
+                    snapshot = await trending.current(db, timeframe)
+                    conn.push(frames.encode(frames.EphemeralFrame(TRENDING, ev.TRENDING_UPDATED,
+                                                                  snapshot)))  # fmt: skip
 
     async def _presence_set(self, frame: p.Call) -> None:
         conn = self.conn

@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_ai.AiController,
             http_social.SocialController,
             http_quotes.QuotesController,
+            http_quotes.CollectionsController,
             http_admin.admin_health,
             http_reading.BookReadingController,
             http_reading.ReadingItemsController,

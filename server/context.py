@@ -120,7 +120,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     await ctx.hub.start(lambda hub: make_fanout(settings, hub))
     ctx.live_answers = LiveAnswers(ctx.hub, ctx.pool, ctx.answerer)
     ctx.feed = FeedRouter(ctx.hub, ctx.pool)
-    worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish)
+    worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish, ctx.hub.publish_ephemeral)
     await broker.startup()
     # with Redis, the Procfile's scheduler process fires scheduled jobs; without, we do
     schedule = None if settings.uses_redis else asyncio.create_task(run_schedule(broker))

@@ -20,6 +20,12 @@ from server.settings import Settings
 from server.storage import make_storage
 
 Publish = Callable[[list[StoredEvent]], None]
+# an ephemeral signal: (channel, event, data), never stored
+Announce = Callable[[str, str, Any], None]
+
+
+def _silent(_channel: str, _event: str, _data: Any) -> None:
+    return None
 
 
 @dataclass
@@ -31,14 +37,23 @@ class WorkerResources:
     embedder: Embedder
     owned: bool = False
     fanout: Any = None
+    announce: Announce = _silent
 
 
 _current: WorkerResources | None = None
 
 
-def bind(settings: Settings, pool: asyncpg.Pool, files: FileStore, publish: Publish) -> None:
+def bind(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    files: FileStore,
+    publish: Publish,
+    announce: Announce = _silent,
+) -> None:
     global _current
-    _current = WorkerResources(settings, pool, files, publish, make_embedder(settings))
+    _current = WorkerResources(
+        settings, pool, files, publish, make_embedder(settings), announce=announce
+    )
 
 
 def is_bound() -> bool:
@@ -74,8 +89,18 @@ async def open_standalone(settings: Settings) -> None:
         for e in events:
             fanout.publish(e.channel, frames.wire(e.seq, frames.event_frame(e)))
 
+    def announce(channel: str, event: str, data: Any) -> None:
+        fanout.publish(channel, frames.wire(0, frames.ephemeral_frame(channel, event, data)))
+
     _current = WorkerResources(
-        settings, pool, make_storage(settings), publish, make_embedder(settings), True, fanout
+        settings,
+        pool,
+        make_storage(settings),
+        publish,
+        make_embedder(settings),
+        True,
+        fanout,
+        announce,
     )
 
 

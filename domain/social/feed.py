@@ -11,7 +11,7 @@ import msgspec
 
 from domain.accounts.models import PublicUser
 from domain.pagination import Page, decode_cursor, encode_cursor
-from domain.social.follows import Q
+from domain.social.sql import Q
 from domain.sql import Conn
 
 

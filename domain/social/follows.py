@@ -9,20 +9,13 @@ from uuid import UUID
 import msgspec
 
 from domain import events as ev
-from domain.accounts.models import PUBLIC_USER_COLUMNS, PublicUser, public_user_from_row
+from domain.accounts.models import PublicUser, public_user_from_row
 from domain.errors import Invalid, NotFound
 from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, encode_cursor
-from domain.reading.models import Highlight
-from domain.sql import Conn, load_queries
+from domain.social.sql import Q
+from domain.sql import Conn
 from domain.writes import Written
-
-Q = load_queries(
-    __file__,
-    public_user_columns=PUBLIC_USER_COLUMNS,
-    public_user_columns_u=", ".join(f"u.{c}" for c in PublicUser.__struct_fields__),
-    highlight_columns_h=", ".join(f"h.{c}" for c in Highlight.__struct_fields__),
-)
 
 
 class FollowData(msgspec.Struct):

@@ -68,3 +68,40 @@ class Template(Struct, kw_only=True):
     usage_count: int
     average_engagement_rate: float | None
     performance_by_platform: dict[str, Any]
+
+
+class CollectionCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    description: Annotated[str, Meta(max_length=5000)] | None = None
+    theme: Annotated[str, Meta(max_length=60)] | None = None
+    public: bool = False
+
+
+class CollectionItemCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    quote_share_id: UUID
+    position: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+    curator_note: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class CollectionItem(Struct, kw_only=True):
+    quote_share_id: UUID
+    position: int
+    curator_note: str | None
+    added_at: datetime
+    quote: QuoteShare
+
+
+class Collection(Struct, kw_only=True):
+    id: UUID
+    user_id: UUID | None
+    title: str
+    description: str | None
+    collection_type: str | None
+    theme: str | None
+    public: bool
+    cover_image_url: str | None
+    followers_count: int
+    quotes_count: int
+    created_at: datetime
+    updated_at: datetime
+    items: list[CollectionItem] = []

@@ -125,3 +125,101 @@ UPDATE quote_shares SET
     peak_engagement_at = now()
 WHERE id = $1
 RETURNING {share_columns}
+
+-- name: rank_shares
+-- Time-decayed engagement: engagement / (age in hours + 2) ^ gravity, over the shares
+-- made within the window. Engagement weighs a share twice (it spreads the quote) and a
+-- view a tenth (it is only a look).
+SELECT q.id AS quote_share_id,
+       (q.likes_count + q.comments_count + q.saves_count + 2 * q.shares_count
+        + q.click_throughs + q.views_count / 10.0)::float8 AS engagement,
+       (q.likes_count + q.comments_count + q.saves_count + 2 * q.shares_count
+        + q.click_throughs + q.views_count / 10.0)
+       / power(extract(epoch FROM now() - q.created_at) / 3600.0 + 2, $2)::float8 AS score
+FROM quote_shares q
+WHERE q.created_at > now() - $1::interval
+  AND (q.likes_count + q.comments_count + q.saves_count + q.shares_count + q.click_throughs
+       + q.views_count) > 0
+ORDER BY score DESC, q.created_at DESC
+LIMIT $3
+
+-- name: current_ranking
+SELECT quote_share_id FROM trending_quotes WHERE timeframe = $1 ORDER BY rank_position
+
+-- name: clear_ranking
+DELETE FROM trending_quotes WHERE timeframe = $1
+
+-- name: store_ranking
+INSERT INTO trending_quotes (quote_share_id, timeframe, rank_position, trending_score,
+                             total_engagement, trending_period_start, trending_period_end)
+SELECT id, $1, rank, score, round(engagement), now() - $2::interval, now()
+FROM unnest($3::uuid[], $4::float8[], $5::float8[]) WITH ORDINALITY AS t(id, score, engagement, rank)
+
+-- name: trending
+SELECT t.rank_position AS rank, t.trending_score AS score, t.total_engagement,
+       (SELECT to_jsonb(x) FROM (SELECT {share_columns_q}) x) AS quote
+FROM trending_quotes t JOIN quote_shares q ON q.id = t.quote_share_id
+WHERE t.timeframe = $1
+ORDER BY t.rank_position
+
+-- name: template_metrics
+-- The seed's update_performance_metrics for every template at once: usage, average
+-- engagement rate, and per platform usage and average engagement.
+UPDATE quote_templates t SET
+    usage_count = coalesce(s.usage, 0),
+    average_engagement_rate = s.average,
+    performance_by_platform = coalesce(p.by_platform, '{}')
+FROM quote_templates t2
+LEFT JOIN (SELECT template_id, count(*) AS usage, avg(engagement_rate) AS average
+           FROM quote_shares GROUP BY template_id) s ON s.template_id = t2.id
+LEFT JOIN (SELECT template_id, jsonb_object_agg(platform, jsonb_build_object(
+               'usage', n, 'avg_engagement', coalesce(avg_rate, 0))) AS by_platform
+           FROM (SELECT template_id, platform, count(*) AS n, avg(engagement_rate) AS avg_rate
+                 FROM quote_shares, jsonb_array_elements_text(platforms_shared) AS platform
+                 GROUP BY template_id, platform) per
+           GROUP BY template_id) p ON p.template_id = t2.id
+WHERE t.id = t2.id
+
+-- name: insert_collection
+INSERT INTO quote_collections (user_id, title, description, theme, public, collection_type)
+VALUES ($1, $2, $3, $4, $5, 'user_created')
+RETURNING {collection_columns}
+
+-- name: collection
+SELECT {collection_columns} FROM quote_collections WHERE id = $1
+
+-- name: collection_for_update
+SELECT user_id, public FROM quote_collections WHERE id = $1 FOR UPDATE
+
+-- name: collection_items
+SELECT i.quote_share_id, i.position, i.curator_note, i.created_at AS added_at,
+       (SELECT to_jsonb(x) FROM (SELECT {share_columns_q}) x) AS quote
+FROM quote_collection_items i JOIN quote_shares q ON q.id = i.quote_share_id
+WHERE i.quote_collection_id = $1
+ORDER BY i.position, i.created_at
+
+-- name: make_room
+-- an item placed at a position pushes the ones at or after it down by one
+UPDATE quote_collection_items SET position = position + 1
+WHERE quote_collection_id = $1 AND position >= $2
+
+-- name: insert_item
+INSERT INTO quote_collection_items (quote_collection_id, quote_share_id, position, curator_note)
+VALUES ($1, $2, coalesce($3, (SELECT coalesce(max(position), 0) + 1 FROM quote_collection_items
+                              WHERE quote_collection_id = $1)), $4)
+RETURNING quote_share_id, position, curator_note, created_at AS added_at
+
+-- name: delete_item
+DELETE FROM quote_collection_items WHERE quote_collection_id = $1 AND quote_share_id = $2
+RETURNING position
+
+-- name: close_gap
+UPDATE quote_collection_items SET position = position - 1
+WHERE quote_collection_id = $1 AND position > $2
+
+-- name: count_items
+UPDATE quote_collections SET quotes_count = quotes_count + $2 WHERE id = $1
+
+-- name: share_json
+SELECT (SELECT to_jsonb(x) FROM (SELECT {share_columns_q}) x) AS quote
+FROM quote_shares q WHERE q.id = $1

@@ -20,14 +20,10 @@ from domain.ports import FileStore
 from domain.social import cards
 from domain.social.files import quote_files_prefix
 from domain.social.models import EngagementCreate, QuoteShare, ShareCreate, Template
-from domain.sql import Conn, load_queries
+from domain.social.sql import Q
+from domain.sql import Conn
 from domain.writes import Written
 
-Q = load_queries(
-    __file__,
-    share_columns=", ".join(QuoteShare.__struct_fields__),
-    template_columns=", ".join(Template.__struct_fields__),
-)
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 QUOTE_MIN, QUOTE_MAX = 10, 500
 

@@ -139,3 +139,107 @@ async def test_who_may_share_what(server: ServerProcess, database_url: str) -> N
             f"/api/v1/highlights/{private}/share", json={"template_id": premium}
         )
         assert allowed.status_code == 201
+
+
+async def _share(http: httpx.AsyncClient, book: object, text: str, template: object) -> str:
+    highlight = await post_highlight(http, book, text, prefix="/api/v1")
+    made = await http.post(f"/api/v1/highlights/{highlight}/share", json={"template_id": template})
+    assert made.status_code == 201, made.text
+    share_id: str = made.json()["id"]
+    return share_id
+
+
+async def test_collections_keep_order_notes_and_counts(
+    server: ServerProcess, database_url: str
+) -> None:
+    curator, other = await register(server.base_url), await register(server.base_url)
+    book = await book_for(database_url, curator.id)
+    async with _http(server, curator) as http:
+        template = (await _templates(http))["Sunrise"]["id"]
+        shares = [await _share(http, book, f"a quote worth keeping, number {i}", template)
+                  for i in range(3)]  # fmt: skip
+        made = await http.post("/api/v1/collections", json={"title": "Keepers", "public": True})
+        assert made.status_code == 201
+        cid = made.json()["id"]
+        for share in shares[:2]:
+            added = await http.post(f"/api/v1/collections/{cid}/items",
+                                    json={"quote_share_id": share})  # fmt: skip
+            assert added.status_code == 201
+        first = await http.post(f"/api/v1/collections/{cid}/items", json={
+            "quote_share_id": shares[2], "position": 1, "curator_note": "start here"})  # fmt: skip
+        assert first.json()["position"] == 1
+        again = await http.post(f"/api/v1/collections/{cid}/items",
+                                json={"quote_share_id": shares[0]})  # fmt: skip
+        assert again.status_code == 409
+        view = (await http.get(f"/api/v1/collections/{cid}")).json()
+        assert [i["quote_share_id"] for i in view["items"]] == [shares[2], shares[0], shares[1]]
+        assert [i["position"] for i in view["items"]] == [1, 2, 3]
+        assert view["items"][0]["curator_note"] == "start here" and view["quotes_count"] == 3
+        gone = await http.delete(f"/api/v1/collections/{cid}/items/{shares[0]}")
+        assert gone.status_code == 204
+        view = (await http.get(f"/api/v1/collections/{cid}")).json()
+        assert [i["position"] for i in view["items"]] == [1, 2] and view["quotes_count"] == 2
+        private = (await http.post("/api/v1/collections", json={"title": "Mine"})).json()["id"]
+    async with _http(server, other) as http:
+        assert (await http.get(f"/api/v1/collections/{cid}")).status_code == 200  # public
+        change = await http.post(f"/api/v1/collections/{cid}/items",
+                                 json={"quote_share_id": shares[0]})  # fmt: skip
+        assert change.status_code == 403  # may see, may not change
+        assert (
+            await http.delete(f"/api/v1/collections/{cid}/items/{shares[1]}")
+        ).status_code == 403
+        assert (await http.get(f"/api/v1/collections/{private}")).status_code == 404
+    conn = await asyncpg.connect(database_url)
+    count = await conn.fetchval("SELECT quotes_count FROM quote_collections WHERE id = $1", cid)
+    await conn.close()
+    assert count == 2
+
+
+async def test_trending_ranks_and_broadcasts(server: ServerProcess, database_url: str) -> None:
+    from pathlib import Path
+
+    from server.db import create_pool
+    from server.settings import Settings
+    from server.storage import LocalStorage
+    from workers import context
+    from workers.social import rank_trending, template_metrics
+
+    author, watcher = await register(server.base_url), await register(server.base_url)
+    book = await book_for(database_url, author.id)
+    async with _http(server, author) as http:
+        template = (await _templates(http))["Typewriter"]["id"]
+        hot, warm = [await _share(http, book, f"a quote that may trend, {n}", template)
+                     for n in ("hot", "warm")]  # fmt: skip
+        for share, likes in ((hot, 5), (warm, 2)):
+            for _ in range(likes):
+                await http.post(f"/api/v1/quotes/{share}/engagements", json={"kind": "like"})
+    ws = WsClient(server.ws_url, watcher.token, "w")
+    await ws.open()
+    await ws.subscribe("trending")
+    await ws.wait_for(lambda f: f.get("event") == "trending.updated"
+                      and f["data"]["timeframe"] == "weekly")  # fmt: skip
+    snapshots = [f for f in ws.frames if f.get("event") == "trending.updated"]
+    assert {s["data"]["timeframe"] for s in snapshots} == {"hourly", "daily", "weekly"}
+    announced: list[tuple[str, str, object]] = []
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None,
+                 lambda c, e, d: announced.append((c, e, d)))  # fmt: skip
+    try:
+        result = await rank_trending(pool)
+        assert set(result["changed"]) == {"hourly", "daily", "weekly"}
+        assert [a[1] for a in announced] == ["trending.updated"] * 3
+        assert (await rank_trending(pool))["changed"] == []  # nothing moved: no broadcast
+        assert (await template_metrics(pool))["templates"] >= 5
+        usage = await pool.fetchval("SELECT usage_count FROM quote_templates WHERE id = $1",
+                                    template)  # fmt: skip
+        assert usage >= 2
+    finally:
+        await pool.close()
+    async with _http(server, watcher) as http:
+        daily = (await http.get("/api/v1/trending", params={"timeframe": "daily"})).json()
+        ids = [item["quote"]["id"] for item in daily["items"]]
+        assert ids.index(hot) < ids.index(warm) and daily["items"][0]["rank"] == 1
+        assert (
+            await http.get("/api/v1/trending", params={"timeframe": "yearly"})
+        ).status_code == 422
+    await ws.close()
