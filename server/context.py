@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -125,6 +126,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     # with Redis, the Procfile's scheduler process fires scheduled jobs; without, we do
     schedule = None if settings.uses_redis else asyncio.create_task(run_schedule(broker))
     try:
+        gc.freeze()  # what start-up built lives as long as the process (see embeddings.py)
         yield ctx
     finally:
         if schedule is not None:

@@ -156,20 +156,15 @@ async def answer(
     emit(Started(id=rid, conversation_id=ask.conversation_id, sources=ask.sources))
     stream = answerer.stream(ask.prompt)
     outcome = _Outcome()
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
-
-    async def pump() -> None:
-        try:
-            async for piece in stream:
-                if piece:
-                    queue.put_nowait(piece)
-        finally:
-            queue.put_nowait(None)
-
-    reader = asyncio.ensure_future(pump())
     try:
-        await _relay(queue, rid, emit, live, outcome)
-        await reader  # raises what the stream raised
+        # each piece goes out the moment it arrives: no task or queue in between, so
+        # the server adds as little as it can to every token
+        async for piece in stream:
+            if piece:
+                emit(Delta(id=rid, index=len(outcome.parts), text=piece))
+                outcome.parts.append(piece)
+                if live is not None:
+                    live.delta(piece)
     except UpstreamError as exc:
         outcome.status, outcome.error = "failed", exc
     except asyncio.CancelledError:
@@ -179,10 +174,6 @@ async def answer(
         outcome.status = "failed"
         outcome.error = UpstreamError("the answer failed on our side; please ask again")
     finally:
-        if not reader.done():
-            reader.cancel()
-        with contextlib.suppress(BaseException):
-            await reader
         with contextlib.suppress(Exception):
             await stream.aclose()
     # the exchange is stored whatever happened, even while this task is being cancelled
@@ -192,35 +183,6 @@ async def answer(
     if live is not None:
         live.finish(final)
     return stored
-
-
-async def _relay(
-    queue: asyncio.Queue[str | None],
-    rid: Any,
-    emit: Emit,
-    live: LiveAnswer | None,
-    outcome: _Outcome,
-) -> None:
-    """Deltas as the text arrives, until the stream's end marker."""
-    index = 0
-    while True:
-        piece = await queue.get()
-        if piece is None:
-            return
-        pieces = [piece]
-        # coalesce only what has already arrived: never wait to fill a frame
-        while not queue.empty():
-            more = queue.get_nowait()
-            if more is None:
-                queue.put_nowait(None)
-                break
-            pieces.append(more)
-        text = "".join(pieces)
-        outcome.parts.append(text)
-        emit(Delta(id=rid, index=index, text=text))
-        if live is not None:
-            live.delta(text)
-        index += 1
 
 
 def _with_id(frame: Completed | AiError, request_id: Any) -> Completed | AiError:

@@ -7,12 +7,20 @@ with a message for the reader."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from decimal import Decimal
 from typing import Any
 
 import anthropic
+from anthropic.types import (
+    RawContentBlockDeltaEvent,
+    RawMessageDeltaEvent,
+    RawMessageStartEvent,
+    RawMessageStopEvent,
+    TextDelta,
+)
 
 from domain.ai.prompt import Prompt
 from domain.errors import UpstreamError
@@ -75,6 +83,14 @@ class AnthropicAnswerer:
         return cost.quantize(Decimal("0.000001"))
 
 
+class _Usage:
+    """Tokens as the API reports them: input at the start, output as it goes."""
+
+    def __init__(self) -> None:
+        self.input_tokens = 0
+        self.output_tokens = 0
+
+
 class _Stream(PieceStream):
     def __init__(self, client: anthropic.AsyncAnthropic, model: str, prompt: Prompt) -> None:
         super().__init__()
@@ -83,25 +99,11 @@ class _Stream(PieceStream):
         self._prompt = prompt
 
     async def _run(self) -> AsyncGenerator[str, None]:
-        prompt = self._prompt
-        messages: Any = prompt.messages
         try:
-            async with self._client.messages.stream(
-                model=self._model, system=prompt.system, messages=messages,
-                max_tokens=prompt.max_tokens,
-            ) as stream:  # fmt: skip
-                finished = False
-                try:
-                    async for event in stream:
-                        if event.type == "text":
-                            yield event.text
-                        elif event.type == "message_stop":
-                            finished = True
-                finally:
-                    snapshot = stream._current_snapshot_or_none()
-                    self.usage = snapshot.usage if snapshot is not None else None
-                if not finished:  # the SDK ends quietly when the connection is cut
-                    raise UpstreamError("the model's answer was cut off; please ask again")
+            # closing this stream closes the request at once, not when collected
+            async with contextlib.aclosing(self._texts()) as texts:
+                async for text in texts:
+                    yield text
         except anthropic.RateLimitError:
             raise UpstreamError("the model is busy (rate limited); try again shortly") from None
         except anthropic.APITimeoutError:
@@ -112,3 +114,31 @@ class _Stream(PieceStream):
             raise UpstreamError("the model's service could not be reached") from None
         except anthropic.APIError as exc:  # an `error` event in the middle of the stream
             raise UpstreamError(f"the model's service failed ({exc.message})") from None
+
+    async def _texts(self) -> AsyncGenerator[str, None]:
+        # the raw event stream (`create(stream=True)`), not `messages.stream()`: that
+        # helper rebuilds a snapshot of the whole message at every event, which cost
+        # most of the server's time per token with 100 answers streaming
+        prompt = self._prompt
+        messages: Any = prompt.messages
+        usage = _Usage()
+        self.usage = usage
+        stream = await self._client.messages.create(
+            model=self._model, system=prompt.system, messages=messages,
+            max_tokens=prompt.max_tokens, stream=True,
+        )  # fmt: skip
+        finished = False
+        async with stream:
+            async for event in stream:
+                if isinstance(event, RawContentBlockDeltaEvent):
+                    if isinstance(event.delta, TextDelta):
+                        yield event.delta.text
+                elif isinstance(event, RawMessageStartEvent):
+                    usage.input_tokens = event.message.usage.input_tokens
+                    usage.output_tokens = event.message.usage.output_tokens
+                elif isinstance(event, RawMessageDeltaEvent):
+                    usage.output_tokens = event.usage.output_tokens
+                elif isinstance(event, RawMessageStopEvent):
+                    finished = True
+        if not finished:  # the SDK ends quietly when the connection is cut
+            raise UpstreamError("the model's answer was cut off; please ask again")

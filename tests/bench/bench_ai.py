@@ -80,8 +80,9 @@ async def time_to_started(url: str, token: str, book_id: str, questions: list[st
 
 
 async def one_stream(
-    url: str, token: str, book_id: str, n: int
+    url: str, token: str, book_id: str, n: int, delay: float
 ) -> tuple[str, list[tuple[int, float]]]:
+    await asyncio.sleep(delay)
     ws = await _hello(url, token)
     question = f"Stream {n}: what happens to the ship?"
     await ws.send(json.dumps({"type": "ai.ask", "id": "s", "book_id": book_id,
@@ -102,18 +103,20 @@ async def one_stream(
 
 
 async def bare_stream(
-    client: anthropic.AsyncAnthropic, n: int
+    client: anthropic.AsyncAnthropic, n: int, delay: float
 ) -> tuple[str, list[tuple[int, float]]]:
+    await asyncio.sleep(delay)
     question = f"Bare {n}"
     arrivals = []
-    async with client.messages.stream(
-        model="claude-sonnet-5-5", max_tokens=100, system="s",
+    stream = await client.messages.create(
+        model="claude-sonnet-5-5", max_tokens=100, system="s", stream=True,
         messages=[{"role": "user", "content": f"The reader asks: {question}"}],
-    ) as stream:  # fmt: skip
+    )  # fmt: skip
+    async with stream:
         async for event in stream:
-            if event.type == "text":
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
                 now = time.time()
-                arrivals += [(int(m), now) for m in TOKEN.findall(event.text)]
+                arrivals += [(int(m), now) for m in TOKEN.findall(event.delta.text)]
     return question, arrivals
 
 
@@ -137,7 +140,8 @@ async def main() -> None:
     parser.add_argument("--book", default="moby-dick_epub3.epub")
     parser.add_argument("--asks", type=int, default=100)
     parser.add_argument("--streams", type=int, default=100)
-    parser.add_argument("--tokens", type=int, default=40)
+    parser.add_argument("--tokens", type=int, default=200)
+    parser.add_argument("--ramp", type=float, default=5.0, help="seconds over which streams start")
     args = parser.parse_args()
     settings = Settings()
     embedder = make_embedder(settings)
@@ -183,16 +187,19 @@ async def main() -> None:
                                               max_retries=0)  # fmt: skip
             standin.requests.clear()
             standin.sent_by_request.clear()
-            bare = await asyncio.gather(*(bare_stream(client, n) for n in range(args.streams)))
+            starts = [args.ramp * n / args.streams for n in range(args.streams)]
+            bare = await asyncio.gather(
+                *(bare_stream(client, n, starts[n]) for n in range(args.streams))
+            )
             bare_lat = added_latency(standin, list(bare))
             standin.requests.clear()
             standin.sent_by_request.clear()
-            ours = await asyncio.gather(
-                *(one_stream(server.ws_url, token, str(book_id), n) for n in range(args.streams))
-            )
+            streams = [one_stream(server.ws_url, token, str(book_id), n, starts[n])
+                       for n in range(args.streams)]  # fmt: skip
+            ours = await asyncio.gather(*streams)
             ours_lat = added_latency(standin, list(ours))
-            log(f"token latency, {args.streams} concurrent streams x {args.tokens} tokens "
-                "(50 ms apart), stand-in write -> client read:")  # fmt: skip
+            log(f"token latency, {args.streams} streams started over {args.ramp:g} s, "
+                f"{args.tokens} tokens each 50 ms apart, stand-in write -> client read:")  # fmt: skip
             log(f"  baseline: bare SDK client    {ms(bare_lat)}  ({len(bare_lat)} tokens)")
             log(f"  bookmind: through the server {ms(ours_lat)}  ({len(ours_lat)} tokens)")
             added = [percentile(ours_lat, p) - percentile(bare_lat, p) for p in (50, 99)]

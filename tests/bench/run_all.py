@@ -9,6 +9,10 @@ BENCHES = [
     ["tests.bench.bench_fanout", "--subscribers", "1000", "--processes", "3"],
     ["tests.bench.bench_writes", "--devices", "200", "--processes", "2"],
     ["tests.bench.bench_capacity", "--connections", "10000", "--processes", "4"],
+    ["tests.bench.bench_ingest"],
+    ["tests.bench.bench_search"],
+    ["tests.bench.bench_ai"],
+    ["tests.bench.bench_feed"],
 ]
 
 if __name__ == "__main__":

@@ -54,3 +54,18 @@ def test_search_smoke() -> None:
                "--rows", "2000", "--queries", "10")  # fmt: skip
     assert re.search(r"whole search \(embed \+ SQL\) +p50 [\d.]+ ms", out), out
     assert re.search(r"HNSW ef_search +40 .* recall@10 [\d.]+", out), out
+
+
+def test_ai_smoke() -> None:
+    out = _run("tests.bench.bench_ai", "--book", "alice-in-wonderland_epub3.epub", "--asks", "3",
+               "--streams", "3", "--tokens", "5", "--ramp", "0.3")  # fmt: skip
+    assert re.search(r"bookmind: ask -> started +p50 +[\d.]+ ms", out), out
+    assert re.search(r"baseline: bare SDK client +p50 +[\d.]+ ms.*\(15 tokens\)", out), out
+    assert re.search(r"bookmind: through the server .*\(15 tokens\)", out), out
+
+
+def test_feed_smoke() -> None:
+    out = _run("tests.bench.bench_feed", "--followers", "30", "--connected", "10", "--writes",
+               "5", "--processes", "1")  # fmt: skip
+    assert re.search(r"baseline: author with no followers +write ack p50", out), out
+    assert "items that reached all 10 connected followers: 5/5" in out, out
