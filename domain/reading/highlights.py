@@ -46,15 +46,12 @@ async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: HighlightCreate, origin: str | None
 ) -> Written[Highlight]:
     rules.check_span(cmd.start_offset, cmd.end_offset)
-    place = await conn.fetchrow(Q.highlight_place, book_id, user_id, cmd.start_offset)
-    if place is None:
-        raise NotFound("no such book")
     now = datetime.now(UTC)
     highlight = Highlight(
-        id=cmd.id or uuid.uuid4(), user_id=user_id, book_id=book_id,
-        book_chapter_id=place["chapter_id"], selected_text=cmd.selected_text,
-        word_count=rules.word_count(cmd.selected_text), character_count=len(cmd.selected_text),
-        page_number=cmd.page_number, start_offset=cmd.start_offset, end_offset=cmd.end_offset,
+        id=cmd.id or uuid.uuid4(), user_id=user_id, book_id=book_id, book_chapter_id=None,
+        selected_text=cmd.selected_text, word_count=rules.word_count(cmd.selected_text),
+        character_count=len(cmd.selected_text), page_number=cmd.page_number,
+        start_offset=cmd.start_offset, end_offset=cmd.end_offset,
         position_data=cmd.position_data, color=cmd.color, color_hex=rules.COLOR_HEX[cmd.color],
         category=cmd.category, note=cmd.note, tags=cmd.tags, public=cmd.public,
         ai_explanation=None, ai_importance_score=None, shares_count=0, device_type=None,
@@ -66,31 +63,34 @@ async def create(
             Event(book_channel(book_id), ev.HIGHLIGHT_CREATED, highlight),
             Event(book_channel(book_id), ev.BOOK_STATS, None),  # filled in by the statement
         ]
-    batch = Batch.of(pending)
-    channels, names, datas = batch.args()
+    channels, names, datas = Batch.of(pending).args()
     try:
-        rows = await conn.fetch(
+        place, *rows = await conn.fetch(
             Q.create_highlight,
-            highlight.id, user_id, book_id, highlight.book_chapter_id, highlight.selected_text,
-            highlight.word_count, highlight.character_count, highlight.page_number,
-            highlight.start_offset, highlight.end_offset, highlight.position_data, highlight.color,
-            highlight.color_hex, highlight.category, highlight.note, highlight.tags,
-            highlight.public, now, channels, names,
+            highlight.id, user_id, book_id, highlight.selected_text, highlight.word_count,
+            highlight.character_count, highlight.page_number, highlight.start_offset,
+            highlight.end_offset, highlight.position_data, highlight.color, highlight.color_hex,
+            highlight.category, highlight.note, highlight.tags, highlight.public, now,
+            channels, names,
             [None if e.event == ev.BOOK_STATS else d for e, d in zip(pending, datas, strict=True)],
             origin,
         )  # fmt: skip
-    except asyncpg.ForeignKeyViolationError:  # the book went away since the check
+    except asyncpg.ForeignKeyViolationError:  # the book went away meanwhile
         raise NotFound("no such book") from None
+    if not place["allowed"]:
+        raise NotFound("no such book")
     if not rows:
         return Written(await _existing(conn, cmd.id, user_id), created=False)
+    highlight.book_chapter_id = place["chapter_id"]
     if highlight.public:
         stats = BookStats(
             book_id=book_id,
             community_highlights_count=rows[0]["community_highlights_count"],
             total_highlights=rows[0]["total_highlights"],
         )
-        batch = Batch.of([*pending[:-1], Event(pending[-1].channel, ev.BOOK_STATS, stats)])
-    return Written(highlight, batch.stored(rows, origin))
+        pending[-1] = Event(pending[-1].channel, ev.BOOK_STATS, stats)
+    # encoded again now that the chapter is known: what is published matches the log
+    return Written(highlight, Batch.of(pending).stored(rows, origin))
 
 
 async def _existing(conn: Conn, highlight_id: UUID | None, user_id: UUID) -> Highlight:

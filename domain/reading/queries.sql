@@ -1,41 +1,56 @@
--- name: highlight_place
--- May the caller write on the book, and in which chapter does the offset fall.
-SELECT (SELECT c.id FROM book_chapters c
-        WHERE c.book_id = b.id AND c.start_offset <= $3 AND c.end_offset > $3 LIMIT 1)
-       AS chapter_id
-FROM books b
-WHERE b.id = $1 AND (b.user_id = $2 OR b.visibility = 'public')
-
 -- name: create_highlight
 -- One statement, so atomic without BEGIN/COMMIT round trips (measured: 1.7x the writes
--- per second of a transaction of separate statements): the insert (a taken id inserts
--- nothing, and then nothing else happens), the book's counters, and the events. A null
--- in the event datas ($20) stands for book.stats, whose counters only this statement
--- knows; its JSON has BookStats' fields.
-WITH inserted AS (
+-- per second of a transaction of separate statements; folding the access check and the
+-- chapter lookup in too saved the other round trip): may the caller write on the book
+-- and in which chapter the offset falls (`place`), the insert (a taken id inserts
+-- nothing, and then nothing else happens), the book's counters, and the events. The
+-- first row answers `place`; the event rows follow. A null in the event datas ($20)
+-- stands for book.stats, whose counters only this statement knows; the highlight's
+-- events get the chapter found here.
+WITH place AS (
+    SELECT b.id AS book_id,
+           (SELECT c.id FROM book_chapters c
+            WHERE c.book_id = b.id AND c.start_offset <= $9 AND c.end_offset > $9 LIMIT 1)
+               AS chapter_id
+    FROM books b
+    WHERE b.id = $3 AND (b.user_id = $2 OR b.visibility = 'public')
+), inserted AS (
     INSERT INTO highlights (id, user_id, book_id, book_chapter_id, selected_text, word_count,
                             character_count, page_number, start_offset, end_offset,
                             position_data, color, color_hex, category, note, tags, public,
                             created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+    SELECT $1, $2, place.book_id, place.chapter_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+           $14, $15, $16, $17, $17
+    FROM place
     ON CONFLICT (id) DO NOTHING
-    RETURNING book_id
+    RETURNING book_id, book_chapter_id
 ), counted AS (
     UPDATE books
     SET total_highlights = total_highlights + 1,
-        community_highlights_count = community_highlights_count + CASE WHEN $17 THEN 1 ELSE 0 END
+        community_highlights_count = community_highlights_count + CASE WHEN $16 THEN 1 ELSE 0 END
     WHERE id = (SELECT book_id FROM inserted)
     RETURNING id, community_highlights_count, total_highlights
 )
-SELECT e.ord, e.seq, e.created_at, counted.community_highlights_count, counted.total_highlights
-FROM counted
-CROSS JOIN LATERAL append_channel_events(
-    $19, $20,
-    array_replace($21::text[], NULL, json_build_object(
-        'book_id', counted.id,
-        'community_highlights_count', counted.community_highlights_count,
-        'total_highlights', counted.total_highlights)::text),
-    $22) AS e
+SELECT NULL::bigint AS ord, NULL::bigint AS seq, NULL::timestamptz AS created_at,
+       NULL::int AS community_highlights_count, NULL::int AS total_highlights,
+       EXISTS (SELECT 1 FROM place) AS allowed, (SELECT chapter_id FROM place) AS chapter_id
+UNION ALL
+(SELECT e.ord, e.seq, e.created_at, counted.community_highlights_count,
+        counted.total_highlights, NULL, NULL
+ FROM counted
+ CROSS JOIN LATERAL append_channel_events(
+     $18, $19,
+     ARRAY(SELECT CASE WHEN u.d IS NULL
+                       THEN json_build_object(
+                           'book_id', counted.id,
+                           'community_highlights_count', counted.community_highlights_count,
+                           'total_highlights', counted.total_highlights)::text
+                       ELSE (u.d::jsonb || jsonb_build_object(
+                           'book_chapter_id', (SELECT book_chapter_id FROM inserted)))::text
+                  END
+           FROM unnest($20::text[]) WITH ORDINALITY AS u(d, i) ORDER BY u.i),
+     $21) AS e
+ ORDER BY e.ord)
 
 -- name: highlight_by_id
 SELECT {highlight_columns}, deleted_at FROM highlights WHERE id = $1

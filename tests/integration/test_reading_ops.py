@@ -292,3 +292,36 @@ async def test_concurrent_writes_get_gapless_seqs(pool: asyncpg.Pool) -> None:
     )
     book_seqs = [r["seq"] for r in rows]
     assert book_seqs == list(range(1, 41))
+
+
+async def test_a_highlight_lands_in_the_chapter_holding_its_offset(
+    conn: asyncpg.Connection,
+) -> None:
+    user = await make_user(conn)
+    book = await make_book(conn, user, public=True)
+    chapters = [
+        await conn.fetchval(
+            """INSERT INTO book_chapters (book_id, chapter_number, title, content, start_offset,
+                   end_offset) VALUES ($1, $2, $3, 'x', $4, $5) RETURNING id""",
+            book, n, f"Chapter {n}", start, end,
+        )  # fmt: skip
+        for n, (start, end) in enumerate([(0, 100), (102, 300)], start=1)
+    ]
+    made = await highlights.create(conn, user, book, _hl(start_offset=150, end_offset=160,
+                                                        public=True), "phone")  # fmt: skip
+    assert made.value.book_chapter_id == chapters[1]
+    stored = await conn.fetchval("SELECT book_chapter_id FROM highlights WHERE id = $1",
+                                 made.value.id)  # fmt: skip
+    assert stored == chapters[1]
+    for event in made.events[:2]:  # the user's and the book's highlight.created
+        assert msgspec.json.decode(event.data)["book_chapter_id"] == str(chapters[1])
+    logged = await conn.fetch("SELECT data FROM channel_events WHERE channel = ANY($1)",
+                              [f"user:{user}", f"book:{book}"])  # fmt: skip
+    datas = [msgspec.json.decode(r["data"]) if isinstance(r["data"], str) else r["data"]
+             for r in logged]  # fmt: skip
+    assert [d.get("book_chapter_id") for d in datas if "selected_text" in d] == [
+        str(chapters[1])
+    ] * 2
+    outside = await highlights.create(conn, user, book, _hl(start_offset=100, end_offset=101),
+                                      "phone")  # fmt: skip
+    assert outside.value.book_chapter_id is None  # between chapters: none
