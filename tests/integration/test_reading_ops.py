@@ -299,14 +299,10 @@ async def test_a_highlight_lands_in_the_chapter_holding_its_offset(
 ) -> None:
     user = await make_user(conn)
     book = await make_book(conn, user, public=True)
-    chapters = [
-        await conn.fetchval(
-            """INSERT INTO book_chapters (book_id, chapter_number, title, content, start_offset,
-                   end_offset) VALUES ($1, $2, $3, 'x', $4, $5) RETURNING id""",
-            book, n, f"Chapter {n}", start, end,
-        )  # fmt: skip
-        for n, (start, end) in enumerate([(0, 100), (102, 300)], start=1)
-    ]
+    insert = """INSERT INTO book_chapters (book_id, chapter_number, title, content,
+                    start_offset, end_offset) VALUES ($1, $2, 'c', 'x', $3, $4) RETURNING id"""
+    spans = [(0, 100), (102, 300)]
+    chapters = [await conn.fetchval(insert, book, n, a, b) for n, (a, b) in enumerate(spans, 1)]
     made = await highlights.create(conn, user, book, _hl(start_offset=150, end_offset=160,
                                                         public=True), "phone")  # fmt: skip
     assert made.value.book_chapter_id == chapters[1]
