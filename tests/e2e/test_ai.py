@@ -475,3 +475,33 @@ async def test_attach_from_another_process(
         assert missing["type"] == "error" and missing["code"] == "not_found"
         await phone.close()
         await laptop.close()
+
+
+async def test_closing_the_event_stream_cancels_and_stores_the_answer(
+    ai_server: ServerProcess, premium: tuple[Account, str], standin: StandIn, database_url: str
+) -> None:
+    account, book_id = premium
+    standin.next.append(Scenario(tokens=[f"s{i} " for i in range(40)], delay_s=0.1))
+    conversation_id = None
+    async with _http(ai_server, account) as http, http.stream(
+        "POST", f"/books/{book_id}/ask", json={"question": "Who is the Hatter?", "spoilers": True},
+    ) as response:  # fmt: skip
+        deltas = 0
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                frame = json.loads(line.split(":", 1)[1])
+                conversation_id = frame.get("conversation_id", conversation_id)
+                deltas += frame["type"] == "ai.delta"
+                if deltas == 2:
+                    break  # the reader goes away mid-answer
+    assert conversation_id is not None
+    for _ in range(50):
+        conn = await asyncpg.connect(database_url)
+        row = await conn.fetchrow("SELECT status, answer FROM ai_conversations WHERE id = $1",
+                                  UUID(conversation_id))  # fmt: skip
+        await conn.close()
+        if row is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert row is not None and row["status"] == "cancelled"
+    assert row["answer"].startswith("s0 s1 ") and len(row["answer"].split()) < 40
