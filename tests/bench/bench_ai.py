@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import re
 import time
 from typing import Any
@@ -37,7 +38,7 @@ from tests.bench.harness import (
     tokens_for,
 )
 from tests.ingested import ingest_corpus_book
-from tests.services import ROOT
+from tests.services import ROOT, free_port
 from tests.standin_anthropic import Scenario, StandIn
 from workers import context
 
@@ -120,6 +121,46 @@ async def bare_stream(
     return question, arrivals
 
 
+async def _relay_main(standin_url: str, port: int, ready: Any) -> None:
+    """The least a server can do: one process with the SDK and a bare websockets server,
+    forwarding each text delta as a frame. Nothing of ours."""
+    from websockets.asyncio.server import serve
+
+    client = anthropic.AsyncAnthropic(api_key="bench", base_url=standin_url, max_retries=0)
+
+    async def handle(ws: Any) -> None:
+        question = await ws.recv()
+        stream = await client.messages.create(
+            model="claude-sonnet-5-5", max_tokens=100, system="s", stream=True,
+            messages=[{"role": "user", "content": f"The reader asks: {question}"}],
+        )  # fmt: skip
+        async with stream:
+            async for event in stream:
+                if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    await ws.send(event.delta.text)
+        await ws.send("")
+
+    async with serve(handle, "127.0.0.1", port, compression=None):
+        ready.set()
+        await asyncio.Future()
+
+
+def _relay_process(standin_url: str, port: int, ready: Any) -> None:
+    asyncio.run(_relay_main(standin_url, port, ready))
+
+
+async def relayed_stream(port: int, n: int, delay: float) -> tuple[str, list[tuple[int, float]]]:
+    await asyncio.sleep(delay)
+    question = f"Relayed {n}"
+    arrivals = []
+    async with connect(f"ws://127.0.0.1:{port}", compression=None, ping_interval=None) as ws:
+        await ws.send(question)
+        while text := await ws.recv():
+            now = time.time()
+            arrivals += [(int(m), now) for m in TOKEN.findall(str(text))]
+    return question, arrivals
+
+
 def added_latency(
     standin: StandIn, results: list[tuple[str, list[tuple[int, float]]]]
 ) -> list[float]:
@@ -194,6 +235,20 @@ async def main() -> None:
             bare_lat = added_latency(standin, list(bare))
             standin.requests.clear()
             standin.sent_by_request.clear()
+            ready = mp.get_context("spawn").Event()
+            relay_port = free_port()
+            relay = mp.get_context("spawn").Process(
+                target=_relay_process, args=(standin.url, relay_port, ready), daemon=True
+            )
+            relay.start()
+            await asyncio.to_thread(ready.wait, 60)
+            relayed = await asyncio.gather(
+                *(relayed_stream(relay_port, n, starts[n]) for n in range(args.streams))
+            )
+            relay.terminate()
+            relay_lat = added_latency(standin, list(relayed))
+            standin.requests.clear()
+            standin.sent_by_request.clear()
             streams = [one_stream(server.ws_url, token, str(book_id), n, starts[n])
                        for n in range(args.streams)]  # fmt: skip
             ours = await asyncio.gather(*streams)
@@ -201,10 +256,13 @@ async def main() -> None:
             log(f"token latency, {args.streams} streams started over {args.ramp:g} s, "
                 f"{args.tokens} tokens each 50 ms apart, stand-in write -> client read:")  # fmt: skip
             log(f"  baseline: bare SDK client    {ms(bare_lat)}  ({len(bare_lat)} tokens)")
+            log(f"  baseline: SDK + bare websockets relay process {ms(relay_lat)}  "
+                f"({len(relay_lat)} tokens)")  # fmt: skip
             log(f"  bookmind: through the server {ms(ours_lat)}  ({len(ours_lat)} tokens)")
-            added = [percentile(ours_lat, p) - percentile(bare_lat, p) for p in (50, 99)]
-            log(f"  added by the server          p50 {added[0] * 1000:.1f} ms, "
-                f"p99 {added[1] * 1000:.1f} ms")  # fmt: skip
+            for name, base in (("bare SDK client", bare_lat), ("relay process", relay_lat)):
+                added = [percentile(ours_lat, p) - percentile(base, p) for p in (50, 99)]
+                log(f"  added by the server over the {name}: p50 {added[0] * 1000:.1f} ms, "
+                    f"p99 {added[1] * 1000:.1f} ms")  # fmt: skip
         finally:
             server.stop()
             await pool.close()
