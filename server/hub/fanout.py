@@ -77,9 +77,13 @@ class Fanout:
         await self._close_backend()
 
     async def subscribe(self, channel: str) -> None:
-        self._channels.add(channel)
-        if self._backend is not None:
-            await self._backend.subscribe([self._prefix + channel])
+        await self.subscribe_many([channel])
+
+    async def subscribe_many(self, channels: list[str]) -> None:
+        """One command for many channels (a reader following thousands of authors)."""
+        self._channels.update(channels)
+        if self._backend is not None and channels:
+            await self._backend.subscribe([self._prefix + c for c in channels])
 
     async def unsubscribe(self, channel: str) -> None:
         self._channels.discard(channel)

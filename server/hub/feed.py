@@ -71,8 +71,8 @@ class FeedRouter:
         if len(sockets) == 1:
             user = conn.user_id
             await self._tap(f"following:{user}", lambda raw: self._changed(user, raw))
-        for author in authors:
-            await self._follow(conn, author)
+        # every followed author in one subscription command (thousands are possible)
+        await self._hub.tap_many([tap for a in authors if (tap := self._note(conn, a))])
 
     async def disconnect(self, conn: Connection) -> None:
         for author in self._authors.pop(conn.id, set()):
@@ -84,13 +84,24 @@ class FeedRouter:
             await self._untap(f"following:{conn.user_id}")
 
     async def _follow(self, conn: Connection, author: UUID) -> None:
+        tap = self._note(conn, author)
+        if tap is not None:
+            await self._hub.tap_many([tap])
+
+    def _note(self, conn: Connection, author: UUID) -> tuple[str, Callable[[bytes], None]] | None:
+        """Record that `conn` hears `author`; the tap to open when this process did not
+        listen to that author yet."""
         if conn.id not in self._authors:
-            return  # the socket closed meanwhile
+            return None  # the socket closed meanwhile
         self._authors[conn.id].add(author)
         sockets = self._followers.setdefault(author, {})
         sockets[conn.id] = conn
-        if len(sockets) == 1:
-            await self._tap(f"feed:{author}", partial(self._deliver, author))
+        if len(sockets) > 1:
+            return None
+        name = f"feed:{author}"
+        listener = partial(self._deliver, author)
+        self._listeners[name] = listener
+        return name, listener
 
     async def _unfollow(self, conn: Connection, author: UUID) -> None:
         self._authors.get(conn.id, set()).discard(author)

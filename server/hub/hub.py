@@ -102,11 +102,16 @@ class Hub:
 
     async def tap(self, name: str, listener: Callable[[bytes], None]) -> None:
         """Hear every ephemeral frame on `name` from any process, as raw JSON bytes."""
+        await self.tap_many([(name, listener)])
+
+    async def tap_many(self, taps: list[tuple[str, Callable[[bytes], None]]]) -> None:
         assert self.fanout is not None
-        first = name not in self.taps and name not in self.channels
-        self.taps.setdefault(name, []).append(listener)
-        if first:
-            await self.fanout.subscribe(name)
+        new = []
+        for name, listener in taps:
+            if name not in self.taps and name not in self.channels:
+                new.append(name)
+            self.taps.setdefault(name, []).append(listener)
+        await self.fanout.subscribe_many(new)
 
     async def untap(self, name: str, listener: Callable[[bytes], None]) -> None:
         assert self.fanout is not None

@@ -185,3 +185,33 @@ async def test_feed_pages(server: ServerProcess, database_url: str) -> None:
             if cursor is None:
                 break
     assert seen == list(reversed(made))
+
+
+async def test_a_reader_following_hundreds_hears_each_of_them(
+    two_processes: tuple[ServerProcess, ServerProcess], database_url: str
+) -> None:
+    """The followed authors are subscribed in one command when the socket opens."""
+    a, b = two_processes
+    reader = await register(a.base_url)
+    authors = [await register(a.base_url) for _ in range(3)]
+    conn = await asyncpg.connect(database_url)
+    others = [r["id"] for r in await conn.fetch(
+        "INSERT INTO users (email, username) SELECT n || '@x.local', n "
+        "FROM (SELECT 'many' || g || md5(random()::text) AS n FROM generate_series(1, 400) g) s "
+        "RETURNING id")]  # fmt: skip
+    await conn.execute(
+        "INSERT INTO follows (follower_id, followee_id) SELECT $1, unnest($2::uuid[])",
+        reader.id, [*others[:200], *(x.id for x in authors), *others[200:]],
+    )  # fmt: skip
+    await conn.close()
+    ws = WsClient(a.ws_url, reader.token, "phone")
+    await ws.open()
+    for n, author in enumerate(authors):
+        book = await book_for(database_url, author.id, public=True)
+        async with _http(b, author) as http:
+            await post_highlight(http, book, f"from author number {n}", public=True)
+    await ws.wait_for(lambda f: len(_feed_items(ws)) == 3)
+    assert sorted(f["data"]["author"]["username"] for f in _feed_items(ws)) == sorted(
+        x.username for x in authors
+    )
+    await ws.close()
