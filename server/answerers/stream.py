@@ -3,12 +3,13 @@ which `aclose` stops (closing the upstream request with it)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from domain.ports import Usage
 
 
-class PieceStream:
+class PieceStream(ABC):
     usage: Usage | None = None
 
     def __init__(self) -> None:
@@ -23,5 +24,6 @@ class PieceStream:
         if self._pieces is not None:
             await self._pieces.aclose()
 
+    @abstractmethod
     def _run(self) -> AsyncGenerator[str, None]:
-        raise NotImplementedError
+        """The answer's pieces of text (each answerer writes its own)."""
