@@ -91,10 +91,11 @@ class BookReadingController(Controller):
 
     @post("/highlights")
     async def create_highlight(
-        self, book_id: UUID, data: HighlightCreate, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, book_id: UUID, data: HighlightCreate, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[Highlight]:  # fmt: skip
-        written = await highlights.create(conn, user_id, book_id, data, device)
+        new = highlights.new_highlight(user_id, book_id, data, device)
+        written = await ctx.highlight_creates.submit(new)
         return published(ctx, written, creates=True)
 
     @get("/highlights")

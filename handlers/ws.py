@@ -232,8 +232,13 @@ class Socket:
             message = str(exc).replace("`$", "`$.params", 1)
             self._push(p.Error(frame.id, "bad_request", message))
             return
-        async with self.ctx.pool.acquire() as db:
-            written = await method.run(db, Caller(conn.user_id, conn.device), params)
+        caller = Caller(conn.user_id, conn.device)
+        if method.grouped is not None:
+            written = await method.grouped(self.ctx, caller, params)
+        else:
+            assert method.run is not None
+            async with self.ctx.pool.acquire() as db:
+                written = await method.run(db, caller, params)
         # committed: acknowledge, then fan out
         self._ack(frame.id, written.value)
         self.hub.publish(written.events)

@@ -28,6 +28,7 @@ from domain.reading.models import (
 from domain.social import follows
 from domain.sql import Conn
 from domain.writes import Written
+from server.context import AppContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,8 @@ class AnnotationUpdateParams(AnnotationPatch, kw_only=True):
 
 
 Run = Callable[[Conn, Caller, Any], Awaitable[Written[Any]]]
+# a write committed in a group with concurrent ones (server.group_commit)
+Grouped = Callable[[AppContext, Caller, Any], Awaitable[Written[Any]]]
 
 
 After = Callable[[Any, UUID, Written[Any]], None]
@@ -88,13 +91,20 @@ After = Callable[[Any, UUID, Written[Any]], None]
 
 @dataclass(frozen=True, slots=True)
 class Method:
+    """How a call runs: on a connection of its own (`run`) or grouped (`grouped`)."""
+
     decode: Callable[[bytes], Any]
-    run: Run
+    run: Run | None = None
+    grouped: Grouped | None = None
     after: After | None = None  # what else a committed write sets going (app context, user)
 
 
 def _method(params: type[Any], run: Run, after: After | None = None) -> Method:
-    return Method(msgspec.json.Decoder(params).decode, run, after)
+    return Method(msgspec.json.Decoder(params).decode, run, after=after)
+
+
+def _grouped(params: type[Any], grouped: Grouped) -> Method:
+    return Method(msgspec.json.Decoder(params).decode, grouped=grouped)
 
 
 class ByUsername(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -119,9 +129,11 @@ METHODS: dict[str, Method] = {
     "session.end": _method(
         SessionEndParams, lambda db, c, p: sessions.end(db, c.user_id, p.id, p, c.device)
     ),
-    "highlight.create": _method(
+    "highlight.create": _grouped(
         HighlightCreateParams,
-        lambda db, c, p: highlights.create(db, c.user_id, p.book_id, p, c.device),
+        lambda ctx, c, p: ctx.highlight_creates.submit(
+            highlights.new_highlight(c.user_id, p.book_id, p, c.device)
+        ),
     ),
     "highlight.update": _method(
         HighlightUpdateParams, lambda db, c, p: highlights.update(db, c.user_id, p.id, p, c.device)

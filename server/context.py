@@ -20,11 +20,16 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
 from domain.ports import Answerer, Embedder
+from domain.reading import highlights
+from domain.reading.highlights import NewHighlight
+from domain.reading.models import Highlight
+from domain.writes import Written
 from server import embedded, metrics
 from server.answerers import make_answerer
 from server.auth import Tokens
 from server.db import create_pool
 from server.embeddings import make_embedder
+from server.group_commit import GroupCommit
 from server.hub.fanout import Fanout
 from server.hub.feed import FeedRouter
 from server.hub.hub import Hub
@@ -52,6 +57,7 @@ class AppContext:
     answerer: Answerer = field(init=False)
     live_answers: LiveAnswers = field(init=False)
     feed: FeedRouter = field(init=False)
+    highlight_creates: GroupCommit[NewHighlight, Written[Highlight]] = field(init=False)
     _embedded_handle: Any = None
 
     async def check_ready(self) -> dict[str, str]:
@@ -121,6 +127,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     await ctx.hub.start(lambda hub: make_fanout(settings, hub))
     ctx.live_answers = LiveAnswers(ctx.hub, ctx.pool, ctx.answerer)
     ctx.feed = FeedRouter(ctx.hub, ctx.pool)
+    ctx.highlight_creates = GroupCommit(ctx.pool, highlights.create_many)
     worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish, ctx.hub.publish_ephemeral)
     await broker.startup()
     # with Redis, the Procfile's scheduler process fires scheduled jobs; without, we do
@@ -140,6 +147,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
             with contextlib.suppress(asyncio.CancelledError):
                 await schedule
         await broker.shutdown()
+        await ctx.highlight_creates.close()
         await ctx.hub.stop()
         if ctx.redis is not None:
             await ctx.redis.aclose()

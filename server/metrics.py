@@ -20,3 +20,8 @@ AI_ANSWERS = Counter(
 )
 AI_TOKENS = Counter("bookmind_ai_tokens_total", "Model tokens used", ["provider"])
 AI_COST = Counter("bookmind_ai_cost_usd_total", "Model cost in USD", ["provider"])
+WRITE_GROUP_SIZE = Histogram(
+    "bookmind_write_group_size",
+    "Writes committed together (group commit)",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)

@@ -6,6 +6,7 @@ public; a highlight that stops being public is `.deleted` there."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -15,8 +16,15 @@ import msgspec
 
 from domain import events as ev
 from domain.books.access import readable_book
-from domain.errors import Conflict, Forbidden, NotFound
-from domain.events import Batch, Event, append_events, book_channel, user_channel
+from domain.errors import Conflict, DomainError, Forbidden, NotFound
+from domain.events import (
+    Batch,
+    Event,
+    StoredEvent,
+    append_events,
+    book_channel,
+    user_channel,
+)
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.reading import rules
@@ -42,9 +50,27 @@ async def _count(conn: Conn, book_id: UUID, total: int, community: int) -> BookS
     return msgspec.convert(dict(row), BookStats)
 
 
-async def create(
-    conn: Conn, user_id: UUID, book_id: UUID, cmd: HighlightCreate, origin: str | None
-) -> Written[Highlight]:
+@dataclass(frozen=True, slots=True)
+class NewHighlight:
+    """A create checked and ready to store: the highlight and who asked (the origin)."""
+
+    highlight: Highlight
+    origin: str | None
+
+
+class _Input(msgspec.Struct):
+    """One create as `create_highlights` reads it."""
+
+    n: int
+    origin: str | None
+    user_channel: str
+    book_channel: str
+    highlight: Highlight
+
+
+def new_highlight(
+    user_id: UUID, book_id: UUID, cmd: HighlightCreate, origin: str | None
+) -> NewHighlight:
     rules.check_span(cmd.start_offset, cmd.end_offset)
     now = datetime.now(UTC)
     highlight = Highlight(
@@ -57,40 +83,96 @@ async def create(
         ai_explanation=None, ai_importance_score=None, shares_count=0, device_type=None,
         created_at=now, updated_at=now,
     )  # fmt: skip
-    pending = [Event(user_channel(user_id), ev.HIGHLIGHT_CREATED, highlight)]
-    if highlight.public:
-        pending += [
-            Event(book_channel(book_id), ev.HIGHLIGHT_CREATED, highlight),
-            Event(book_channel(book_id), ev.BOOK_STATS, None),  # filled in by the statement
-        ]
-    channels, names, datas = Batch.of(pending).args()
+    return NewHighlight(highlight, origin)
+
+
+async def create(
+    conn: Conn, user_id: UUID, book_id: UUID, cmd: HighlightCreate, origin: str | None
+) -> Written[Highlight]:
+    (outcome,) = await create_many(conn, [new_highlight(user_id, book_id, cmd, origin)])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+async def create_many(conn: Conn, news: list[NewHighlight]) -> list[Written[Highlight] | Exception]:
+    """Group commit: the creates of many devices in one statement, so they share one
+    round trip, one commit and one flush of the log (and PostgreSQL does each step once
+    for all of them). Each create's outcome is its own. A create whose id is already in
+    the group waits for the group and then finds the id taken, as a retry would; if the
+    statement fails (a chapter replaced meanwhile) each create is tried alone."""
+    group: list[NewHighlight] = []
+    later: list[int] = []
+    ids: set[UUID] = set()
+    for i, new in enumerate(news):
+        if new.highlight.id in ids:
+            later.append(i)
+        else:
+            ids.add(new.highlight.id)
+            group.append(new)
+    if len(group) == 1:
+        outcomes = [await _alone(conn, group[0])]
+    else:
+        try:
+            outcomes = await _store(conn, group)
+        except asyncpg.PostgresError:
+            outcomes = [await _alone(conn, new) for new in group]
+    for i in later:
+        outcomes.insert(i, await _alone(conn, news[i]))
+    return outcomes
+
+
+async def _alone(conn: Conn, new: NewHighlight) -> Written[Highlight] | Exception:
     try:
-        place, *rows = await conn.fetch(
-            Q.create_highlight,
-            highlight.id, user_id, book_id, highlight.selected_text, highlight.word_count,
-            highlight.character_count, highlight.page_number, highlight.start_offset,
-            highlight.end_offset, highlight.position_data, highlight.color, highlight.color_hex,
-            highlight.category, highlight.note, highlight.tags, highlight.public, now,
-            channels, names,
-            [None if e.event == ev.BOOK_STATS else d for e, d in zip(pending, datas, strict=True)],
-            origin,
-        )  # fmt: skip
-    except asyncpg.ForeignKeyViolationError:  # the book went away meanwhile
-        raise NotFound("no such book") from None
-    if not place["allowed"]:
+        (outcome,) = await _store(conn, [new])
+    except asyncpg.ForeignKeyViolationError:  # the book or its chapter went away meanwhile
+        return NotFound("no such book")
+    except asyncpg.PostgresError as exc:  # this create's own failure, not the others'
+        return exc
+    return outcome
+
+
+async def _store(conn: Conn, group: list[NewHighlight]) -> list[Written[Highlight] | Exception]:
+    rows = [
+        _Input(n, new.origin, user_channel(new.highlight.user_id),
+               book_channel(new.highlight.book_id), new.highlight)
+        for n, new in enumerate(group)
+    ]  # fmt: skip
+    results = await conn.fetch(Q.create_highlights, rows, ev.HIGHLIGHT_CREATED, ev.BOOK_STATS)
+    outcomes: list[Written[Highlight] | Exception] = []
+    for new, result in zip(group, results, strict=True):
+        try:
+            outcomes.append(await _outcome(conn, new, result))
+        except DomainError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+async def _outcome(conn: Conn, new: NewHighlight, result: Any) -> Written[Highlight]:
+    if not result["allowed"]:
         raise NotFound("no such book")
-    if not rows:
-        return Written(await _existing(conn, cmd.id, user_id), created=False)
-    highlight.book_chapter_id = place["chapter_id"]
+    highlight = new.highlight
+    if not result["created"]:
+        return Written(await _existing(conn, highlight.id, highlight.user_id), created=False)
+    highlight = msgspec.structs.replace(highlight, book_chapter_id=result["chapter_id"])
+    user, book = user_channel(highlight.user_id), book_channel(highlight.book_id)
+    pending = [Event(user, ev.HIGHLIGHT_CREATED, highlight)]
     if highlight.public:
         stats = BookStats(
-            book_id=book_id,
-            community_highlights_count=rows[0]["community_highlights_count"],
-            total_highlights=rows[0]["total_highlights"],
+            book_id=highlight.book_id,
+            community_highlights_count=result["community_highlights_count"],
+            total_highlights=result["total_highlights"],
         )
-        pending[-1] = Event(pending[-1].channel, ev.BOOK_STATS, stats)
-    # encoded again now that the chapter is known: what is published matches the log
-    return Written(highlight, Batch.of(pending).stored(rows, origin))
+        pending += [Event(book, ev.HIGHLIGHT_CREATED, highlight), Event(book, ev.BOOK_STATS, stats)]
+    # the chapter is known now: what is published matches the log
+    batch = Batch.of(pending)
+    return Written(
+        highlight,
+        [
+            StoredEvent(e.channel, seq, e.event, msgspec.Raw(d), result["created_at"], new.origin)
+            for e, d, seq in zip(batch.events, batch.datas, result["seqs"], strict=True)
+        ],
+    )
 
 
 async def _existing(conn: Conn, highlight_id: UUID | None, user_id: UUID) -> Highlight:

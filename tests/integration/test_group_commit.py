@@ -1,0 +1,197 @@
+"""Group commit of highlight creates (domain/reading/highlights.create_many and
+server/group_commit.py) on a real PostgreSQL: each create in a group has its own
+outcome, events stay gapless per channel, counters exact, and groups running beside
+single writes never deadlock."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+import pytest
+
+from domain.errors import Conflict, NotFound
+from domain.events import book_channel, user_channel
+from domain.reading import highlights
+from domain.reading.highlights import NewHighlight
+from domain.reading.models import HighlightCreate
+from domain.writes import Written
+from server.group_commit import GroupCommit
+from tests.factories import make_book, make_user
+
+
+@pytest.fixture
+async def db(pool: asyncpg.Pool) -> AsyncIterator[Any]:
+    """A connection for setting up rows (the factories take one)."""
+    async with pool.acquire() as conn:
+        yield conn
+
+
+def _new(user: UUID, book: UUID, **kw: Any) -> NewHighlight:
+    base: dict[str, Any] = {"selected_text": "Call me Ishmael.", "page_number": 1,
+                            "start_offset": 0, "end_offset": 16}  # fmt: skip
+    return highlights.new_highlight(
+        user, book, msgspec.convert({**base, **kw}, HighlightCreate), "dev"
+    )
+
+
+async def _seqs(pool: asyncpg.Pool, channel: str) -> list[int]:
+    rows = await pool.fetch(
+        "SELECT seq FROM channel_events WHERE channel = $1 ORDER BY seq", channel
+    )
+    return [r["seq"] for r in rows]
+
+
+async def _counters(pool: asyncpg.Pool, book: UUID) -> tuple[int, int]:
+    row = await pool.fetchrow(
+        "SELECT total_highlights, community_highlights_count FROM books WHERE id = $1", book
+    )
+    assert row is not None
+    return row["total_highlights"], row["community_highlights_count"]
+
+
+async def test_each_create_in_a_group_has_its_own_outcome(pool: asyncpg.Pool, db: Any) -> None:
+    owner, stranger = await make_user(db), await make_user(db)
+    shared = await make_book(db, owner, public=True)
+    hidden = await make_book(db, stranger)  # private: the owner may not write on it
+    taken = uuid.uuid4()
+    async with pool.acquire() as conn:
+        await highlights.create(conn, stranger, shared, _highlight(taken), None)
+    twice = uuid.uuid4()
+    group = [
+        _new(owner, shared, public=True, note="first"),
+        _new(owner, hidden),
+        _new(owner, shared, public=True, id=str(twice)),
+        _new(owner, shared, id=str(twice), note="a retry in the same group"),
+        _new(owner, shared, id=str(taken)),
+        _new(owner, shared),
+    ]
+    async with pool.acquire() as conn:
+        outcomes = await highlights.create_many(conn, group)
+
+    first, refused, made, retry, clash, private = outcomes
+    assert isinstance(first, Written) and first.created
+    assert isinstance(refused, NotFound)
+    assert isinstance(made, Written) and made.created
+    assert isinstance(retry, Written) and not retry.created and retry.value.id == twice
+    assert retry.value.note is None  # the stored highlight, not the retry's body
+    assert isinstance(clash, Conflict)
+    assert isinstance(private, Written) and private.created and not private.value.public
+
+    # the stranger's highlight, then three of the owner's (two public): counters exact
+    assert await _counters(pool, shared) == (4, 2)
+    # owner's channel: one event per created highlight, gapless, in group order
+    own = [e.seq for w in (first, made, private) for e in w.events if e.channel.startswith("user")]
+    assert own == [1, 2, 3] == await _seqs(pool, user_channel(owner))
+    # book channel: highlight + stats for each public one, gapless
+    on_book = [(e.event, e.seq) for w in (first, made) for e in w.events
+               if e.channel == book_channel(shared)]  # fmt: skip
+    assert [s for _, s in on_book] == [1, 2, 3, 4] == await _seqs(pool, book_channel(shared))
+    assert [n for n, _ in on_book] == ["highlight.created", "book.stats"] * 2
+    # what is published is what is stored
+    stored = await pool.fetch(
+        "SELECT seq, data FROM channel_events WHERE channel = $1 ORDER BY seq", book_channel(shared)
+    )
+    published = [msgspec.json.decode(bytes(e.data)) for w in (first, made) for e in w.events
+                 if e.channel == book_channel(shared)]  # fmt: skip
+    assert [r["data"] for r in stored] == published
+    assert published[1]["total_highlights"] == 4  # the counters after the group
+
+
+def _highlight(hid: UUID) -> HighlightCreate:
+    return msgspec.convert({"id": str(hid), "selected_text": "Taken.", "page_number": 1,
+                            "start_offset": 0, "end_offset": 6}, HighlightCreate)  # fmt: skip
+
+
+async def test_one_failing_statement_fails_only_its_create(pool: asyncpg.Pool, db: Any) -> None:
+    owner = await make_user(db)
+    book = await make_book(db, owner)
+    good = _new(owner, book)
+    # past the API's checks (built directly): the database's CHECK refuses it
+    bad = highlights.new_highlight(
+        owner, book,
+        HighlightCreate(selected_text="x" * 3000, page_number=1, start_offset=0, end_offset=1),
+        None,
+    )  # fmt: skip
+    also_good = _new(owner, book)
+    async with pool.acquire() as conn:
+        outcomes = await highlights.create_many(conn, [good, bad, also_good])
+    assert isinstance(outcomes[0], Written) and isinstance(outcomes[2], Written)
+    assert isinstance(outcomes[1], asyncpg.CheckViolationError)
+    ids = {r["id"] for r in await pool.fetch("SELECT id FROM highlights WHERE book_id = $1", book)}
+    assert ids == {good.highlight.id, also_good.highlight.id}
+    assert await _seqs(pool, user_channel(owner)) == [1, 2]
+    assert await _counters(pool, book) == (2, 0)
+
+
+async def test_concurrent_submits_commit_in_groups(pool: asyncpg.Pool, db: Any) -> None:
+    owner = await make_user(db)
+    book = await make_book(db, owner, public=True)
+    sizes: list[int] = []
+
+    async def counting(conn: Any, items: list[NewHighlight]) -> list[Any]:
+        sizes.append(len(items))
+        return await highlights.create_many(conn, items)
+
+    writes = GroupCommit(pool, counting, max_size=16)
+    news = [_new(owner, book, public=i % 2 == 0) for i in range(40)]
+    results = await asyncio.gather(*(writes.submit(n) for n in news))
+    await writes.close()
+
+    assert sum(sizes) == 40 and max(sizes) > 1 and max(sizes) <= 16
+    assert len(sizes) < 40  # grouped, not one transaction each
+    assert [r.value.id for r in results] == [n.highlight.id for n in news]
+    assert await _seqs(pool, user_channel(owner)) == list(range(1, 41))
+    assert await _seqs(pool, book_channel(book)) == list(range(1, 41))  # 20 public x 2
+    assert await _counters(pool, book) == (40, 20)
+
+
+async def test_groups_and_single_writes_never_deadlock(pool: asyncpg.Pool, db: Any) -> None:
+    """Groups over shared books and channels, in shuffled orders, beside single deletes
+    that lock a highlight, its book and the channels: all finish, counters exact."""
+    users = [await make_user(db) for _ in range(6)]
+    books = [await make_book(db, users[0], public=True) for _ in range(8)]
+    rng = random.Random(7)
+    made: list[Written[Any]] = []
+
+    async def groups() -> None:
+        for _ in range(10):
+            group = [_new(rng.choice(users), rng.choice(books), public=rng.random() < 0.7)
+                     for _ in range(5)]  # fmt: skip
+            async with pool.acquire() as conn:
+                outcomes = await highlights.create_many(conn, group)
+            assert all(isinstance(o, Written) for o in outcomes), outcomes
+            made.extend(outcomes)  # type: ignore[arg-type]
+
+    deleted = 0
+
+    async def deletes() -> None:
+        nonlocal deleted
+        for _ in range(30):
+            await asyncio.sleep(0.005)
+            if made:
+                victim = made.pop(rng.randrange(len(made)))
+                async with pool.acquire() as conn:
+                    await highlights.delete(conn, victim.value.user_id, victim.value.id, None)
+                deleted += 1
+
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(groups() for _ in range(6)), deletes())
+    assert deleted > 0
+    for book in books:
+        live = await pool.fetchrow(
+            """SELECT count(*) AS total, count(*) FILTER (WHERE public) AS community
+               FROM highlights WHERE book_id = $1 AND deleted_at IS NULL""",
+            book,
+        )
+        assert live is not None
+        assert await _counters(pool, book) == (live["total"], live["community"])
+    for channel in [user_channel(u) for u in users] + [book_channel(b) for b in books]:
+        seqs = await _seqs(pool, channel)
+        assert seqs == list(range(1, len(seqs) + 1)), channel
