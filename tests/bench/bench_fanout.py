@@ -1,7 +1,10 @@
 """Fan-out (issue 3): 1 publisher, N subscribers of one book channel on ONE server process,
 clients in P other processes; the same clients against a bare `websockets` broadcast
 server in the same run. Prints sustained deliveries/s per rate step and publish-to-delivery
-latency (event `ts` = commit time, to client receipt).
+latency (event `ts` = the write's transaction time, to client receipt). The publisher
+edits a public highlight (one book event per write, as the bare server's one frame per
+publish); `--op create` creates public highlights instead (two events back to back:
+the highlight and the book's counters).
 
     python -m tests.bench.bench_fanout [--subscribers 1000] [--processes 3]
 """
@@ -73,7 +76,9 @@ def _report(name: str, n: int, steps: list[Step], counts: dict[int, int],
     return out
 
 
-async def bookmind(n: int, processes: int, rates: list[int], step_s: float) -> dict[int, Any]:
+async def bookmind(
+    n: int, processes: int, rates: list[int], step_s: float, op: str
+) -> dict[int, Any]:
     async with Bench() as bench:
         owner, *subscribers = await make_users(bench.url, n + 1)
         (book,) = await make_books(bench.url, [owner], public=True)
@@ -89,16 +94,31 @@ async def bookmind(n: int, processes: int, rates: list[int], step_s: float) -> d
             pub = await connect(server.ws_url, compression=None, max_size=None)
             await pub.send(json.dumps({"type": "hello", "token": token, "device": "pub"}))
             await pub.recv()
-            drain = asyncio.create_task(_drain(pub))
             body = {"book_id": str(book), "selected_text": "Call me Ishmael. " * 8,
                     "page_number": 1, "start_offset": 0, "end_offset": 136, "public": True}  # fmt: skip
+            await pub.send(json.dumps({"type": "call", "id": "first",
+                                       "method": "highlight.create", "params": body}))  # fmt: skip
+            while (first := json.loads(await pub.recv())).get("id") != "first":
+                pass
+            drain = asyncio.create_task(_drain(pub))
+            edits = 0
 
-            async def one() -> None:  # a public highlight: 2 book events (created + stats)
+            async def update() -> None:  # one book event: highlight.updated
+                nonlocal edits
+                edits += 1
+                params = {"id": first["result"]["id"], "note": f"edit {edits}"}
+                await pub.send(json.dumps({"type": "call", "method": "highlight.update",
+                                           "params": params}))  # fmt: skip
+
+            async def create() -> None:  # two book events: highlight.created + book.stats
                 await pub.send(json.dumps({"type": "call", "method": "highlight.create",
                                            "params": body}))  # fmt: skip
 
-            steps = await _drive(one, [r // 2 for r in rates], step_s)
-            steps = [(r * 2, s, e, sent * 2) for r, s, e, sent in steps]
+            if op == "update":
+                steps = await _drive(update, rates, step_s)
+            else:
+                steps = await _drive(create, [r // 2 for r in rates], step_s)
+                steps = [(r * 2, s, e, sent * 2) for r, s, e, sent in steps]
             counts, lats = await fleet.results()
             drain.cancel()
             await pub.close()
@@ -140,12 +160,18 @@ async def main() -> None:
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--rates", default="10,40,80,120,160")
     parser.add_argument("--step", type=float, default=6.0)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--op", choices=["update", "create"], default="update",
+                        help="update: one book event per write (a public highlight's note "
+                             "edited); create: a public highlight, two events back to back")  # fmt: skip
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     log(f"fan-out: {args.subscribers} subscribers in {args.processes} client processes, "
         f"one server process, steps of {args.step:.0f} s")  # fmt: skip
+    ours = await bookmind(args.subscribers, args.processes, rates, args.step, args.op)
+    if args.no_baseline:
+        return
     base = await bare(args.subscribers, args.processes, rates, args.step)
-    ours = await bookmind(args.subscribers, args.processes, rates, args.step)
     best_base = max((v[0] for v in base.values() if v[2]), default=0.0)
     best_ours = max((v[0] for v in ours.values() if v[2]), default=0.0)
     log(f"highest sustained: bookmind {best_ours:.0f}/s, bare {best_base:.0f}/s, "

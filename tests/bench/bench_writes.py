@@ -1,8 +1,10 @@
 """Durable writes (issue 3): highlights created through WebSocket `call` by D connected
 devices (closed loop: send, wait for the ack, repeat), clients in P processes. Each ack
-means the row and its event are committed. Baseline in the same run: bare asyncpg
-single-row INSERT transactions at the same concurrency on the same database (the ceiling
-PostgreSQL's commit path sets on this machine).
+means the row and its event are committed. Baselines in the same run: bare asyncpg
+single-row INSERT transactions at the same concurrency on the same database (what one
+commit per write gets from PostgreSQL on this machine), and the same devices against a
+bare `websockets` server that acks each call and echoes it to the user's devices without
+storing anything (the ceiling Python sockets set for this traffic).
 
     python -m tests.bench.bench_writes [--devices 200] [--processes 2] [--seconds 10]
 """
@@ -14,6 +16,8 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -23,6 +27,7 @@ import msgspec
 
 from tests.bench.harness import (
     Bench,
+    free_port,
     log,
     make_books,
     make_users,
@@ -106,29 +111,49 @@ async def bookmind(
                      **redis)  # fmt: skip
     web = [await start_server(env) for _ in range(servers)]
     try:
-        ctx = mp.get_context("spawn")
-        start_at = time.time() + 6  # time for every device to connect
-        warm_s = 2.0
-        pipes, procs = [], []
-        for i in range(processes):
-            parent, child = ctx.Pipe()
-            url_i = web[i % servers].ws_url
-            proc = ctx.Process(target=_devices_process,
-                               args=(url_i, jobs[i::processes], start_at, warm_s, seconds, child))  # fmt: skip
-            proc.start()
-            pipes.append(parent)
-            procs.append(proc)
-        latencies: list[float] = []
-        for pipe in pipes:
-            while not pipe.poll(0.2):
-                await asyncio.sleep(0.2)
-            latencies += pipe.recv()
-        for proc in procs:
-            proc.join(30)
-        return len(latencies) / seconds, latencies
+        return await _drive([w.ws_url for w in web], jobs, processes, seconds)
     finally:
         for server in web:
             server.stop()
+
+
+async def bare_ws(jobs: list[tuple[str, str]], processes: int,
+                  seconds: float) -> tuple[float, list[float]]:  # fmt: skip
+    """The same devices against the bare `websockets` server (tests/bench/bare_broadcast):
+    each call acked and echoed to the user's devices, nothing stored: the ceiling Python
+    sockets set for this traffic on this machine."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bare_broadcast", str(port)])
+    try:
+        await asyncio.sleep(1.0)  # the server's start-up
+        return await _drive([f"ws://127.0.0.1:{port}"], jobs, processes, seconds)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def _drive(urls: list[str], jobs: list[tuple[str, str]], processes: int,
+                 seconds: float) -> tuple[float, list[float]]:  # fmt: skip
+    ctx = mp.get_context("spawn")
+    start_at = time.time() + 6  # time for every device to connect
+    warm_s = 2.0
+    pipes, procs = [], []
+    for i in range(processes):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_devices_process,
+                           args=(urls[i % len(urls)], jobs[i::processes], start_at, warm_s,
+                                 seconds, child))  # fmt: skip
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    latencies: list[float] = []
+    for pipe in pipes:
+        while not pipe.poll(0.2):
+            await asyncio.sleep(0.2)
+        latencies += pipe.recv()
+    for proc in procs:
+        proc.join(30)
+    return len(latencies) / seconds, latencies
 
 
 async def baseline(devices: int, seconds: float, url: str) -> tuple[float, list[float]]:
@@ -175,6 +200,9 @@ async def main() -> None:
         if not args.no_baseline:
             rate, lat = await baseline(args.devices, args.seconds, bench.url)
             log(_line("baseline: bare INSERT+COMMIT", rate, lat))
+            users = [f"bare{i // args.devices_per_user}" for i in range(args.devices)]
+            rate, lat = await bare_ws([(u, "b") for u in users], args.processes, args.seconds)
+            log(_line("baseline: bare websockets ack", rate, lat))
         rate, lat = await bookmind(args.devices, args.processes, args.seconds, bench.url,
                                    args.devices_per_user, args.pool, args.servers)  # fmt: skip
         log(_line(f"bookmind: {args.servers} web process(es)", rate, lat))
