@@ -4,13 +4,14 @@ each device's own last position."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from domain import events as ev
 from domain.books.access import readable_book
-from domain.errors import Invalid
-from domain.events import Event, append_events, user_channel
+from domain.errors import Invalid, NotFound
+from domain.events import Batch, Event, user_channel
 from domain.reading import rules
 from domain.reading.models import Progress, ProgressUpdate, ProgressView
 from domain.reading.sql import Q
@@ -24,49 +25,24 @@ async def update(
     device = cmd.device or origin
     if not device:
         raise Invalid("device is required", field="device")
-    async with conn.transaction():
-        await readable_book(conn, book_id, user_id)
-        # the row lock orders concurrent updates, so "furthest" never loses a race
-        old = await conn.fetchrow(Q.furthest_for_update, user_id, book_id)
-        further = rules.is_further(
-            cmd.current_character_offset,
-            cmd.progress_percentage,
-            old["furthest_character_offset"] if old else None,
-            old["furthest_percentage"] if old else None,
-        )
-        at = await conn.fetchval(
-            Q.upsert_progress,
-            user_id,
-            book_id,
-            cmd.current_page,
-            cmd.current_character_offset,
-            cmd.progress_percentage,
-            cmd.position_data,
-            device,
-            further,
-            rules.COMPLETION_THRESHOLD,
-        )
-        await conn.execute(
-            Q.upsert_position,
-            user_id,
-            book_id,
-            device,
-            cmd.current_page,
-            cmd.current_character_offset,
-            cmd.progress_percentage,
-            cmd.position_data,
-        )
-        progress = Progress(
-            book_id=book_id,
-            current_page=cmd.current_page,
-            current_character_offset=cmd.current_character_offset,
-            progress_percentage=cmd.progress_percentage,
-            position_data=cmd.position_data,
-            device=device,
-            updated_at=at,
-        )
-        pending = [Event(user_channel(user_id), ev.PROGRESS_UPDATED, progress)]
-        return Written(progress, await append_events(conn, pending, origin))
+    progress = Progress(
+        book_id=book_id,
+        current_page=cmd.current_page,
+        current_character_offset=cmd.current_character_offset,
+        progress_percentage=cmd.progress_percentage,
+        position_data=cmd.position_data,
+        device=device,
+        updated_at=datetime.now(UTC),
+    )
+    batch = Batch.of([Event(user_channel(user_id), ev.PROGRESS_UPDATED, progress)])
+    rows = await conn.fetch(
+        Q.update_progress, user_id, book_id, cmd.current_page, cmd.current_character_offset,
+        cmd.progress_percentage, cmd.position_data, device, progress.updated_at,
+        rules.COMPLETION_THRESHOLD, *batch.args(), origin,
+    )  # fmt: skip
+    if not rows:  # nothing written: the book is not one this reader may read
+        raise NotFound("no such book")
+    return Written(progress, batch.stored(rows, origin))
 
 
 def _view(book_id: UUID, row: Any, devices: list[Any]) -> ProgressView:

@@ -222,48 +222,70 @@ SELECT 1 FROM highlights WHERE id = $1 AND user_id = $2 AND book_id = $3 AND del
 -- name: own_bookmark_on_book
 SELECT 1 FROM bookmarks WHERE id = $1 AND user_id = $2 AND book_id = $3 AND deleted_at IS NULL
 
--- name: furthest_for_update
-SELECT furthest_character_offset, furthest_percentage FROM reading_progress
-WHERE user_id = $1 AND book_id = $2 FOR UPDATE
-
--- name: upsert_progress
-INSERT INTO reading_progress AS p
-    (user_id, book_id, current_page, current_character_offset, progress_percentage,
-     position_data, device, first_opened_at, last_read_at,
-     furthest_page, furthest_character_offset, furthest_percentage, furthest_position_data,
-     furthest_at, completed, completed_at)
-VALUES ($1, $2, $3, $4, $5::float8, $6, $7, now(), now(), $3, $4, $5, $6, now(),
-        $5 >= $9::float8, CASE WHEN $5 >= $9 THEN now() END)
-ON CONFLICT (user_id, book_id) DO UPDATE
-SET current_page = EXCLUDED.current_page,
-    current_character_offset = EXCLUDED.current_character_offset,
-    progress_percentage = EXCLUDED.progress_percentage,
-    position_data = EXCLUDED.position_data,
-    device = EXCLUDED.device,
-    last_read_at = now(),
-    furthest_page = CASE WHEN $8 THEN EXCLUDED.current_page ELSE p.furthest_page END,
-    furthest_character_offset = CASE WHEN $8 THEN EXCLUDED.current_character_offset
-                                     ELSE p.furthest_character_offset END,
-    furthest_percentage = CASE WHEN $8 THEN EXCLUDED.progress_percentage
-                               ELSE p.furthest_percentage END,
-    furthest_position_data = CASE WHEN $8 THEN EXCLUDED.position_data
-                                  ELSE p.furthest_position_data END,
-    furthest_at = CASE WHEN $8 THEN now() ELSE p.furthest_at END,
-    completed = p.completed OR EXCLUDED.progress_percentage >= $9,
-    completed_at = coalesce(p.completed_at,
-                            CASE WHEN EXCLUDED.progress_percentage >= $9 THEN now() END)
-RETURNING last_read_at
-
--- name: upsert_position
-INSERT INTO reading_positions (user_id, book_id, device, current_page, current_character_offset,
-                               progress_percentage, position_data, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, now())
-ON CONFLICT (user_id, book_id, device) DO UPDATE
-SET current_page = EXCLUDED.current_page,
-    current_character_offset = EXCLUDED.current_character_offset,
-    progress_percentage = EXCLUDED.progress_percentage,
-    position_data = EXCLUDED.position_data,
-    updated_at = now()
+-- name: update_progress
+-- One statement, so atomic without BEGIN/COMMIT round trips: may the caller read the
+-- book (`book`), the latest position (last write wins, in server order), the furthest
+-- one (moves only forward: decided in the upsert against the locked row, so
+-- concurrent devices never lose a race), the device's own position, and the
+-- progress.updated event. No row and no event when the book is not readable.
+-- Further = by character offset when both positions have one (exact across devices
+-- and layouts), else by fraction of the book.
+WITH book AS (
+    SELECT id FROM books WHERE id = $2 AND (user_id = $1 OR visibility = 'public')
+), latest AS (
+    INSERT INTO reading_progress AS p
+        (user_id, book_id, current_page, current_character_offset, progress_percentage,
+         position_data, device, first_opened_at, last_read_at,
+         furthest_page, furthest_character_offset, furthest_percentage,
+         furthest_position_data, furthest_at, completed, completed_at)
+    SELECT $1, book.id, $3, $4, $5::float8, $6, $7, $8::timestamptz, $8::timestamptz, $3, $4, $5, $6, $8::timestamptz,
+           $5 >= $9::float8, CASE WHEN $5 >= $9 THEN $8::timestamptz END
+    FROM book
+    ON CONFLICT (user_id, book_id) DO UPDATE
+    SET current_page = EXCLUDED.current_page,
+        current_character_offset = EXCLUDED.current_character_offset,
+        progress_percentage = EXCLUDED.progress_percentage,
+        position_data = EXCLUDED.position_data,
+        device = EXCLUDED.device,
+        last_read_at = EXCLUDED.last_read_at,
+        (furthest_page, furthest_character_offset, furthest_percentage,
+         furthest_position_data, furthest_at) =
+            (SELECT CASE WHEN further THEN EXCLUDED.current_page ELSE p.furthest_page END,
+                    CASE WHEN further THEN EXCLUDED.current_character_offset
+                         ELSE p.furthest_character_offset END,
+                    CASE WHEN further THEN EXCLUDED.progress_percentage
+                         ELSE p.furthest_percentage END,
+                    CASE WHEN further THEN EXCLUDED.position_data
+                         ELSE p.furthest_position_data END,
+                    CASE WHEN further THEN EXCLUDED.last_read_at ELSE p.furthest_at END
+             FROM (SELECT CASE
+                 WHEN p.furthest_percentage IS NULL AND p.furthest_character_offset IS NULL
+                     THEN true
+                 WHEN EXCLUDED.current_character_offset IS NOT NULL
+                      AND p.furthest_character_offset IS NOT NULL
+                     THEN EXCLUDED.current_character_offset > p.furthest_character_offset
+                 ELSE EXCLUDED.progress_percentage > coalesce(p.furthest_percentage, 0)
+             END AS further) AS f),
+        completed = p.completed OR EXCLUDED.progress_percentage >= $9,
+        completed_at = coalesce(p.completed_at,
+                                CASE WHEN EXCLUDED.progress_percentage >= $9
+                                     THEN EXCLUDED.last_read_at END)
+    RETURNING 1
+), device AS (
+    INSERT INTO reading_positions (user_id, book_id, device, current_page,
+                                   current_character_offset, progress_percentage,
+                                   position_data, updated_at)
+    SELECT $1, book.id, $7, $3, $4, $5, $6, $8::timestamptz FROM book
+    ON CONFLICT (user_id, book_id, device) DO UPDATE
+    SET current_page = EXCLUDED.current_page,
+        current_character_offset = EXCLUDED.current_character_offset,
+        progress_percentage = EXCLUDED.progress_percentage,
+        position_data = EXCLUDED.position_data,
+        updated_at = EXCLUDED.updated_at
+)
+SELECT e.ord, e.seq, e.created_at
+FROM latest CROSS JOIN LATERAL append_channel_events($10, $11, $12, $13) AS e
+ORDER BY e.ord
 
 -- name: progress_row
 SELECT * FROM reading_progress WHERE user_id = $1 AND book_id = $2

@@ -44,18 +44,6 @@ def plain_text(annotation_type: str, content: str | None, transcript: str | None
     return text or None
 
 
-def is_further(
-    new_offset: int | None, new_fraction: float, old_offset: int | None, old_fraction: float | None
-) -> bool:
-    """Whether a position lies past the furthest one: by character offset when both
-    have one (exact across devices and layouts), else by fraction of the book."""
-    if old_fraction is None and old_offset is None:
-        return True
-    if new_offset is not None and old_offset is not None:
-        return new_offset > old_offset
-    return new_fraction > (old_fraction or 0.0)
-
-
 def session_figures(
     started_at: datetime,
     ended_at: datetime,

@@ -4,6 +4,7 @@ committed with them (each test rolled back)."""
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from typing import Any
 
@@ -182,6 +183,48 @@ async def test_progress_latest_furthest_and_devices(conn: asyncpg.Connection) ->
     done = await progress.update(conn, user, book, at(300, 99000, 0.995, "ipad"), None)
     assert done.value.progress_percentage == 0.995
     assert await conn.fetchval("SELECT completed FROM reading_progress WHERE user_id = $1", user)
+
+
+async def test_progress_furthest_survives_racing_devices(pool: asyncpg.Pool) -> None:
+    """Updates from many devices at once, in no order: the furthest position is the
+    furthest one sent, every update has its event, and no other reader's private book
+    takes any."""
+    async with pool.acquire() as db:
+        user, stranger = await make_user(db), await make_user(db)
+        book, private = await make_book(db, user), await make_book(db, stranger)
+    offsets = list(range(1000, 41000, 1000))
+    random.Random(3).shuffle(offsets)
+
+    async def send(offset: int) -> None:
+        cmd = ProgressUpdate(current_page=offset // 1000, current_character_offset=offset,
+                             progress_percentage=offset / 100000, device=f"d{offset}")  # fmt: skip
+        async with pool.acquire() as db:
+            await progress.update(db, user, book, cmd, None)
+
+    await asyncio.gather(*(send(o) for o in offsets))
+    async with pool.acquire() as db:
+        view, heads = await progress.view(db, user, book)
+        assert view.furthest is not None and view.furthest.current_character_offset == 40000
+        assert len(view.devices) == 40 and heads == {f"user:{user}": 40}
+        seqs = [
+            r["seq"]
+            for r in await db.fetch(
+                "SELECT seq FROM channel_events WHERE channel = $1 ORDER BY seq", f"user:{user}"
+            )
+        ]
+        assert seqs == list(range(1, 41))
+        with pytest.raises(NotFound):
+            await progress.update(db, user, private, ProgressUpdate(
+                current_page=1, progress_percentage=0.1, device="phone"), None)  # fmt: skip
+        assert (
+            await db.fetchval("SELECT count(*) FROM reading_progress WHERE book_id = $1", private)
+            == 0
+        )
+        assert (
+            await db.fetchval("SELECT count(*) FROM reading_positions WHERE book_id = $1", private)
+            == 0
+        )
+        assert (await progress.view(db, user, book))[1] == {f"user:{user}": 40}
 
 
 async def test_sessions_compute_and_roll_up(conn: asyncpg.Connection) -> None:
