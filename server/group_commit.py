@@ -61,10 +61,11 @@ class GroupCommit(Generic[Item, Result]):
                 async with self._pool.acquire() as conn:
                     outcomes = await self._run(conn, [item for item, _ in group])
             except Exception as exc:  # nothing of the group is known to be committed
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
+                self._fail(group, exc)
                 continue
+            except BaseException:  # cancelled (shutdown): its writers must not wait forever
+                self._fail(group, ConnectionAbortedError("write interrupted; retry"))
+                raise
             for (_, future), outcome in zip(group, outcomes, strict=True):
                 if future.done():  # its caller went away; the write stands
                     continue
@@ -72,6 +73,12 @@ class GroupCommit(Generic[Item, Result]):
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+
+    @staticmethod
+    def _fail(group: list[tuple[Item, asyncio.Future[Result]]], exc: BaseException) -> None:
+        for _, future in group:
+            if not future.done():
+                future.set_exception(exc)
 
     async def close(self) -> None:
         """Let the groups being committed finish (at shutdown, before the pool closes)."""

@@ -195,3 +195,30 @@ async def test_groups_and_single_writes_never_deadlock(pool: asyncpg.Pool, db: A
     for channel in [user_channel(u) for u in users] + [book_channel(b) for b in books]:
         seqs = await _seqs(pool, channel)
         assert seqs == list(range(1, len(seqs) + 1)), channel
+
+
+async def test_a_group_that_fails_fails_each_of_its_writes_only(
+    pool: asyncpg.Pool, db: Any
+) -> None:
+    """A group whose transaction breaks (here: the connection reset under it) answers
+    each of its writers with the error, stores nothing of it, and the next group runs."""
+    owner = await make_user(db)
+    book = await make_book(db, owner)
+    broken = True
+
+    async def run(conn: Any, items: list[NewHighlight]) -> list[Any]:
+        nonlocal broken
+        if broken:
+            broken = False
+            raise ConnectionResetError("connection lost")
+        return await highlights.create_many(conn, items)
+
+    writes = GroupCommit(pool, run, in_flight=1)
+    lost = [_new(owner, book) for _ in range(3)]
+    outcomes = await asyncio.gather(*(writes.submit(n) for n in lost), return_exceptions=True)
+    assert all(isinstance(o, ConnectionResetError) for o in outcomes)
+    kept = await writes.submit(_new(owner, book))
+    await writes.close()
+    assert kept.created
+    ids = {r["id"] for r in await db.fetch("SELECT id FROM highlights WHERE book_id = $1", book)}
+    assert ids == {kept.value.id}
