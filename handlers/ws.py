@@ -58,14 +58,26 @@ def make_ws_app(ctx: AppContext) -> Callable[[Any, Any, Any], Awaitable[None]]:
     the durable-writes benchmark)."""
 
     async def ws_app(scope: Any, receive: ReceiveMessage, send: SendMessage) -> None:
-        await Socket(ctx, receive, send).run()
+        await Socket(ctx, receive, send, ctx.settings.public_url or _base_url(scope)).run()
 
     return ws_app
 
 
+def _base_url(scope: Any) -> str:
+    """The HTTP address the client reached us at (for links in what it shares)."""
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+    if not host and scope.get("server"):
+        host = "{}:{}".format(*scope["server"])
+    return f"{scheme}://{host}{scope.get('root_path', '')}"
+
+
 class Socket:
-    def __init__(self, ctx: AppContext, receive: ReceiveMessage, send: SendMessage) -> None:
+    def __init__(
+        self, ctx: AppContext, receive: ReceiveMessage, send: SendMessage, base_url: str
+    ) -> None:
         self.ctx = ctx
+        self.base_url = base_url.rstrip("/")
         self.hub = ctx.hub
         self.receive = receive
         self.send = send
@@ -232,9 +244,9 @@ class Socket:
             message = str(exc).replace("`$", "`$.params", 1)
             self._push(p.Error(frame.id, "bad_request", message))
             return
-        caller = Caller(conn.user_id, conn.device)
-        if method.grouped is not None:
-            written = await method.grouped(self.ctx, caller, params)
+        caller = Caller(conn.user_id, conn.device, self.base_url)
+        if method.ctx_run is not None:
+            written = await method.ctx_run(self.ctx, caller, params)
         else:
             assert method.run is not None
             async with self.ctx.pool.acquire() as db:

@@ -25,7 +25,8 @@ from domain.reading.models import (
     SessionEnd,
     SessionStart,
 )
-from domain.social import follows
+from domain.social import follows, quotes
+from domain.social.models import EngagementCreate, ShareCreate
 from domain.sql import Conn
 from domain.writes import Written
 from server.context import AppContext
@@ -35,6 +36,7 @@ from server.context import AppContext
 class Caller:
     user_id: UUID
     device: str
+    base_url: str = ""  # where the public pages of what the caller shares live
 
 
 class ById(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -82,8 +84,9 @@ class AnnotationUpdateParams(AnnotationPatch, kw_only=True):
 
 
 Run = Callable[[Conn, Caller, Any], Awaitable[Written[Any]]]
-# a write committed in a group with concurrent ones (server.group_commit)
-Grouped = Callable[[AppContext, Caller, Any], Awaitable[Written[Any]]]
+# a write that needs more of the process than one connection: committed in a group
+# with concurrent ones (server.group_commit), or storing files
+CtxRun = Callable[[AppContext, Caller, Any], Awaitable[Written[Any]]]
 
 
 After = Callable[[Any, UUID, Written[Any]], None]
@@ -91,11 +94,12 @@ After = Callable[[Any, UUID, Written[Any]], None]
 
 @dataclass(frozen=True, slots=True)
 class Method:
-    """How a call runs: on a connection of its own (`run`) or grouped (`grouped`)."""
+    """How a call runs: on a connection of its own (`run`) or with the process context
+    (`ctx_run`)."""
 
     decode: Callable[[bytes], Any]
     run: Run | None = None
-    grouped: Grouped | None = None
+    ctx_run: CtxRun | None = None
     after: After | None = None  # what else a committed write sets going (app context, user)
 
 
@@ -103,8 +107,26 @@ def _method(params: type[Any], run: Run, after: After | None = None) -> Method:
     return Method(msgspec.json.Decoder(params).decode, run, after=after)
 
 
-def _grouped(params: type[Any], grouped: Grouped) -> Method:
-    return Method(msgspec.json.Decoder(params).decode, grouped=grouped)
+def _with_ctx(params: type[Any], ctx_run: CtxRun) -> Method:
+    return Method(msgspec.json.Decoder(params).decode, ctx_run=ctx_run)
+
+
+class ShareParams(ShareCreate, kw_only=True):
+    highlight_id: UUID
+
+
+class EngageParams(EngagementCreate, kw_only=True):
+    share_id: UUID
+
+
+async def _share(ctx: AppContext, c: Caller, p: ShareParams) -> Written[Any]:
+    async with ctx.pool.acquire() as db:
+        return await quotes.share(db, ctx.files, c.user_id, p.highlight_id, p, c.base_url,
+                                  c.device)  # fmt: skip
+
+
+async def _engage(db: Conn, p: EngageParams) -> Written[Any]:
+    return Written(await quotes.engage(db, p.share_id, p))  # engagements publish no event
 
 
 class ByUsername(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -129,7 +151,7 @@ METHODS: dict[str, Method] = {
     "session.end": _method(
         SessionEndParams, lambda db, c, p: sessions.end(db, c.user_id, p.id, p, c.device)
     ),
-    "highlight.create": _grouped(
+    "highlight.create": _with_ctx(
         HighlightCreateParams,
         lambda ctx, c, p: ctx.highlight_creates.submit(
             highlights.new_highlight(c.user_id, p.book_id, p, c.device)
@@ -176,4 +198,6 @@ METHODS: dict[str, Method] = {
         lambda db, c, p: follows.unfollow(db, c.user_id, p.username, c.device),
         _feed_follows(False),
     ),
+    "quote.share": _with_ctx(ShareParams, _share),
+    "quote.engage": _method(EngageParams, lambda db, c, p: _engage(db, p)),
 }

@@ -243,3 +243,49 @@ async def test_trending_ranks_and_broadcasts(server: ServerProcess, database_url
             await http.get("/api/v1/trending", params={"timeframe": "yearly"})
         ).status_code == 422
     await ws.close()
+
+
+async def test_share_and_engage_over_call(server: ServerProcess, database_url: str) -> None:
+    """`quote.share` and `quote.engage` as WebSocket calls (PROTOCOL.md §4.2): the same
+    rules as REST, the card's links on the address the socket reached, and another
+    reader's private highlight is not there."""
+    reader, other = await register(server.base_url), await register(server.base_url)
+    book = await book_for(database_url, reader.id)
+    ws = WsClient(server.ws_url, reader.token, "phone")
+    await ws.open()
+    async with _http(server, reader) as http:
+        template = (await _templates(http))["Midnight"]["id"]
+        highlight = await post_highlight(http, book, "A quote long enough to share.",
+                                         prefix="/api/v1")  # fmt: skip
+    shared = await ws.call("quote.share", {"highlight_id": highlight, "template_id": template,
+                                           "platforms": ["instagram"]})  # fmt: skip
+    assert shared["type"] == "ack", shared
+    share = shared["result"]
+    assert share["shareable_url"] == f"{server.base_url}/q/{share['referral_code']}"
+    event = await ws.wait_for(lambda f: f.get("event") == "quote.shared")
+    assert event["data"]["id"] == share["id"] and event["origin"] == "phone"
+    liked = await ws.call("quote.engage", {"share_id": share["id"], "kind": "like"})
+    assert liked["type"] == "ack" and liked["result"]["likes_count"] == 1, liked
+    async with _http(server) as public:
+        card = await public.get(f"/q/{share['referral_code']}.png")
+        assert card.status_code == 200
+    await ws.close()
+
+    intruder = WsClient(server.ws_url, other.token, "laptop")
+    await intruder.open()
+    refused = await intruder.call("quote.share", {"highlight_id": highlight,
+                                                  "template_id": template})  # fmt: skip
+    assert refused["type"] == "error" and refused["code"] == "not_found", refused
+    bad = await intruder.call("quote.engage", {"share_id": share["id"], "kind": "shout"})
+    assert bad["type"] == "error" and bad["code"] == "bad_request", bad
+    await intruder.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            """SELECT count(*) AS n, max(likes_count) AS likes FROM quote_shares
+               WHERE highlight_id = $1""",
+            highlight,
+        )
+    finally:
+        await conn.close()
+    assert row is not None and (row["n"], row["likes"]) == (1, 1)
