@@ -18,6 +18,7 @@ import json
 import multiprocessing as mp
 import re
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
@@ -109,6 +110,14 @@ async def bare_stream(
     await asyncio.sleep(delay)
     question = f"Bare {n}"
     arrivals = []
+    async for text in _deltas(client, question):
+        now = time.time()
+        arrivals += [(int(m), now) for m in TOKEN.findall(text)]
+    return question, arrivals
+
+
+async def _deltas(client: anthropic.AsyncAnthropic, question: str) -> AsyncIterator[str]:
+    """The text deltas of one streamed answer through the SDK's raw event stream."""
     stream = await client.messages.create(
         model="claude-sonnet-5-5", max_tokens=100, system="s", stream=True,
         messages=[{"role": "user", "content": f"The reader asks: {question}"}],
@@ -116,9 +125,7 @@ async def bare_stream(
     async with stream:
         async for event in stream:
             if event.type == "content_block_delta" and event.delta.type == "text_delta":
-                now = time.time()
-                arrivals += [(int(m), now) for m in TOKEN.findall(event.delta.text)]
-    return question, arrivals
+                yield event.delta.text
 
 
 async def _relay_main(standin_url: str, port: int, ready: Any) -> None:
@@ -130,14 +137,8 @@ async def _relay_main(standin_url: str, port: int, ready: Any) -> None:
 
     async def handle(ws: Any) -> None:
         question = await ws.recv()
-        stream = await client.messages.create(
-            model="claude-sonnet-5-5", max_tokens=100, system="s", stream=True,
-            messages=[{"role": "user", "content": f"The reader asks: {question}"}],
-        )  # fmt: skip
-        async with stream:
-            async for event in stream:
-                if event.type == "content_block_delta" and event.delta.type == "text_delta":
-                    await ws.send(event.delta.text)
+        async for text in _deltas(client, question):
+            await ws.send(text)
         await ws.send("")
 
     async with serve(handle, "127.0.0.1", port, compression=None):
