@@ -22,8 +22,11 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
+import uvloop
 
 from server.auth import Tokens
+from tests.bench.lean_socket import Data, LeanSocket
 from tests.services import ROOT, Postgres, ServerProcess, free_port
 
 JWT_SECRET = "bench-secret-" + "x" * 40
@@ -110,9 +113,15 @@ class Bench:
 # -- client processes ----------------------------------------------------------------------
 
 
-def _parse_ts(frame: dict[str, Any]) -> float:
-    ts = frame["ts"]
-    return float(ts) if isinstance(ts, int | float) else datetime.fromisoformat(ts).timestamp()
+class _Probe(msgspec.Struct):
+    """What a subscriber reads of a frame: durable events carry a seq and a time."""
+
+    type: str
+    seq: int = 0
+    ts: datetime | float | None = None
+
+
+_probe = msgspec.json.Decoder(_Probe)
 
 
 async def _subscriber_main(
@@ -123,50 +132,48 @@ async def _subscriber_main(
     stop: Any,
     compression: str | None,
 ) -> None:
-    from websockets.asyncio.client import connect
-
     per_second: dict[int, int] = {}
     latencies: dict[int, list[float]] = {}
     sockets = []
     for token in tokens:
-        ws = await connect(
-            url, compression=None, max_size=None, open_timeout=60, ping_interval=None
-        )
+        ws = await LeanSocket.connect(url, compression)
         if token is not None:
-            await ws.send(json.dumps({"type": "hello", "token": token, "device": "bench"}))
+            ws.send(json.dumps({"type": "hello", "token": token, "device": "bench"}))
             await ws.recv()  # welcome
             if channel is not None:
-                await ws.send(json.dumps({"type": "subscribe", "id": "s", "channel": channel}))
-                while json.loads(await ws.recv())["type"] != "ack":
+                ws.send(json.dumps({"type": "subscribe", "id": "s", "channel": channel}))
+                while _probe.decode(await ws.recv()).type != "ack":
                     pass
         sockets.append(ws)
     conn_out.send(("ready", len(sockets)))
 
-    async def read(ws: Any) -> None:
-        async for message in ws:
-            frame = json.loads(message)
-            if frame.get("type") != "event" or "seq" not in frame:
-                continue  # presence and other ephemeral frames carry no commit time
-            now = time.time()
-            second = int(now)
-            per_second[second] = per_second.get(second, 0) + 1
-            bucket = latencies.setdefault(second, [])
-            if len(bucket) < 5000:
-                bucket.append(now - _parse_ts(frame))
+    def on_text(message: Data) -> None:
+        frame = _probe.decode(message)
+        if frame.type != "event" or not frame.seq or frame.ts is None:
+            return  # presence and other ephemeral frames carry no commit time
+        now = time.time()
+        ts = frame.ts
+        second = int(now)
+        per_second[second] = per_second.get(second, 0) + 1
+        bucket = latencies.setdefault(second, [])
+        if len(bucket) < 5000:
+            bucket.append(now - (ts if isinstance(ts, float) else ts.timestamp()))
 
-    readers = [asyncio.create_task(read(ws)) for ws in sockets]
+    for ws in sockets:
+        ws.on_text = on_text
     while not stop.is_set():
         await asyncio.sleep(0.2)
-    for task in readers:
-        task.cancel()
     conn_out.send(("result", per_second, latencies))
     for ws in sockets:
-        await ws.close()
+        ws.close()
+    await asyncio.wait([ws.closed for ws in sockets], timeout=10)
+    for ws in sockets:
+        ws.abort()
 
 
 def _subscriber_process(url: str, tokens: Sequence[str | None], channel: str | None, conn_out: Any,
                         stop: Any, compression: str | None) -> None:  # fmt: skip
-    asyncio.run(_subscriber_main(url, tokens, channel, conn_out, stop, compression))
+    uvloop.run(_subscriber_main(url, tokens, channel, conn_out, stop, compression))
 
 
 class SubscriberFleet:
