@@ -8,7 +8,11 @@ WS_CONNECTIONS = Gauge("bookmind_ws_connections", "Open WebSocket connections")
 DB_POOL_SIZE = Gauge("bookmind_db_pool_size", "Connections held by the database pool")
 DB_POOL_IN_USE = Gauge("bookmind_db_pool_in_use", "Pool connections checked out")
 EVENTS_PUBLISHED = Counter("bookmind_events_published_total", "Events handed to the fan-out")
-EVENTS_DELIVERED = Counter("bookmind_events_delivered_total", "Event frames queued to sockets")
+EVENTS_DELIVERED = Counter("bookmind_events_delivered_total", "Event frames handed to sockets")
+EVENTS_QUEUED = Counter(
+    "bookmind_events_queued_total",
+    "Event frames that waited in a socket's queue (its buffer was full, or ASGI path)",
+)
 SLOW_CONSUMER_CLOSES = Counter("bookmind_slow_consumer_closes_total", "Sockets closed with 1013")
 WS_QUEUE_DEPTH = Gauge("bookmind_ws_queue_depth_max", "Deepest outgoing socket queue")
 INGEST_SECONDS = Histogram(

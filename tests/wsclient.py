@@ -29,9 +29,13 @@ class WsClient:
         self._reader: asyncio.Task[None] | None = None
 
     async def open(
-        self, resume: dict[str, int] | None = None, *, hello: bool = True
+        self,
+        resume: dict[str, int] | None = None,
+        *,
+        hello: bool = True,
+        compression: str | None = None,
     ) -> dict[str, Any]:
-        self.ws = await connect(self.url, compression=None, max_size=None, open_timeout=10)
+        self.ws = await connect(self.url, compression=compression, max_size=None, open_timeout=10)
         self._reader = asyncio.create_task(self._read())
         if not hello:
             return {}

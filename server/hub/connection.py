@@ -1,8 +1,10 @@
 """One WebSocket connection: its outgoing queue and writer, its subscriptions.
 
-Each connection has a bounded queue drained by one writer task. When the queue is full
-the reader is too slow: the connection is closed with 1013 and the client resumes from
-its last seq. A slow reader never slows the others or grows the server's memory."""
+A frame is written to the socket at once when its buffer has room and nothing is
+waiting before it (server/hub/direct.py). Otherwise it waits in a bounded queue drained
+by the connection's writer task through ASGI. When the queue is full the reader is too
+slow: the connection is closed with 1013 and the client resumes from its last seq. A
+slow reader never slows the others or grows the server's memory."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from server import metrics
+from server.hub.direct import direct_writer, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,14 @@ class Subscription:
         self.replaying = False
         self.buffer: list[tuple[int, str]] = []
 
-    def offer(self, seq: int, text: str) -> None:
+    def offer(self, seq: int, text: str, framed: bytes | None = None) -> bool:
+        """Hand on one frame; True if it was written to the socket at once."""
         if self.replaying:
             self.buffer.append((seq, text))
         elif seq > self.sent:
             self.sent = seq
-            self.conn.push(text)
+            return self.conn.push(text, framed)
+        return False
 
 
 class Connection:
@@ -74,6 +79,8 @@ class Connection:
         self.subscriptions: dict[str, Subscription] = {}
         self.state = State.OPEN
         self._send = send
+        self._direct = direct_writer(send)
+        self._sending = False  # the writer has taken a frame off the queue
         self._queue: deque[str] = deque()
         self._queue_size = queue_size
         self._wakeup = asyncio.Event()
@@ -83,16 +90,29 @@ class Connection:
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.id}")
 
-    def push(self, text: str) -> None:
-        """Queue a frame; a full queue closes the connection as a slow consumer."""
+    def push(self, text: str, framed: bytes | None = None) -> bool:
+        """Send a frame (`framed`: its bytes on the wire, when the caller sends the same
+        frame to many sockets). Written at once when nothing waits before it and the
+        socket has room (True); else queued, and a full queue closes the connection as
+        a slow consumer."""
         if self.state is not State.OPEN:
-            return
+            return False
+        direct = self._direct
+        # never ahead of a frame that is queued or being sent: order is the protocol's
+        if (
+            direct is not None
+            and not self._queue
+            and not self._sending
+            and direct.try_write(framed or text_frame(text))
+        ):
+            return True
         if len(self._queue) >= self._queue_size:
             metrics.SLOW_CONSUMER_CLOSES.inc()
             self.close(CLOSE_SLOW, "slow consumer")
-            return
+            return False
         self._queue.append(text)
         self._wakeup.set()
+        return False
 
     def close(self, code: int, reason: str = "") -> None:
         """Close after what is queued is sent (or at once for a slow consumer)."""
@@ -126,6 +146,7 @@ class Connection:
                     self._wakeup.clear()
                     await self._wakeup.wait()
                 text = self._queue.popleft()
+                self._sending = True
                 if text == "":
                     await self._send(
                         {"type": "websocket.close", "code": self.close_code,
@@ -133,6 +154,7 @@ class Connection:
                     )  # fmt: skip
                     break
                 await self._send({"type": "websocket.send", "text": text})
+                self._sending = False
         except Exception as exc:  # the client went away mid-send (uvicorn raises several kinds)
             log.debug("writer stopped: %s", exc)
         finally:

@@ -27,6 +27,7 @@ from domain.events import StoredEvent
 from server import metrics
 from server.hub import frames
 from server.hub.connection import CLOSE_RESTART, Connection, Subscription
+from server.hub.direct import text_frame
 from server.hub.fanout import Fanout
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class Hub:
         conn: Connection,
         name: str,
         since: int | None,
-        before_replay: Callable[[int], None] | None = None,
+        before_replay: Callable[[int], object] | None = None,
     ) -> int:
         """Subscribe `conn` to channel `name`; return the channel's head seq (also given
         to `before_replay`, which sends the ack ahead of any replayed event). With
@@ -264,8 +265,9 @@ class Hub:
         seq, frame = frames.unwire(payload)
         text = frame.decode()
         if seq == 0:  # ephemeral: no order, no replay
+            framed = text_frame(text)
             for sub in list(channel.subs.values()):
-                sub.conn.push(text)
+                sub.conn.push(text, framed)
             return
         if not channel.ready:
             channel.early.append((seq, text))
@@ -293,9 +295,13 @@ class Hub:
     def _hand_on(self, channel: Channel, seq: int, text: str) -> None:
         channel.last_seq = seq
         subs = list(channel.subs.values())
+        framed = text_frame(text)  # the same bytes for every socket written directly
+        direct = 0
         for sub in subs:
-            sub.offer(seq, text)
-        metrics.EVENTS_DELIVERED.inc(len(subs))  # once per event: the counter takes a lock
+            direct += sub.offer(seq, text, framed)
+        # once per event: the counters take a lock
+        metrics.EVENTS_DELIVERED.inc(len(subs))
+        metrics.EVENTS_QUEUED.inc(len(subs) - direct)
 
     async def _backfill(self, channel: Channel, upto: int | None = None) -> None:
         """Read the events between the channel's last seq and `upto` (or the highest

@@ -3,12 +3,14 @@ database (books, until uploads exist)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
 import httpx
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.factories import make_book
 
@@ -61,3 +63,14 @@ async def post_highlight(
     assert made.status_code == 201, made.text
     highlight_id: str = made.json()["id"]
     return highlight_id
+
+
+async def stalled_reader(ws_url: str, account: Account, device: str) -> ClientConnection:
+    """A signed-in socket that stops reading while one message waits (max_queue=1): the
+    server's buffer for it fills, as for a phone that lost its signal."""
+    ws = await connect(ws_url, compression=None, max_queue=1, max_size=None)
+    await ws.send(json.dumps({"type": "hello", "token": account.token, "device": device}))
+    return ws
+
+
+BIG_NOTE = "n" * 9000  # big events fill the socket buffers quickly

@@ -4,16 +4,14 @@ close, resync past retention, the restart close on shutdown, and presence."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import server_env
-from tests.e2e.helpers import book_for, highlight_params, register
+from tests.e2e.helpers import BIG_NOTE, book_for, highlight_params, register, stalled_reader
 from tests.services import ServerProcess, running_server
 from tests.wsclient import WsClient
 
@@ -32,15 +30,12 @@ async def test_a_reader_that_stops_reading_is_closed_1013_not_buffered(
 ) -> None:
     alice = await register(small_queues.base_url)
     book = await book_for(database_url, alice.id)
-    # max_queue=1: the client library stops reading the socket as soon as one message waits
-    laggard = await connect(small_queues.ws_url, compression=None, max_queue=1, max_size=None)
-    await laggard.send(json.dumps({"type": "hello", "token": alice.token, "device": "laggard"}))
+    laggard = await stalled_reader(small_queues.ws_url, alice, "laggard")
     writer = WsClient(small_queues.ws_url, alice.token, "writer")
     await writer.open()
-    note = "n" * 9000  # big events fill the socket buffers quickly
     for i in range(600):
         await writer.send({"type": "call", "id": f"b{i}", "method": "highlight.create",
-                           "params": highlight_params(book, note=note)})  # fmt: skip
+                           "params": highlight_params(book, note=BIG_NOTE)})  # fmt: skip
     await writer.wait_for(lambda f: f.get("id") == "b599", timeout=60)
     received = 0
     with pytest.raises(ConnectionClosed):
