@@ -4,7 +4,8 @@ server in the same run. Prints sustained deliveries/s per rate step and publish-
 latency (event `ts` = the write's transaction time, to client receipt). The publisher
 edits a public highlight (one book event per write, as the bare server's one frame per
 publish); `--op create` creates public highlights instead (two events back to back:
-the highlight and the book's counters).
+the highlight and the book's counters). The server runs as deployed: REDIS_URL set, so
+events go through Redis pub/sub and no jobs run in the web process.
 
     python -m tests.bench.bench_fanout [--subscribers 1000] [--processes 3]
 """
@@ -29,6 +30,7 @@ from tests.bench.harness import (
     make_books,
     make_users,
     percentile,
+    production_redis,
     server_env,
     start_server,
     summary,
@@ -82,9 +84,9 @@ async def bookmind(
     async with Bench() as bench:
         owner, *subscribers = await make_users(bench.url, n + 1)
         (book,) = await make_books(bench.url, [owner], public=True)
-        server = await start_server(
-            server_env(bench.url, WS_RATE_BURST="100000", WS_RATE_PER_S="100000")
-        )
+        env = server_env(bench.url, WS_RATE_BURST="100000", WS_RATE_PER_S="100000",
+                         **production_redis())  # fmt: skip
+        server = await start_server(env)
         try:
             fleet = SubscriberFleet(
                 server.ws_url, tokens_for(subscribers), f"book:{book}", processes
@@ -158,7 +160,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=3)
-    parser.add_argument("--rates", default="10,40,80,120,160")
+    parser.add_argument("--rates", default="10,20,30,40,60,80")
     parser.add_argument("--step", type=float, default=6.0)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--op", choices=["update", "create"], default="update",

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
-import os
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from tests.bench.harness import (
     make_books,
     make_users,
     percentile,
+    production_redis,
     server_env,
     start_server,
     tokens_for,
@@ -104,9 +104,7 @@ async def bookmind(
     tokens = tokens_for(users)
     jobs = [(tokens[i // per_user], str(books[i // per_user])) for i in range(devices)]
     # more than one web process: they share events through Redis, as in production
-    redis = (
-        {"REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")} if servers > 1 else {}
-    )
+    redis = production_redis() if servers > 1 else {}
     env = server_env(url, WS_RATE_BURST="100000", WS_RATE_PER_S="100000", DB_POOL_MAX=str(pool),
                      **redis)  # fmt: skip
     web = [await start_server(env) for _ in range(servers)]

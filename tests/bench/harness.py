@@ -85,6 +85,14 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def production_redis() -> dict[str, str]:
+    """The web process as deployed: events fan out through Redis pub/sub, and jobs run in
+    the worker process (which a benchmark does not start), not in the web process as
+    under `make run`, where the scheduled highlight analysis would load the embedding
+    model into the process being measured."""
+    return {"REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")}
+
+
 async def start_server(env: dict[str, str]) -> ServerProcess:
     server = ServerProcess(env)
     server.start()
