@@ -17,6 +17,11 @@ class FileStore(Protocol):
         """The object's bytes; FileNotFoundError when there is none."""
         ...
 
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes in pieces, for objects too large to hold in memory;
+        FileNotFoundError (from this call, before any piece) when there is none."""
+        ...
+
     async def delete_prefix(self, prefix: str) -> None: ...
 
 

@@ -32,6 +32,7 @@ from server.requests import request_id_middleware
 from server.settings import Settings
 
 API_PREFIX = "/api/v1"
+MAX_JSON_BODY_BYTES = 256 * 1024
 
 
 class MetricsController(PrometheusController):
@@ -73,6 +74,13 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_auth.AuthController,
             http_users.UsersController,
             http_books.BooksController,
+            Router(
+                path="/",
+                route_handlers=[http_books.BookUploadController],
+                # the file itself is checked exactly against the limit; this bounds the
+                # whole request (form fields and multipart framing around the file)
+                request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
+            ),
             http_ai.AiController,
             http_social.SocialController,
             http_quotes.QuotesController,
@@ -103,8 +111,8 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="BookMind", version="1.0.0", path="/schema"),
         logging_config=None,
-        # the upload limit is checked exactly on the file; this bounds the whole request
-        request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
+        # JSON bodies are small; only the upload route (above) takes files
+        request_max_body_size=MAX_JSON_BODY_BYTES,
         debug=False,
     )
     return BookMindApp(litestar, make_ws_app(ctx))

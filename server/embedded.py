@@ -53,8 +53,10 @@ def jwt_secret(data_dir: Path) -> str:
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         tmp = data_dir / f".jwt_secret.{secrets.token_hex(8)}"
-        tmp.write_text(secrets.token_urlsafe(48), encoding="ascii")
-        tmp.chmod(0o600)
+        # private from its first byte: created 0600, never readable by others in between
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(48))
         # link() refuses to overwrite: whichever process links first wins, atomically
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+# HS256 wants a key as long as its hash (32 bytes); a short one can be brute-forced
+MIN_JWT_SECRET_CHARS = 32
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -95,7 +98,13 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _parse(f.name, str(f.type), raw)
-        return cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.jwt_secret is not None and len(settings.jwt_secret) < MIN_JWT_SECRET_CHARS:
+            raise SettingsError(
+                f"JWT_SECRET must be at least {MIN_JWT_SECRET_CHARS} characters: HS256 "
+                "tokens signed with a short secret can be forged by guessing it"
+            )
+        return settings
 
 
 def _parse(name: str, type_name: str, raw: str) -> object:

@@ -6,13 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from domain.ports import FileStore as Storage
 from server.settings import Settings
 
 __all__ = ["LocalStorage", "S3Storage", "Storage", "make_storage"]
+
+# a file is served in pieces of this size, each read in a thread: memory per download
+# stays at one piece whatever the book's size
+CHUNK_BYTES = 256 * 1024
+
+
+async def _pieces(
+    read: Callable[[int], bytes], close: Callable[[], object]
+) -> AsyncIterator[bytes]:
+    try:
+        while piece := await asyncio.to_thread(read, CHUNK_BYTES):
+            yield piece
+    finally:
+        await asyncio.to_thread(close)
 
 
 class LocalStorage:
@@ -37,6 +52,10 @@ class LocalStorage:
 
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        handle: BinaryIO = await asyncio.to_thread(self._path(key).open, "rb")
+        return _pieces(handle.read, handle.close)
 
     async def delete_prefix(self, prefix: str) -> None:
         path = self._path(prefix)
@@ -70,6 +89,16 @@ class S3Storage:
             return body
 
         return await asyncio.to_thread(read)
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        def open_body() -> Any:
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            except self.client.exceptions.NoSuchKey:
+                raise FileNotFoundError(key) from None
+
+        body = await asyncio.to_thread(open_body)
+        return _pieces(body.read, body.close)
 
     async def delete_prefix(self, prefix: str) -> None:
         def delete() -> None:

@@ -11,6 +11,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from domain.limits import BoundedJson
+
 Username = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_]{3,30}$")]
 Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
@@ -35,7 +37,7 @@ class RefreshCommand(Struct, forbid_unknown_fields=True):
     refresh_token: Annotated[str, Meta(min_length=1, max_length=512)]
 
 
-class ProfilePatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
+class ProfilePatch(BoundedJson, forbid_unknown_fields=True, omit_defaults=True):
     """Fields absent from the request stay as they are; preference objects are merged
     key by key into the stored ones."""
 

@@ -25,13 +25,15 @@ from domain.accounts.models import (
     public_user_from_row,
     user_from_row,
 )
-from domain.errors import Conflict, NotFound, RateLimited, Unauthorized
+from domain.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from domain.limits import check_json
 from domain.patches import patch_fields
 from domain.sql import Conn, load_queries
 
 Q = load_queries(__file__, user_columns=USER_COLUMNS, public_columns=PUBLIC_USER_COLUMNS)
 
 BAD_CREDENTIALS = "wrong login or password"
+PREFERENCE_FIELDS = ("reading_preferences", "ai_preferences", "notification_preferences")
 
 
 class ClientInfo(msgspec.Struct, frozen=True):
@@ -153,6 +155,7 @@ async def update_profile(conn: Conn, user_id: UUID, patch: ProfilePatch) -> User
     time_zone = value("time_zone")
     if isinstance(time_zone, str):
         rules.check_time_zone(time_zone)
+    await _check_merged_preferences(conn, user_id, patch)
     row = await conn.fetchrow(
         Q.update_profile,
         user_id,
@@ -173,6 +176,20 @@ async def update_profile(conn: Conn, user_id: UUID, patch: ProfilePatch) -> User
     if row is None:
         raise NotFound("no such user")
     return user_from_row(row)
+
+
+async def _check_merged_preferences(conn: Conn, user_id: UUID, patch: ProfilePatch) -> None:
+    """Preferences are merged key by key, so small patches could grow them without end:
+    the merged object is held to the same bound as one patch."""
+    for name in PREFERENCE_FIELDS:
+        given = getattr(patch, name)
+        if given is msgspec.UNSET or not given:
+            continue
+        stored = await conn.fetchval(f"SELECT {name} FROM users WHERE id = $1", user_id)
+        try:
+            check_json(name, {**(stored or {}), **given})
+        except ValueError as exc:
+            raise Invalid(str(exc).replace("`", ""), field=name) from None
 
 
 async def public_profile(conn: Conn, username: str, viewer: UUID) -> PublicUser:

@@ -23,7 +23,9 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
         ok = await asyncio.to_thread(_hasher.verify, target, password)
     except (VerificationError, InvalidHashError):
         return False
-    return bool(ok) and stored_hash is not None
+    # an empty stored hash is no password at all: it never matches (it would otherwise
+    # verify the dummy password)
+    return bool(ok) and bool(stored_hash)
 
 
 def needs_rehash(stored_hash: str) -> bool:

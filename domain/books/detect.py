@@ -1,12 +1,16 @@
 """What a file is, from its bytes (never its name): pdf, epub, mobi or docx.
 
 Zip-based formats are told apart by their central directory, read without inflating
-anything, so a zip bomb costs nothing here."""
+anything and only once its end record says it is of a book's size, so neither a zip
+bomb nor a directory of millions of entries costs anything here. Runs in a thread: it
+is proportional to the upload."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+
+from domain.books.zipguard import directory_within_limits
 
 PDF_MAGIC = b"%PDF-"
 MOBI_MAGIC = b"BOOKMOBI"  # PalmDB type + creator at offset 60
@@ -25,6 +29,8 @@ def detect_type(data: bytes) -> str | None:
 
 
 def _zip_kind(data: bytes) -> str | None:
+    if not directory_within_limits(data):
+        return None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())

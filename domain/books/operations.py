@@ -5,6 +5,7 @@ anyone signed in (domain/books/access.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from pathlib import PurePath
@@ -79,7 +80,8 @@ async def upload(
         raise Invalid("the file is empty", field="file")
     if len(data) > max_bytes:
         raise TooLarge(f"the file is larger than {max_bytes} bytes")
-    kind = detect_type(data)
+    # both are proportional to the file: off the event loop
+    kind, digest = await asyncio.to_thread(_sniff, data)
     if kind is None:
         raise UnsupportedType("not a PDF, EPUB, MOBI or DOCX file")
     book_id = uuid.uuid4()
@@ -89,7 +91,7 @@ async def upload(
         async with conn.transaction():
             row = await conn.fetchrow(
                 Q.insert_book, book_id, user_id, title or title_from_filename(filename), author,
-                visibility, kind, len(data), key, filename, hashlib.sha256(data).hexdigest(),
+                visibility, kind, len(data), key, filename, digest,
             )  # fmt: skip
             book = book_from_row(row)
             stored = Processing(book_id, "stored", 0)
@@ -98,6 +100,11 @@ async def upload(
     except BaseException:
         await files.delete_prefix(f"books/{book_id}/")  # no orphan file
         raise
+
+
+def _sniff(data: bytes) -> tuple[str | None, str]:
+    kind = detect_type(data)
+    return kind, hashlib.sha256(data).hexdigest() if kind else ""
 
 
 async def get(conn: Conn, user_id: UUID, book_id: UUID) -> Book:

@@ -39,9 +39,9 @@ def _visibility_events(before_public: bool, after: Annotation, name: str) -> lis
 async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: AnnotationCreate, origin: str | None
 ) -> Written[Annotation]:
-    plain = rules.plain_text(cmd.annotation_type, cmd.content, cmd.audio_transcript)
     async with conn.transaction():
         await readable_book(conn, book_id, user_id)
+        plain = rules.plain_text(cmd.annotation_type, cmd.content, cmd.audio_transcript)
         for link, query in ((cmd.highlight_id, Q.own_highlight_on_book),
                             (cmd.bookmark_id, Q.own_bookmark_on_book)):  # fmt: skip
             if link is not None and await conn.fetchval(query, link, user_id, book_id) is None:

@@ -11,6 +11,8 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from domain.limits import BoundedJson
+
 Color = Literal["yellow", "blue", "green", "red", "purple", "orange", "brown", "pink"]
 Category = Literal[
     "important_concept", "question", "agreement", "disagreement",
@@ -31,7 +33,7 @@ Json = dict[str, Any]
 # -- progress -------------------------------------------------------------------------
 
 
-class ProgressUpdate(Struct, forbid_unknown_fields=True, kw_only=True):
+class ProgressUpdate(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     current_page: Page
     progress_percentage: Fraction
     current_character_offset: Offset | None = None
@@ -89,7 +91,7 @@ class ReadingSession(Struct, kw_only=True):
 # -- highlights -----------------------------------------------------------------------
 
 
-class HighlightCreate(Struct, forbid_unknown_fields=True, kw_only=True):
+class HighlightCreate(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     id: UUID | None = None
     selected_text: Annotated[str, Meta(min_length=1, max_length=2000)]
     page_number: Page
@@ -103,7 +105,7 @@ class HighlightCreate(Struct, forbid_unknown_fields=True, kw_only=True):
     position_data: Json = {}
 
 
-class HighlightPatch(Struct, forbid_unknown_fields=True, kw_only=True):
+class HighlightPatch(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     color: Color | UnsetType = UNSET
     category: Category | UnsetType | None = UNSET
     note: Note | UnsetType | None = UNSET
@@ -141,7 +143,7 @@ class Highlight(Struct, kw_only=True):
 # -- bookmarks ------------------------------------------------------------------------
 
 
-class BookmarkCreate(Struct, forbid_unknown_fields=True, kw_only=True):
+class BookmarkCreate(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     id: UUID | None = None
     title: Annotated[str, Meta(max_length=200)] | None = None
     note: Note | None = None
@@ -152,7 +154,7 @@ class BookmarkCreate(Struct, forbid_unknown_fields=True, kw_only=True):
     icon: Annotated[str, Meta(max_length=32)] | None = None
 
 
-class BookmarkPatch(Struct, forbid_unknown_fields=True, kw_only=True):
+class BookmarkPatch(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     title: Annotated[str, Meta(max_length=200)] | UnsetType | None = UNSET
     note: Note | UnsetType | None = UNSET
     category: BookmarkCategory | UnsetType = UNSET
@@ -162,7 +164,7 @@ class BookmarkPatch(Struct, forbid_unknown_fields=True, kw_only=True):
     icon: Annotated[str, Meta(max_length=32)] | UnsetType | None = UNSET
 
 
-class AutoBookmark(Struct, forbid_unknown_fields=True, kw_only=True):
+class AutoBookmark(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     page_number: Page
     position_data: Json = {}
     context_text: Annotated[str, Meta(max_length=1000)] | None = None
@@ -189,7 +191,7 @@ class Bookmark(Struct, kw_only=True):
 # -- annotations ----------------------------------------------------------------------
 
 
-class AnnotationCreate(Struct, forbid_unknown_fields=True, kw_only=True):
+class AnnotationCreate(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     id: UUID | None = None
     annotation_type: AnnotationType
     content: Annotated[str, Meta(min_length=1, max_length=50_000)]
@@ -204,7 +206,7 @@ class AnnotationCreate(Struct, forbid_unknown_fields=True, kw_only=True):
     audio_duration_seconds: Annotated[int, Meta(ge=0, le=86_400)] | None = None
 
 
-class AnnotationPatch(Struct, forbid_unknown_fields=True, kw_only=True):
+class AnnotationPatch(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     content: Annotated[str, Meta(min_length=1, max_length=50_000)] | UnsetType = UNSET
     page_number: Page | UnsetType = UNSET
     tags: Tags | UnsetType = UNSET

@@ -21,7 +21,9 @@ COLOR_HEX = {
 # a position at or past this fraction of the book counts as finishing it
 COMPLETION_THRESHOLD = 0.99
 
-_TAG = re.compile(r"<[^>]*>")
+# a tag cannot contain "<": with that, each "<" is scanned past once and stripping is
+# linear (`<[^>]*>` rescans to the end from every "<": 50,000 of them took seconds)
+_TAG = re.compile(r"<[^<>]*>")
 _SPACE = re.compile(r"\s+")
 
 

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
+from domain.limits import BoundedJson
+
 Platform = Literal["default", "instagram", "twitter", "facebook", "linkedin", "pinterest", "story"]
 EngagementKind = Literal["view", "like", "save", "share", "comment", "click"]
 
@@ -41,7 +43,7 @@ class QuoteShare(Struct, kw_only=True):
     updated_at: datetime
 
 
-class ShareCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class ShareCreate(BoundedJson, kw_only=True, forbid_unknown_fields=True):
     template_id: UUID
     share_message: Annotated[str, Meta(max_length=2000)] | None = None
     hashtags: Annotated[

@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from litestar.channels.backends.base import ChannelsBackend
-from litestar.channels.backends.memory import MemoryChannelsBackend
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +55,6 @@ class Fanout:
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
         self.restarts = 0
-
-    @property
-    def local_only(self) -> bool:
-        return isinstance(self._backend, MemoryChannelsBackend)
 
     async def start(self) -> None:
         await self._open()
@@ -150,7 +145,9 @@ class Fanout:
                 if listener_dead or silent:
                     await self._restart()
                     continue
-                if self._backend is not None and not self.local_only:
+                # every backend gets probes, the in-memory one too: a watchdog that waits
+                # for probes nobody sends restarts the listener every few seconds
+                if self._backend is not None:
                     await self._backend.publish(b"", [self._probe_channel])
             except Exception as exc:  # Redis still down: try again next round
                 log.warning("fan-out watchdog: %s", exc)

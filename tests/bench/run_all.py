@@ -13,6 +13,7 @@ BENCHES = [
     ["tests.bench.bench_search"],
     ["tests.bench.bench_ai"],
     ["tests.bench.bench_feed"],
+    ["tests.bench.bench_stalls"],
 ]
 
 if __name__ == "__main__":

@@ -70,3 +70,9 @@ def test_feed_smoke() -> None:
                "5", "--processes", "1")  # fmt: skip
     assert re.search(r"baseline: author with no followers +write ack p50", out), out
     assert "items that reached all 10 connected followers: 5/5" in out, out
+
+
+def test_stalls_smoke() -> None:
+    out = _run("tests.bench.bench_stalls", "--rounds", "1", "--only", "login")
+    assert re.search(r"baseline: no attack +\d+ probes: p50 [\d.]+", out), out
+    assert re.search(r"5 MB login body +answered \[413\]; \d+ probes", out), out

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -183,6 +184,25 @@ async def test_empty_too_large_and_bad_fields(books_server: ServerProcess, owner
         assert big.status_code == 413
         bad = await _upload(http, CORPUS / "alice-in-wonderland_epub3.epub", visibility="world")
         assert bad.status_code == 422 and bad.json()["field"] == "visibility"
+
+
+async def test_the_original_file_comes_back_under_any_name(
+    books_server: ServerProcess, owner: Account
+) -> None:
+    """A name outside Latin-1 once made GET /file answer 500; it is streamed now, with
+    the name in RFC 6266's `filename*`."""
+    data = (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes()
+    name = "Алиса в стране чудес 🐇.epub"
+    async with _client(books_server, owner) as http:
+        made = await http.post("/books", files={"file": (name, data)})
+        assert made.status_code == 202, made.text
+        got = await http.get(f"/books/{made.json()['id']}/file")
+    assert got.status_code == 200
+    assert got.content == data
+    assert got.headers["content-type"] == "application/epub+zip"
+    disposition = got.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="')
+    assert "filename*=UTF-8''" + quote(name, safe="") in disposition
 
 
 async def test_ownership_visibility_and_delete(

@@ -56,6 +56,18 @@ async def test_missing_object_is_file_not_found(storage: Storage) -> None:
         await storage.get("books/none/original.pdf")
 
 
+async def test_stream_gives_the_object_in_pieces(storage: Storage) -> None:
+    from server.storage import CHUNK_BYTES
+
+    data = bytes(range(256)) * (CHUNK_BYTES // 100)  # a little over two and a half pieces
+    await storage.put("books/s/original.pdf", data, "application/pdf")
+    pieces = [p async for p in await storage.stream("books/s/original.pdf")]
+    assert b"".join(pieces) == data
+    assert len(pieces) == 3 and all(len(p) <= CHUNK_BYTES for p in pieces)
+    with pytest.raises(FileNotFoundError):
+        await storage.stream("books/none/original.pdf")
+
+
 async def test_local_keys_cannot_escape_the_root(tmp_path: Path) -> None:
     store = LocalStorage(tmp_path / "files")
     with pytest.raises(ValueError, match="escapes"):

@@ -60,3 +60,13 @@ def test_profile_patch_tells_absent_from_null() -> None:
 def test_refresh_tokens_are_stored_hashed() -> None:
     digest = rules.hash_refresh_token("abc")
     assert len(digest) == 32 and digest != b"abc"
+
+
+async def test_an_empty_stored_hash_never_matches() -> None:
+    from domain.accounts import passwords
+
+    # the unknown-user path checks a dummy hash; an empty stored hash must not reach it
+    assert not await passwords.verify_password("", "not-a-real-password")
+    assert not await passwords.verify_password(None, "not-a-real-password")
+    real = await passwords.hash_password("right-password")
+    assert await passwords.verify_password(real, "right-password")

@@ -41,3 +41,18 @@ def test_readme_table_lists_every_variable() -> None:
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", readme, re.MULTILINE))
     assert set(setting_names()) - documented == set()
+
+
+def test_short_jwt_secret_is_refused() -> None:
+    with pytest.raises(SettingsError, match="JWT_SECRET"):
+        Settings.from_env({"JWT_SECRET": "short"})
+    assert Settings.from_env({"JWT_SECRET": "s" * 32}).jwt_secret == "s" * 32
+
+
+def test_generated_secret_file_is_private_and_stable(tmp_path: Path) -> None:
+    from server.embedded import jwt_secret
+
+    first = jwt_secret(tmp_path)
+    assert len(first) >= 32 and jwt_secret(tmp_path) == first
+    assert (tmp_path / "jwt_secret").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["jwt_secret"]
