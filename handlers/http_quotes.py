@@ -5,10 +5,9 @@ no sign-in."""
 from __future__ import annotations
 
 import html
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from domain.social import collections, quotes
@@ -29,20 +28,16 @@ from handlers.http_reading import Device, published
 from server.context import AppContext
 
 
-def _base_url(ctx: AppContext, request: Request[Any, Any, Any]) -> str:
-    return (ctx.settings.public_url or str(request.base_url)).rstrip("/")
-
-
 class QuotesController(Controller):
     tags = ["sharing"]
 
     @post("/highlights/{highlight_id:uuid}/share", status_code=HTTP_201_CREATED)
     async def share(
-        self, highlight_id: UUID, data: ShareCreate, request: Request[Any, Any, Any],
-        ctx: AppContext, conn: PooledConn, user_id: UUID, device: str | None = Device,
+        self, highlight_id: UUID, data: ShareCreate, ctx: AppContext, conn: PooledConn,
+        user_id: UUID, device: str | None = Device,
     ) -> Response[QuoteShare]:  # fmt: skip
         written = await quotes.share(conn, ctx.files, user_id, highlight_id, data,
-                                     _base_url(ctx, request), device)  # fmt: skip
+                                     ctx.settings.public_base_url, device)  # fmt: skip
         return published(ctx, written, creates=True)
 
     @get("/quotes/{share_id:uuid}")
@@ -88,12 +83,11 @@ class CollectionsController(Controller):
 
 
 @get("/q/{code:str}", include_in_schema=False, media_type="text/html")
-async def quote_page(code: str, ctx: AppContext, conn: PooledConn,
-                     request: Request[Any, Any, Any]) -> Response[str]:  # fmt: skip
+async def quote_page(code: str, ctx: AppContext, conn: PooledConn) -> Response[str]:
     if code.endswith(".png"):
         return await _card(code.removesuffix(".png"), ctx, conn)  # type: ignore[return-value]
     quote = await quotes.public_view(conn, code)
-    return Response(page(quote, _base_url(ctx, request)), media_type="text/html",
+    return Response(page(quote, ctx.settings.public_base_url), media_type="text/html",
                     headers={"Cache-Control": "no-store"})  # fmt: skip
 
 

@@ -58,18 +58,9 @@ def make_ws_app(ctx: AppContext) -> Callable[[Any, Any, Any], Awaitable[None]]:
     the durable-writes benchmark)."""
 
     async def ws_app(scope: Any, receive: ReceiveMessage, send: SendMessage) -> None:
-        await Socket(ctx, receive, send, ctx.settings.public_url or _base_url(scope)).run()
+        await Socket(ctx, receive, send, ctx.settings.public_base_url).run()
 
     return ws_app
-
-
-def _base_url(scope: Any) -> str:
-    """The HTTP address the client reached us at (for links in what it shares)."""
-    scheme = "https" if scope.get("scheme") == "wss" else "http"
-    host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
-    if not host and scope.get("server"):
-        host = "{}:{}".format(*scope["server"])
-    return f"{scheme}://{host}{scope.get('root_path', '')}"
 
 
 class Socket:

@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Router
+from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware.allowed_hosts import AllowedHostsMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
@@ -44,15 +46,27 @@ class BookMindApp:
     """The ASGI app: `/ws` goes straight to the socket loop, everything else (lifespan
     included) to Litestar."""
 
-    def __init__(self, litestar: Litestar, ws_app: Any) -> None:
+    def __init__(self, litestar: Litestar, ws_app: Any, hosts: AllowedHostsConfig) -> None:
         self.litestar = litestar
         self.ws_app = ws_app
+        self.hosts = AllowedHostsMiddleware(litestar, hosts).allowed_hosts_regex
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/ws":
+            if not self._trusted(scope):
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await self.ws_app(scope, receive, send)
         else:
             await self.litestar(scope, receive, send)
+
+    def _trusted(self, scope: Any) -> bool:
+        """The Host check Litestar's middleware makes on HTTP, for the socket (which is
+        dispatched before Litestar)."""
+        if self.hosts is None:
+            return True
+        host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+        return self.hosts.fullmatch(host) is not None
 
 
 def create_app(settings: Settings | None = None) -> BookMindApp:
@@ -90,6 +104,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_reading.ReadingItemsController,
         ],
     )
+    hosts = AllowedHostsConfig(allowed_hosts=settings.trusted_hosts())
     litestar = Litestar(
         route_handlers=[
             http_ops.healthz,
@@ -114,5 +129,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
         # JSON bodies are small; only the upload route (above) takes files
         request_max_body_size=MAX_JSON_BODY_BYTES,
         debug=False,
+        # a forged Host header gets 400: links are built from PUBLIC_URL alone anyway
+        allowed_hosts=hosts,
     )
-    return BookMindApp(litestar, make_ws_app(ctx))
+    return BookMindApp(litestar, make_ws_app(ctx), hosts)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # HS256 wants a key as long as its hash (32 bytes); a short one can be brute-forced
 MIN_JWT_SECRET_CHARS = 32
@@ -24,8 +25,12 @@ class Settings:
     # where it listens
     host: str = "127.0.0.1"
     port: int = 8000
-    # the address readers reach it at, for share links (default: each request's own)
+    # the address readers reach it at, for share links (default: http://HOST:PORT, with
+    # localhost for a wildcard HOST); links are never built from a request's Host header
     public_url: str | None = None
+    # Host headers accepted, comma-separated ("*" for any); default: PUBLIC_URL's host,
+    # HOST, localhost and the loopback addresses
+    allowed_hosts: str | None = None
     # parts that switch to production services when set
     database_url: str | None = None
     redis_url: str | None = None
@@ -77,6 +82,27 @@ class Settings:
     log_json: bool = True
 
     @property
+    def public_base_url(self) -> str:
+        """The trusted base of every public link (share pages, card images)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in {"0.0.0.0", "::", ""} else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def trusted_hosts(self) -> list[str]:
+        """Host header values to accept, each with and without this process's port."""
+        if self.allowed_hosts:
+            names = [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+            if "*" in names:
+                return ["*"]
+        else:
+            names = ["localhost", "127.0.0.1", "[::1]", self.host]
+            if self.public_url:
+                names.append(urlsplit(self.public_url).netloc)
+        hosts = {n for n in names if n and n not in {"0.0.0.0", "::"}}  # noqa: S104
+        return sorted(hosts | {f"{h}:{self.port}" for h in hosts if not _has_port(h)})
+
+    @property
     def embedded_database(self) -> bool:
         return self.database_url is None
 
@@ -105,6 +131,10 @@ class Settings:
                 "tokens signed with a short secret can be forged by guessing it"
             )
         return settings
+
+
+def _has_port(host: str) -> bool:
+    return "]:" in host if host.startswith("[") else ":" in host
 
 
 def _parse(name: str, type_name: str, raw: str) -> object:

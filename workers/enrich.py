@@ -104,7 +104,10 @@ async def analyze_highlights(pool: Any) -> dict[str, int]:
                   b.key_concepts, b.topics,
                   (SELECT count(*) FROM highlights o
                    WHERE o.book_id = h.book_id AND o.id <> h.id AND o.deleted_at IS NULL
-                     AND o.start_offset < h.end_offset AND o.end_offset > h.start_offset)
+                     AND o.start_offset < h.end_offset AND o.end_offset > h.start_offset
+                     -- what others keep private is theirs: it must not move a score
+                     -- that reveals where they highlighted
+                     AND (o.public OR o.user_id = h.user_id))
                    AS others
            FROM highlights h JOIN books b ON b.id = h.book_id
            WHERE h.ai_importance_score IS NULL AND h.deleted_at IS NULL

@@ -199,7 +199,7 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
         await conn.execute(Q.copy_chapters, book_id, source["id"])
         await conn.execute(Q.copy_passages, book_id, source["id"])
         done = await conn.fetchrow(
-            Q.finish_ingest, book_id, placeholder, source["title"], source["author"],
+            Q.finish_ingest, book_id, placeholder, source["file_title"], source["file_author"],
             source["page_count"], source["word_count"], source["reading_time_minutes"],
             source["difficulty_level"], cover_url, source["topics"], source["key_concepts"],
         )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -36,3 +37,10 @@ async def may_read(conn: Conn, book_id: UUID, user_id: UUID) -> bool:
     except NotFound:
         return False
     return True
+
+
+async def shown_to(conn: Conn, item: Any, user_id: UUID) -> bool:
+    """Whether another reader's item (a highlight, an annotation: a row with `public` and
+    `book_id`) is visible to `user_id`: public, on a book they may read. A public item
+    on a private book is as unseen as the book (404, never 403)."""
+    return bool(item["public"]) and await may_read(conn, item["book_id"], user_id)

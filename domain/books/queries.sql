@@ -70,7 +70,10 @@ SET processing_status = 'completed',
     difficulty_level = $8,
     cover_image_url = $9,
     topics = $10,
-    key_concepts = $11
+    key_concepts = $11,
+    file_title = $3,
+    file_author = $4,
+    file_metadata_known = true
 WHERE id = $1
 RETURNING {book_columns}
 
@@ -118,11 +121,13 @@ LIMIT $5
 
 -- name: reuse_source
 -- An ingested book made from the very same file (any owner: the text, passages and
--- vectors derive from the bytes alone, and nothing of the other reader comes along).
-SELECT b.id, b.title, b.author, b.page_count, b.word_count, b.reading_time_minutes,
-       b.difficulty_level, b.cover_image_url, b.topics, b.key_concepts
+-- vectors derive from the bytes alone, and nothing of the other reader comes along -- the
+-- title and author are the file's own, not what its owner renamed it to).
+SELECT b.id, b.file_title, b.file_author, b.page_count, b.word_count,
+       b.reading_time_minutes, b.difficulty_level, b.cover_image_url, b.topics, b.key_concepts
 FROM books b
 WHERE b.file_sha256 = $1 AND b.id <> $2 AND b.processing_status = 'completed'
+  AND b.file_metadata_known
   AND EXISTS (SELECT 1 FROM book_embeddings e WHERE e.book_id = b.id)
 ORDER BY b.processing_completed_at
 LIMIT 1

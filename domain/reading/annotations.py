@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 
 from domain import events as ev
-from domain.books.access import readable_book
+from domain.books.access import readable_book, shown_to
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.events import Event, append_events, book_channel, user_channel
 from domain.pagination import Page, decode_cursor, page_of
@@ -78,7 +78,7 @@ async def create(
 
 async def _own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Annotation:
     row = await conn.fetchrow(Q.annotation_for_update, annotation_id)
-    if row is None or (row["user_id"] != user_id and not row["public"]):
+    if row is None or (row["user_id"] != user_id and not await shown_to(conn, row, user_id)):
         raise NotFound("no such annotation")
     if row["user_id"] != user_id:
         raise Forbidden("not your annotation")

@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from domain import events as ev
-from domain.books.access import readable_book
+from domain.books.access import readable_book, shown_to
 from domain.errors import Conflict, DomainError, Forbidden, NotFound
 from domain.events import (
     Batch,
@@ -186,7 +186,7 @@ async def _existing(conn: Conn, highlight_id: UUID | None, user_id: UUID) -> Hig
 
 async def _own_for_update(conn: Conn, highlight_id: UUID, user_id: UUID) -> Highlight:
     row = await conn.fetchrow(Q.highlight_for_update, highlight_id)
-    if row is None or (row["user_id"] != user_id and not row["public"]):
+    if row is None or (row["user_id"] != user_id and not await shown_to(conn, row, user_id)):
         raise NotFound("no such highlight")
     if row["user_id"] != user_id:
         raise Forbidden("not your highlight")

@@ -92,6 +92,14 @@ async def followee_ids(conn: Conn, user_id: UUID) -> list[UUID]:
     return [r["followee_id"] for r in await conn.fetch(Q.followee_ids, user_id)]
 
 
+async def feed_author(conn: Conn, user_id: UUID, book_id: UUID) -> PublicUser | None:
+    """The author of a live feed item, when its followers may see it: items on a private
+    book reach nobody (its owner alone may read it, and nobody follows themselves)."""
+    if not await conn.fetchval(Q.book_is_public, book_id):
+        return None
+    return await author_profile(conn, user_id)
+
+
 async def author_profile(conn: Conn, user_id: UUID) -> PublicUser | None:
     row = await conn.fetchrow(Q.public_user, user_id)
     return public_user_from_row(row) if row is not None else None

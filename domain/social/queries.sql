@@ -20,6 +20,9 @@ WHERE id IN ($1, $2)
 -- name: public_user
 SELECT {public_user_columns} FROM users WHERE id = $1
 
+-- name: book_is_public
+SELECT visibility = 'public' FROM books WHERE id = $1
+
 -- name: followers
 SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id
 FROM follows f JOIN users u ON u.id = f.follower_id
@@ -43,23 +46,25 @@ SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2
 SELECT followee_id FROM follows WHERE follower_id = $1
 
 -- name: feed
--- Public highlights and quote shares of the people followed, newest first. Each side is
--- limited before the union, so a page reads at most 2 x limit rows per side.
+-- Public highlights and quote shares of the people followed, newest first, on books the
+-- reader may read (a public highlight on a private book is its owner's alone). Each side
+-- is limited before the union, so a page reads at most 2 x limit rows per side.
 WITH followed AS (SELECT followee_id FROM follows WHERE follower_id = $1),
 items AS (
     (SELECT 'highlight' AS kind, h.id, h.created_at, h.user_id,
             (SELECT to_jsonb(x) FROM (SELECT {highlight_columns_h}) x) AS item
-     FROM highlights h
+     FROM highlights h JOIN books b ON b.id = h.book_id
      WHERE h.user_id IN (SELECT followee_id FROM followed) AND h.public
-       AND h.deleted_at IS NULL
+       AND h.deleted_at IS NULL AND (b.visibility = 'public' OR b.user_id = $1)
        AND ($2::timestamptz IS NULL OR (h.created_at, h.id) < ($2, $3::uuid))
      ORDER BY h.created_at DESC, h.id DESC
      LIMIT $4)
     UNION ALL
     (SELECT 'quote_share', q.id, q.created_at, q.user_id,
             to_jsonb(q) - 'platform_post_ids' - 'demographics_data'
-     FROM quote_shares q
+     FROM quote_shares q JOIN books b ON b.id = q.book_id
      WHERE q.user_id IN (SELECT followee_id FROM followed)
+       AND (b.visibility = 'public' OR b.user_id = $1)
        AND ($2::timestamptz IS NULL OR (q.created_at, q.id) < ($2, $3::uuid))
      ORDER BY q.created_at DESC, q.id DESC
      LIMIT $4)
@@ -73,6 +78,7 @@ LIMIT $4
 
 -- name: highlight_to_share
 SELECT h.id, h.user_id, h.book_id, h.selected_text, h.public, b.title, b.author,
+       (b.visibility = 'public' OR b.user_id = $2) AS book_readable,
        (SELECT CASE WHEN subscription_tier <> 'free' AND subscription_expires_at < now()
                     THEN 'free' ELSE subscription_tier END FROM users WHERE id = $2) AS tier
 FROM highlights h JOIN books b ON b.id = h.book_id

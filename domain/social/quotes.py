@@ -58,8 +58,9 @@ async def share(
     base_url: str, origin: str | None,
 ) -> Written[QuoteShare]:  # fmt: skip
     row = await conn.fetchrow(Q.highlight_to_share, highlight_id, user_id)
-    if row is None or (row["user_id"] != user_id and not row["public"]):
-        raise NotFound("no such highlight")  # another reader's private highlight: not there
+    if row is None or not row["book_readable"] or (row["user_id"] != user_id and not row["public"]):
+        # another reader's private highlight, or one on a book the caller may not read
+        raise NotFound("no such highlight")
     text = " ".join(row["selected_text"].split())
     if not QUOTE_MIN <= len(text) <= QUOTE_MAX:
         raise Invalid(f"a quote is {QUOTE_MIN} to {QUOTE_MAX} characters; this highlight has "

@@ -21,7 +21,7 @@ import msgspec
 
 from domain import events as ev
 from domain.events import StoredEvent
-from domain.social.follows import author_profile, followee_ids, is_following
+from domain.social.follows import feed_author, followee_ids, is_following
 from server.hub.connection import Connection
 from server.hub.hub import Hub
 
@@ -32,6 +32,7 @@ _json = msgspec.json.Encoder()
 
 class _Author(msgspec.Struct):
     user_id: UUID
+    book_id: UUID
 
 
 class _Change(msgspec.Struct):
@@ -158,17 +159,18 @@ class FeedRouter:
         a quote shared, is a feed item for its author's followers."""
         for e in events:
             if e.event == ev.HIGHLIGHT_CREATED and e.channel.startswith("book:"):
-                self._spawn(self.publish(_author_of(e.data).user_id, "highlight", e.data))
+                self._spawn(self.publish("highlight", e.data))
             elif e.event == ev.QUOTE_SHARED:
-                self._spawn(self.publish(_author_of(e.data).user_id, "quote_share", e.data))
+                self._spawn(self.publish("quote_share", e.data))
 
-    async def publish(self, author: UUID, kind: str, item: msgspec.Raw) -> None:
+    async def publish(self, kind: str, item: msgspec.Raw) -> None:
+        about = _author_of(item)
         async with self._pool.acquire() as db:
-            profile = await author_profile(db, author)
+            profile = await feed_author(db, about.user_id, about.book_id)
         if profile is None:
             return
         data = _json.encode(FeedItem(kind, item, profile))
-        self._hub.send(f"feed:{author}", data)
+        self._hub.send(f"feed:{about.user_id}", data)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.ensure_future(work)

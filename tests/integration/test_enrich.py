@@ -87,17 +87,20 @@ async def test_highlights_are_scored_and_analyzed(alice: tuple) -> None:  # type
     at = text.lower().index("queen")
     central = " ".join(text[max(0, at - 200) : at + 200].split())
     async with pool.acquire() as conn:
-        other = await make_user(conn)
+        other, secretive = await make_user(conn), await make_user(conn)
         ids = {}
-        for name, user, selected, start in [
-            ("central", owner, central, 5000),
-            ("echo", other, central, 5010),
-            ("trivial", owner, "and then", 90000),
+        for name, user, selected, start, public in [
+            ("central", owner, central, 5000, False),
+            ("echo", other, central, 5010, True),
+            # another reader's private highlight here must not show in the analysis
+            ("secret", secretive, central, 5005, False),
+            ("trivial", owner, "and then", 90000, False),
         ]:
             ids[name] = await conn.fetchval(
                 """INSERT INTO highlights (user_id, book_id, selected_text, page_number,
-                       start_offset, end_offset) VALUES ($1, $2, $3, 1, $4, $5) RETURNING id""",
-                user, book_id, selected, start, start + len(selected),
+                       start_offset, end_offset, public)
+                   VALUES ($1, $2, $3, 1, $4, $5, $6) RETURNING id""",
+                user, book_id, selected, start, start + len(selected), public,
             )  # fmt: skip
     assert (await analyze_highlights(pool))["analyzed"] >= 3
     rows = {r["id"]: r for r in await pool.fetch(

@@ -129,3 +129,27 @@ async def test_the_same_file_twice_reuses_passages(ingested: tuple) -> None:  # 
     async with pool.acquire() as conn:
         hits = await search(conn, embedder, other, again.value.id, "hookah", 3)
     assert "hookah" in hits[0].text.lower()
+
+
+async def test_reuse_takes_metadata_from_the_file_not_from_another_reader(
+    ingested: tuple,  # type: ignore[type-arg]
+) -> None:
+    pool, _, book_id = ingested
+    file_title = await pool.fetchval("SELECT file_title FROM books WHERE id = $1", book_id)
+    assert file_title  # the EPUB names itself
+    # the first owner renames their copy: that is theirs, and must not travel
+    await pool.execute(
+        "UPDATE books SET title = 'Notes for my thesis', author = 'Dr. Secret' WHERE id = $1",
+        book_id,
+    )
+    async with pool.acquire() as conn:
+        third = await make_user(conn)
+        again = await books.upload(
+            conn, context.current().files, third,
+            (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes(),
+            filename="alice.epub", title=None, author=None, visibility="private",
+            max_bytes=10**8,
+        )  # fmt: skip
+    assert await ingest_book(again.value.id) == "completed"
+    copy = await pool.fetchrow("SELECT title, author FROM books WHERE id = $1", again.value.id)
+    assert (copy["title"], copy["author"]) == (file_title, "Lewis Carroll")

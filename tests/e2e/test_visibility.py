@@ -1,0 +1,94 @@
+"""Issue 13 §2: what is not public stays unseen. A public highlight on a private book is
+its owner's alone: it reaches no feed (stored or live), cannot be shared by others, and
+others get 404 for it, as for the book."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import websockets
+
+from tests.e2e.helpers import Account, book_for, register
+from tests.services import ServerProcess
+from tests.wsclient import WsClient
+
+pytestmark = pytest.mark.e2e
+
+QUOTE = "It is a truth universally acknowledged, that a single man"
+
+
+def _http(server: ServerProcess, account: Account) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {account.token}"}
+    return httpx.AsyncClient(base_url=server.base_url + "/api/v1", headers=headers, timeout=30)
+
+
+async def _public_highlight(http: httpx.AsyncClient, book: object, text: str) -> str:
+    made = await http.post(f"/books/{book}/highlights", json={
+        "selected_text": text, "page_number": 1, "start_offset": 0, "end_offset": len(text),
+        "public": True, "note": "my private thoughts"})  # fmt: skip
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
+
+
+async def test_public_items_on_a_private_book_stay_with_its_owner(
+    server: ServerProcess, database_url: str
+) -> None:
+    author, fan = await register(server.base_url), await register(server.base_url)
+    private_book = await book_for(database_url, author.id)
+    public_book = await book_for(database_url, author.id, public=True)
+    fan_ws = WsClient(server.ws_url, fan.token, "fan-phone")
+    await fan_ws.open()
+    async with _http(server, author) as mine, _http(server, fan) as theirs:
+        assert (await theirs.post(f"/users/{author.username}/follow")).status_code == 201
+        await asyncio.sleep(0.3)  # the fan's open socket starts hearing the author
+        hidden = await _public_highlight(mine, private_book, QUOTE + " (hidden)")
+        shown = await _public_highlight(mine, public_book, QUOTE + " (shown)")
+        templates = (await mine.get("/templates")).json()
+        template = next(t["id"] for t in templates if not t["is_premium"])
+        own_share = await mine.post(f"/highlights/{hidden}/share", json={"template_id": template})
+        assert own_share.status_code == 201  # the owner may share from their own book
+
+        # live: only the item on the public book arrives
+        item = await fan_ws.wait_for(lambda f: f.get("event") == "feed.item")
+        assert item["data"]["item"]["id"] == shown
+        await asyncio.sleep(0.5)
+        items = [f for f in fan_ws.frames if f.get("event") == "feed.item"]
+        assert [f["data"]["item"]["id"] for f in items] == [shown]
+
+        # stored: the same
+        feed = (await theirs.get("/feed")).json()["items"]
+        assert [(e["kind"], e["item"]["id"]) for e in feed] == [("highlight", shown)]
+
+        # others get 404 for it, whatever they try
+        for reply in (
+            await theirs.patch(f"/highlights/{hidden}", json={"color": "red"}),
+            await theirs.delete(f"/highlights/{hidden}"),
+            await theirs.post(f"/highlights/{hidden}/share", json={"template_id": template}),
+        ):
+            assert reply.status_code == 404, reply.text
+        # while one on a public book is visible but not theirs to change
+        assert (
+            await theirs.patch(f"/highlights/{shown}", json={"color": "red"})
+        ).status_code == 403
+        note = await mine.post(f"/books/{private_book}/annotations", json={
+            "annotation_type": "text", "content": "hidden note", "page_number": 1,
+            "public": True})  # fmt: skip
+        annotation = note.json()["id"]
+        assert (
+            await theirs.patch(f"/annotations/{annotation}", json={"content": "x"})
+        ).status_code == 404
+    await fan_ws.close()
+
+
+async def test_a_forged_host_header_reaches_no_link(server: ServerProcess) -> None:
+    account = await register(server.base_url)
+    async with httpx.AsyncClient(timeout=30) as raw:
+        forged = await raw.get(server.base_url + "/api/v1/users/me", headers={
+            "Host": "evil.example", "Authorization": f"Bearer {account.token}"})  # fmt: skip
+        assert forged.status_code == 400
+        assert (await raw.get(server.base_url + "/healthz")).status_code == 200
+    with pytest.raises(websockets.InvalidStatus):
+        async with websockets.connect(server.ws_url, additional_headers={"Host": "evil.example"}):
+            pass
