@@ -43,6 +43,9 @@ PRESENCE_LEAVE = "presence.leave"
 FEED_ITEM = "feed.item"
 TRENDING_UPDATED = "trending.updated"
 AI_STREAMING = "ai.streaming"
+# what a withdrawn event becomes in the log: it keeps its seq (replay stays gapless) and
+# says nothing of what it carried
+REDACTED = "redacted"
 
 _encode = msgspec.json.Encoder()
 
@@ -113,6 +116,21 @@ async def append_events(conn: Conn, events: list[Event], origin: str | None) -> 
         origin,
     )
     return batch.stored(rows, origin)
+
+
+async def redact(conn: Conn, channel: str, item_id: UUID, events: list[str]) -> int:
+    """In the caller's transaction: empty the `events` of `channel` that carried the item
+    `item_id`, so a later replay no longer shows it (its note, its text). Returns how
+    many were redacted."""
+    done = await conn.execute(
+        """UPDATE channel_events SET event = $4, data = '{}'::jsonb
+           WHERE channel = $1 AND data->>'id' = $2 AND event = ANY($3::text[])""",
+        channel,
+        str(item_id),
+        events,
+        REDACTED,
+    )
+    return int(done.split()[-1])
 
 
 async def events_since(conn: Conn, channel: str, after: int, limit: int) -> list[StoredEvent]:

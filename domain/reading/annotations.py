@@ -13,7 +13,7 @@ import msgspec
 from domain import events as ev
 from domain.books.access import readable_book, shown_to
 from domain.errors import Conflict, Forbidden, NotFound
-from domain.events import Event, append_events, book_channel, user_channel
+from domain.events import Event, append_events, book_channel, redact, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.reading import rules
 from domain.reading.models import Annotation, AnnotationCreate, AnnotationPatch, Deleted
@@ -34,6 +34,13 @@ def _visibility_events(before_public: bool, after: Annotation, name: str) -> lis
     if before_public:
         return [Event(book, ev.ANNOTATION_DELETED, Deleted(after.id))]
     return []
+
+
+async def _withdraw(conn: Conn, annotation: Annotation) -> None:
+    """The annotation stops being public: the book channel's events that carried it are
+    redacted, so a later replay never shows it."""
+    await redact(conn, book_channel(annotation.book_id), annotation.id,
+                 [ev.ANNOTATION_CREATED, ev.ANNOTATION_UPDATED])  # fmt: skip
 
 
 async def create(
@@ -109,6 +116,8 @@ async def update(
             merged.audio_transcript,
         )
         after = _annotation(row)
+        if before.public and not after.public:
+            await _withdraw(conn, after)
         pending = [Event(user_channel(user_id), ev.ANNOTATION_UPDATED, after)]
         pending += _visibility_events(before.public, after, ev.ANNOTATION_UPDATED)
         return Written(after, await append_events(conn, pending, origin))
@@ -123,6 +132,7 @@ async def delete(
         gone = Deleted(annotation_id)
         pending = [Event(user_channel(user_id), ev.ANNOTATION_DELETED, gone)]
         if before.public:
+            await _withdraw(conn, before)
             pending.append(Event(book_channel(before.book_id), ev.ANNOTATION_DELETED, gone))
         return Written(gone, await append_events(conn, pending, origin))
 

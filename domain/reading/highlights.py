@@ -23,6 +23,7 @@ from domain.events import (
     StoredEvent,
     append_events,
     book_channel,
+    redact,
     user_channel,
 )
 from domain.pagination import Page, decode_cursor, page_of
@@ -193,6 +194,13 @@ async def _own_for_update(conn: Conn, highlight_id: UUID, user_id: UUID) -> High
     return _highlight(row)
 
 
+async def _withdraw(conn: Conn, highlight: Highlight) -> None:
+    """The highlight stops being public: what the book channel said of it is redacted,
+    so a reader replaying the channel later never sees it (nor its note)."""
+    await redact(conn, book_channel(highlight.book_id), highlight.id,
+                 [ev.HIGHLIGHT_CREATED, ev.HIGHLIGHT_UPDATED])  # fmt: skip
+
+
 async def update(
     conn: Conn, user_id: UUID, highlight_id: UUID, patch: HighlightPatch, origin: str | None
 ) -> Written[Highlight]:
@@ -220,6 +228,8 @@ async def update(
         if before.public and after.public:
             pending.append(Event(book, ev.HIGHLIGHT_UPDATED, after))
         elif before.public != after.public:
+            if not after.public:
+                await _withdraw(conn, after)
             stats = await _count(conn, after.book_id, 0, 1 if after.public else -1)
             # for the book's readers it appears or disappears
             shown = (
@@ -241,6 +251,7 @@ async def delete(
         stats = await _count(conn, before.book_id, -1, -1 if before.public else 0)
         pending = [Event(user_channel(user_id), ev.HIGHLIGHT_DELETED, gone)]
         if before.public:
+            await _withdraw(conn, before)
             book = book_channel(before.book_id)
             pending += [Event(book, ev.HIGHLIGHT_DELETED, gone), Event(book, ev.BOOK_STATS, stats)]
         return Written(gone, await append_events(conn, pending, origin))

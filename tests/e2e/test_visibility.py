@@ -92,3 +92,41 @@ async def test_a_forged_host_header_reaches_no_link(server: ServerProcess) -> No
     with pytest.raises(websockets.InvalidStatus):
         async with websockets.connect(server.ws_url, additional_headers={"Host": "evil.example"}):
             pass
+
+
+async def test_replay_forgets_what_stopped_being_public(
+    server: ServerProcess, database_url: str
+) -> None:
+    author, reader = await register(server.base_url), await register(server.base_url)
+    book = await book_for(database_url, author.id, public=True)
+    async with _http(server, author) as mine:
+        secret = await _public_highlight(mine, book, QUOTE + " (then private)")
+        assert (
+            await mine.patch(f"/highlights/{secret}", json={"note": "second secret"})
+        ).is_success
+        assert (await mine.patch(f"/highlights/{secret}", json={"public": False})).is_success
+        deleted = await _public_highlight(mine, book, QUOTE + " (then deleted)")
+        assert (await mine.delete(f"/highlights/{deleted}")).status_code == 204
+        note = await mine.post(f"/books/{book}/annotations", json={
+            "annotation_type": "text", "content": "a secret annotation", "page_number": 1,
+            "public": True})  # fmt: skip
+        assert (await mine.delete(f"/annotations/{note.json()['id']}")).status_code == 204
+        kept = await _public_highlight(mine, book, QUOTE + " (still public)")
+    ws = WsClient(server.ws_url, reader.token, "reader")
+    await ws.open()
+    channel = f"book:{book}"
+    head = (await ws.subscribe(channel, since=0))["result"]["seq"]
+    replayed = await ws.wait_events(channel, head)
+    await ws.close()
+    assert [f["seq"] for f in replayed] == list(range(1, head + 1))  # still gapless
+    text = str(replayed)
+    assert "secret" not in text and "then private" not in text and "then deleted" not in text
+    shown = {f["data"].get("id") for f in replayed if f["event"] == "highlight.created"}
+    assert shown == {kept}
+    assert {f["event"] for f in replayed} == {
+        "highlight.created",
+        "highlight.deleted",
+        "annotation.deleted",
+        "book.stats",
+        "redacted",
+    }
