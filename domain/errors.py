@@ -23,6 +23,16 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class TokenReused(Unauthorized):
+    """A rotated refresh token came back: it leaked, and its whole chain was revoked.
+    `user_id` and `family_id` name the chain, so its open sockets can be closed too."""
+
+    def __init__(self, message: str, *, user_id: object, family_id: object) -> None:
+        super().__init__(message)
+        self.user_id = user_id
+        self.family_id = family_id
+
+
 class NotFound(DomainError):
     """Missing, or not visible to the caller: the two are never told apart."""
 

@@ -7,7 +7,15 @@ from litestar import Controller, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from domain.accounts import operations as accounts
-from domain.accounts.models import LoginCommand, RefreshCommand, RegisterCommand, Session, User
+from domain.accounts.models import (
+    LoginCommand,
+    RefreshCommand,
+    RegisterCommand,
+    Revoked,
+    Session,
+    User,
+)
+from domain.errors import TokenReused
 from handlers.deps import PooledConn
 from server.context import AppContext
 
@@ -23,7 +31,7 @@ class AuthResponse(msgspec.Struct):
 def _respond(ctx: AppContext, session: Session) -> AuthResponse:
     return AuthResponse(
         user=session.user,
-        access_token=ctx.tokens.issue(session.user.id),
+        access_token=ctx.tokens.issue(session.user.id, session.family_id),
         refresh_token=session.refresh_token,
         expires_in=ctx.settings.access_token_ttl_s,
     )
@@ -69,11 +77,17 @@ class AuthController(Controller):
         conn: PooledConn,
         client: accounts.ClientInfo,
     ) -> AuthResponse:
-        session = await accounts.refresh(
-            conn, data.refresh_token, client, ctx.settings.refresh_token_ttl_s
-        )
+        try:
+            session = await accounts.refresh(
+                conn, data.refresh_token, client, ctx.settings.refresh_token_ttl_s
+            )
+        except TokenReused as exc:  # the chain is burned: so are its open sockets
+            ctx.hub.revoke(Revoked(exc.user_id, exc.family_id))  # type: ignore[arg-type]
+            raise
         return _respond(ctx, session)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
-    async def logout(self, data: RefreshCommand, conn: PooledConn) -> None:
-        await accounts.logout(conn, data.refresh_token)
+    async def logout(self, data: RefreshCommand, ctx: AppContext, conn: PooledConn) -> None:
+        revoked = await accounts.logout(conn, data.refresh_token)
+        if revoked is not None:
+            ctx.hub.revoke(revoked)

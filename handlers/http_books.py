@@ -105,9 +105,12 @@ class BooksController(Controller):
 
     @patch("/{book_id:uuid}")
     async def update_book(
-        self, book_id: UUID, data: BookPatch, conn: PooledConn, user_id: UUID
+        self, book_id: UUID, data: BookPatch, ctx: AppContext, conn: PooledConn, user_id: UUID
     ) -> Book:
-        return await books.update(conn, user_id, book_id, data)
+        change = await books.update(conn, user_id, book_id, data)
+        if change.closed:
+            ctx.hub.close_book(book_id, user_id)
+        return change.book
 
     @delete("/{book_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def delete_book(

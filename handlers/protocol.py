@@ -5,6 +5,7 @@ Client frames are a tagged union on `type`; msgspec's validation errors name the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -26,6 +27,13 @@ class Hello(ClientFrame, tag="hello"):
     token: Annotated[str, Meta(min_length=1, max_length=4096)]
     device: Annotated[str, Meta(min_length=1, max_length=64)]
     resume: dict[Channel, Seq] = {}
+
+
+class Auth(ClientFrame, tag="auth"):
+    """A fresh access token for an open socket, before the one it opened with expires."""
+
+    token: Annotated[str, Meta(min_length=1, max_length=4096)]
+    id: RequestId | None = None
 
 
 class Subscribe(ClientFrame, tag="subscribe"):
@@ -62,7 +70,7 @@ class AiAttach(ClientFrame, tag="ai.attach"):
     id: RequestId | None = None
 
 
-Frame = Hello | Subscribe | Unsubscribe | Call | Ping | AiAsk | AiCancel | AiAttach
+Frame = Hello | Auth | Subscribe | Unsubscribe | Call | Ping | AiAsk | AiCancel | AiAttach
 decode_frame = msgspec.json.Decoder(Frame).decode
 decode_hello = msgspec.json.Decoder(Hello).decode
 
@@ -75,8 +83,8 @@ class Envelope(Struct):
 
 
 decode_envelope = msgspec.json.Decoder(Envelope).decode
-FRAME_TYPES = {"hello", "subscribe", "unsubscribe", "call", "ping", "ai.ask", "ai.cancel",
-               "ai.attach"}  # fmt: skip
+FRAME_TYPES = {"hello", "auth", "subscribe", "unsubscribe", "call", "ping", "ai.ask",
+               "ai.cancel", "ai.attach"}  # fmt: skip
 
 
 # -- server frames ---------------------------------------------------------------------
@@ -101,6 +109,11 @@ class Error(Struct, tag="error", tag_field="type"):
     id: Any
     code: str
     message: str
+
+
+class AuthResult(Struct):
+    user_id: UUID
+    expires_at: datetime
 
 
 class SubscribeResult(Struct):

@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -119,20 +120,22 @@ class Socket:
             return None
         try:
             hello = p.decode_hello(message.get("text") or message.get("bytes") or b"")
-            user_id = self.ctx.tokens.verify(hello.token)
+            claims = self.ctx.tokens.claims(hello.token)
             async with self.ctx.pool.acquire() as db:
-                user = await get_user(db, user_id)
+                user = await get_user(db, claims.user_id)
         except (msgspec.DecodeError, DomainError):
             await self._close_now(CLOSE_UNAUTHORIZED, "unauthorized")
             return None
         profile = msgspec.to_builtins(to_public(user))
         self.conn = Connection(
             uuid.uuid4().hex,
-            user_id,
+            claims.user_id,
             hello.device,
             self.send,
             self.ctx.settings.ws_queue_size,
             profile,
+            expires_at=claims.expires_at,
+            family_id=claims.family_id,
         )
         return hello
 
@@ -195,8 +198,8 @@ class Socket:
                     assert self.conn is not None
                     await self.hub.unsubscribe(self.conn, frame.channel)
                     self._ack(frame.id, p.SubscribeResult(frame.channel, 0))
-                case p.Ping():
-                    self._push(p.Pong(frame.id))
+                case p.Ping() | p.Auth():
+                    self._keep_alive(frame)
                 case p.AiAsk() | p.AiCancel() | p.AiAttach():
                     await self._ai(frame)
                 case p.Hello():
@@ -218,6 +221,29 @@ class Socket:
             self._push(p.Error(request_id, "unknown_type", f"unknown frame type {envelope.type!r}"))
             return
         self._push(p.Error(request_id, "bad_request", str(exc)))
+
+    def _keep_alive(self, frame: p.Ping | p.Auth) -> None:
+        if isinstance(frame, p.Ping):
+            self._push(p.Pong(frame.id))
+        else:
+            self._renew(frame)
+
+    def _renew(self, frame: p.Auth) -> None:
+        """A new access token in-band: the socket lives on until it expires. A token
+        that is invalid, expired or another user's closes the socket (4401), as at
+        hello."""
+        conn = self.conn
+        assert conn is not None
+        try:
+            claims = self.ctx.tokens.claims(frame.token)
+        except DomainError:
+            claims = None
+        if claims is None or claims.user_id != conn.user_id:
+            conn.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return
+        conn.expires_at, conn.family_id = claims.expires_at, claims.family_id
+        until = datetime.fromtimestamp(claims.expires_at, UTC)
+        self._ack(frame.id, p.AuthResult(conn.user_id, until))
 
     async def _call(self, frame: p.Call) -> None:
         conn = self.conn

@@ -40,6 +40,14 @@ async def _user_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) 
         return None
 
 
+class Claims(msgspec.Struct, frozen=True):
+    """An access token's content: who, until when (epoch seconds), from which login."""
+
+    user_id: UUID
+    expires_at: float
+    family_id: UUID | None
+
+
 class Tokens:
     def __init__(self, secret: str, ttl_s: int) -> None:
         self.secret = secret
@@ -52,13 +60,21 @@ class Tokens:
             default_token_expiration=timedelta(seconds=ttl_s),
         )
 
-    def issue(self, user_id: UUID) -> str:
-        return self.jwt_auth.create_token(str(user_id), token_unique_jwt_id=uuid4().hex)
+    def issue(self, user_id: UUID, family_id: UUID | None = None) -> str:
+        extras = {"fam": str(family_id)} if family_id is not None else {}
+        return self.jwt_auth.create_token(
+            str(user_id), token_unique_jwt_id=uuid4().hex, token_extras=extras
+        )
 
     def verify(self, encoded: str) -> UUID:
         """The user id in a valid, unexpired token; Unauthorized otherwise."""
+        return self.claims(encoded).user_id
+
+    def claims(self, encoded: str) -> Claims:
+        """What a valid, unexpired token says; Unauthorized otherwise."""
         try:
             token = Token.decode(encoded, self.secret, ALGORITHM)
-            return UUID(token.sub)
-        except (NotAuthorizedException, ValueError):
+            family = token.extras.get("fam")
+            return Claims(UUID(token.sub), token.exp.timestamp(), UUID(family) if family else None)
+        except (NotAuthorizedException, ValueError, TypeError):
             raise Unauthorized("invalid or expired token") from None

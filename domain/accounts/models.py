@@ -88,6 +88,16 @@ class Session(Struct, kw_only=True):
 
     user: User
     refresh_token: str
+    # the login this session belongs to (its chain of refresh tokens): access tokens carry
+    # it, so revoking the chain closes exactly that login's sockets
+    family_id: UUID
+
+
+class Revoked(Struct, frozen=True):
+    """Sessions that just ended: one login's (`family_id`), or all of a user's (None)."""
+
+    user_id: UUID
+    family_id: UUID | None = None
 
 
 def to_public(user: User) -> PublicUser:

@@ -20,12 +20,13 @@ from domain.accounts.models import (
     ProfilePatch,
     PublicUser,
     RegisterCommand,
+    Revoked,
     Session,
     User,
     public_user_from_row,
     user_from_row,
 )
-from domain.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from domain.errors import Conflict, Invalid, NotFound, RateLimited, TokenReused, Unauthorized
 from domain.limits import check_json
 from domain.patches import patch_fields
 from domain.sql import Conn, load_queries
@@ -61,13 +62,12 @@ async def register(
             user = user_from_row(row)
             if cmd.referral_code:
                 await conn.execute(Q.credit_referral, user.id, cmd.referral_code)
-            token, _ = await _issue_refresh_token(
-                conn, user.id, uuid.uuid4(), client, refresh_ttl_s
-            )
+            family = uuid.uuid4()
+            token, _ = await _issue_refresh_token(conn, user.id, family, client, refresh_ttl_s)
     except asyncpg.UniqueViolationError as exc:
         field = "email" if "email" in (exc.constraint_name or "") else "username"
         raise Conflict(f"that {field} is already taken", field=field) from None
-    return Session(user=user, refresh_token=token)
+    return Session(user=user, refresh_token=token, family_id=family)
 
 
 async def login(
@@ -98,9 +98,10 @@ async def login(
     )
     async with conn.transaction():
         user = user_from_row(await conn.fetchrow(Q.track_sign_in, row["id"], client.ip, rehashed))
-        token, _ = await _issue_refresh_token(conn, user.id, uuid.uuid4(), client, refresh_ttl_s)
+        family = uuid.uuid4()
+        token, _ = await _issue_refresh_token(conn, user.id, family, client, refresh_ttl_s)
         await conn.execute(Q.throttle_clear, keys[0][0])
-    return Session(user=user, refresh_token=token)
+    return Session(user=user, refresh_token=token, family_id=family)
 
 
 async def refresh(
@@ -128,18 +129,21 @@ async def refresh(
             await conn.execute(Q.revoke_refresh_token, row["id"], new_id)
             user = await get_user(conn, row["user_id"])
     if reused:
-        raise Unauthorized("refresh token already used")
-    return Session(user=user, refresh_token=token)
+        raise TokenReused("refresh token already used", user_id=row["user_id"],
+                          family_id=row["family_id"])  # fmt: skip
+    return Session(user=user, refresh_token=token, family_id=row["family_id"])
 
 
-async def logout(conn: Conn, refresh_token: str) -> None:
+async def logout(conn: Conn, refresh_token: str) -> Revoked | None:
     """Revoke the token's chain; an unknown token is already as good as revoked."""
-    family = await conn.fetchval(
-        "SELECT family_id FROM refresh_tokens WHERE token_hash = $1",
+    row = await conn.fetchrow(
+        "SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = $1",
         rules.hash_refresh_token(refresh_token),
     )
-    if family is not None:
-        await conn.execute(Q.revoke_token_family, family)
+    if row is None:
+        return None
+    await conn.execute(Q.revoke_token_family, row["family_id"])
+    return Revoked(row["user_id"], row["family_id"])
 
 
 async def get_user(conn: Conn, user_id: UUID) -> User:

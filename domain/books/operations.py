@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 
 from domain import events as ev
-from domain.books.access import readable_book
+from domain.books.access import BookRef, readable_book
 from domain.books.detect import detect_type
 from domain.books.models import (
     Book,
@@ -125,22 +125,31 @@ async def list_readable(
     return await read_with_heads(conn, [user_channel(user_id)], read)
 
 
-async def _owned(conn: Conn, user_id: UUID, book_id: UUID) -> None:
+async def _owned(conn: Conn, user_id: UUID, book_id: UUID) -> BookRef:
     book = await readable_book(conn, book_id, user_id)
     if book.user_id != user_id:
         raise Forbidden("only the owner can change this book")
+    return book
 
 
-async def update(conn: Conn, user_id: UUID, book_id: UUID, patch: BookPatch) -> Book:
+class BookChange(msgspec.Struct, frozen=True):
+    book: Book
+    closed: bool  # turned private: nobody but the owner may read it from now on
+
+
+async def update(conn: Conn, user_id: UUID, book_id: UUID, patch: BookPatch) -> BookChange:
+    """Change the owner's fields; `closed` when the book just turned private (its other
+    readers' subscriptions must end)."""
     given, value = patch_fields(patch)
 
-    await _owned(conn, user_id, book_id)
+    before = await _owned(conn, user_id, book_id)
     row = await conn.fetchrow(
         Q.update_book, book_id, value("title"), given("author"), value("author"),
         given("description"), value("description"), given("genre"), value("genre"),
         value("language"), value("visibility"),
     )  # fmt: skip
-    return book_from_row(row)
+    book = book_from_row(row)
+    return BookChange(book, before.visibility == "public" and book.visibility != "public")
 
 
 async def delete(

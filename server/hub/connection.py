@@ -71,11 +71,18 @@ class Connection:
         send: Send,
         queue_size: int,
         profile: dict[str, Any],
+        expires_at: float = float("inf"),
+        family_id: UUID | None = None,
     ) -> None:
         self.id = connection_id
         self.user_id = user_id
         self.device = device
         self.profile = profile  # the user's public profile, for presence
+        # when the access token that opened (or last renewed) the socket expires, epoch
+        # seconds, and the login it belongs to: the hub closes the socket at expiry and
+        # when that login is revoked
+        self.expires_at = expires_at
+        self.family_id = family_id
         self.subscriptions: dict[str, Subscription] = {}
         self.state = State.OPEN
         self._send = send

@@ -35,6 +35,14 @@ class ResyncFrame(msgspec.Struct, tag="resync", tag_field="type"):
     seq: int
 
 
+class Unsubscribed(msgspec.Struct, tag="unsubscribed", tag_field="type"):
+    """The server ended a subscription: `reason` says why (`forbidden`: no longer
+    allowed on the channel, e.g. the book turned private)."""
+
+    channel: str
+    reason: str
+
+
 def event_frame(e: StoredEvent) -> bytes:
     return _encode.encode(EventFrame(e.channel, e.seq, e.event, e.data, e.ts, e.origin))
 

@@ -17,16 +17,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from domain import events as ev
 from domain.events import StoredEvent
 from server import metrics
 from server.hub import frames
-from server.hub.connection import CLOSE_RESTART, Connection, Subscription
+from server.hub.connection import CLOSE_RESTART, CLOSE_UNAUTHORIZED, Connection, Subscription
 from server.hub.direct import text_frame
 from server.hub.fanout import Fanout
 
@@ -34,6 +37,24 @@ log = logging.getLogger(__name__)
 
 # how long a frame that arrived ahead of a missing seq waits before the gap is read back
 GAP_WAIT_S = 0.05
+# hub-to-hub messages that every process hears: sessions revoked, books closed to others
+CONTROL = "control"
+# how often sockets are checked for an expired access token
+EXPIRY_SWEEP_S = 1.0
+
+
+class RevokeSessions(msgspec.Struct, tag="revoke"):
+    user_id: UUID
+    family_id: UUID | None  # one login; None: every login of the user
+
+
+class BookClosed(msgspec.Struct, tag="book_closed"):
+    book_id: UUID
+    owner_id: UUID
+
+
+_control = msgspec.json.Decoder(RevokeSessions | BookClosed).decode
+_encode = msgspec.json.Encoder().encode
 REPLAY_PAGE = 500
 RECHECK_AFTER_OPEN_S = 0.25
 
@@ -62,6 +83,7 @@ class Hub:
         self._opening: dict[str, asyncio.Future[Channel]] = {}
         self._reconcile_s = reconcile_s
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Future[None]] = set()
         self.fanout: Fanout | None = None
         # process-internal listeners on a channel, outside any connection (the AI relay)
         self.taps: dict[str, list[Callable[[bytes], None]]] = {}
@@ -71,7 +93,9 @@ class Hub:
     async def start(self, make_fanout: Callable[[Hub], Fanout]) -> None:
         self.fanout = make_fanout(self)
         await self.fanout.start()
+        await self.tap(CONTROL, self._on_control)
         self._tasks.append(asyncio.create_task(self._reconcile_loop(), name="hub-reconcile"))
+        self._tasks.append(asyncio.create_task(self._expiry_loop(), name="hub-expiry"))
 
     async def stop(self) -> None:
         """Close every socket with 1012 (clients reconnect and resume), then stop."""
@@ -135,6 +159,50 @@ class Hub:
         local = self.channels.get(channel)
         if local is not None and len(local.subs) <= self._presence_max:
             self.publish_ephemeral(channel, event, data)
+
+    # -- who may stay connected ---------------------------------------------------------
+
+    def revoke(self, revoked: Any) -> None:
+        """Close, in every process, the sockets of a login that ended (logout, a burned
+        refresh chain) or of every login of a user (`family_id` None)."""
+        self.send(CONTROL, _encode(RevokeSessions(revoked.user_id, revoked.family_id)))
+
+    def close_book(self, book_id: UUID, owner_id: UUID) -> None:
+        """The book turned private: every other reader's subscription to it ends."""
+        self.send(CONTROL, _encode(BookClosed(book_id, owner_id)))
+
+    def _on_control(self, raw: bytes) -> None:
+        try:
+            message = _control(raw)
+        except msgspec.DecodeError:
+            log.warning("unreadable control message: %r", raw[:200])
+            return
+        match message:
+            case RevokeSessions(user_id=user, family_id=family):
+                for conn in list(self.connections.values()):
+                    if conn.user_id == user and (family is None or conn.family_id == family):
+                        conn.close(CLOSE_UNAUTHORIZED, "signed out")
+            case BookClosed(book_id=book, owner_id=owner):
+                task = asyncio.ensure_future(self._drop_readers(ev.book_channel(book), owner))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _drop_readers(self, name: str, owner: UUID) -> None:
+        channel = self.channels.get(name)
+        if channel is None:
+            return
+        for sub in list(channel.subs.values()):
+            if sub.conn.user_id != owner:
+                await self.unsubscribe(sub.conn, name)
+                sub.conn.push(frames.encode(frames.Unsubscribed(name, "forbidden")))
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_SWEEP_S)
+            now = time.time()
+            for conn in list(self.connections.values()):
+                if conn.expires_at <= now:
+                    conn.close(CLOSE_UNAUTHORIZED, "token expired")
 
     # -- connections --------------------------------------------------------------------
 
