@@ -7,10 +7,11 @@ called from an area's module reads its `queries.sql` once, at import.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -21,6 +22,25 @@ if TYPE_CHECKING:
     Conn: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 else:
     Conn = asyncpg.Connection | PoolConnectionProxy
+
+
+class Connections(Protocol):
+    """Where an operation that must not hold a connection throughout (it hashes a
+    password for ~165 ms in between) takes one for each step: a pool, or `Single`."""
+
+    def acquire(self) -> AbstractAsyncContextManager[Conn]: ...
+
+
+class Single:
+    """One connection lent as `Connections` (tests in a transaction, scripts)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Conn]:
+        yield self._conn
+
 
 _HEADER = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 

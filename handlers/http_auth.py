@@ -46,10 +46,10 @@ class AuthController(Controller):
         self,
         data: RegisterCommand,
         ctx: AppContext,
-        conn: PooledConn,
         client: accounts.ClientInfo,
     ) -> AuthResponse:
-        session = await accounts.register(conn, data, client, ctx.settings.refresh_token_ttl_s)
+        # the pool, not a connection: none is held while the password is hashed
+        session = await accounts.register(ctx.pool, data, client, ctx.settings.refresh_token_ttl_s)
         return _respond(ctx, session)
 
     @post("/login", status_code=HTTP_200_OK)
@@ -57,11 +57,10 @@ class AuthController(Controller):
         self,
         data: LoginCommand,
         ctx: AppContext,
-        conn: PooledConn,
         client: accounts.ClientInfo,
     ) -> AuthResponse:
         session = await accounts.login(
-            conn,
+            ctx.pool,
             data,
             client,
             refresh_ttl_s=ctx.settings.refresh_token_ttl_s,

@@ -29,7 +29,7 @@ from domain.accounts.models import (
 from domain.errors import Conflict, Invalid, NotFound, RateLimited, TokenReused, Unauthorized
 from domain.limits import check_json
 from domain.patches import patch_fields
-from domain.sql import Conn, load_queries
+from domain.sql import Conn, Connections, load_queries
 
 Q = load_queries(__file__, user_columns=USER_COLUMNS, public_columns=PUBLIC_USER_COLUMNS)
 
@@ -43,12 +43,18 @@ class ClientInfo(msgspec.Struct, frozen=True):
 
 
 async def register(
-    conn: Conn, cmd: RegisterCommand, client: ClientInfo, refresh_ttl_s: int
+    db: Connections, cmd: RegisterCommand, client: ClientInfo, refresh_ttl_s: int
 ) -> Session:
-    """Create the account with default preferences and sign it in."""
+    """Create the account with default preferences and sign it in. A taken email or
+    username is refused before the password is hashed (the unique index still decides a
+    race); no connection is held while it is."""
+    async with db.acquire() as conn:
+        taken = await conn.fetchval(Q.taken, cmd.email.strip(), cmd.username)
+    if taken is not None:
+        raise Conflict(f"that {taken} is already taken", field=taken)
     password_hash = await passwords.hash_password(cmd.password)
     try:
-        async with conn.transaction():
+        async with db.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 Q.insert_user,
                 cmd.email.strip(),
@@ -71,7 +77,7 @@ async def register(
 
 
 async def login(
-    conn: Conn,
+    db: Connections,
     cmd: LoginCommand,
     client: ClientInfo,
     *,
@@ -79,29 +85,49 @@ async def login(
     failure_threshold: int,
 ) -> Session:
     """Check the password; the same error for an unknown login and a wrong password.
-    Repeated failures for one login or one address are refused for a growing while."""
+    Attempts for one login or one address are counted before the password is checked,
+    so concurrent guesses cannot all pass a check made before any failed: past the
+    threshold only one attempt per lockout period goes through. No connection is held
+    while the password is hashed."""
     keys = rules.throttle_keys(cmd.login, client.ip, failure_threshold)
-    locked = await conn.fetchval(Q.throttle_locks, [k for k, _ in keys])
-    if locked is not None:
-        wait = rules.retry_after(locked, datetime.now(UTC))
-        raise RateLimited("too many failed logins; try again later", retry_after_s=wait)
-
-    row = await conn.fetchrow(Q.user_for_login, rules.normalize_login(cmd.login))
+    async with db.acquire() as conn:
+        await _admit(conn, keys)
+        row = await conn.fetchrow(Q.user_for_login, rules.normalize_login(cmd.login))
     stored = row["encrypted_password"] if row else None
     if not await passwords.verify_password(stored, cmd.password):
-        await _count_failure(conn, keys)
-        raise Unauthorized(BAD_CREDENTIALS)
+        raise Unauthorized(BAD_CREDENTIALS)  # the attempt was counted already
 
     assert row is not None and stored is not None
     rehashed = (
         await passwords.hash_password(cmd.password) if passwords.needs_rehash(stored) else None
     )
-    async with conn.transaction():
+    async with db.acquire() as conn, conn.transaction():
         user = user_from_row(await conn.fetchrow(Q.track_sign_in, row["id"], client.ip, rehashed))
         family = uuid.uuid4()
         token, _ = await _issue_refresh_token(conn, user.id, family, client, refresh_ttl_s)
         await conn.execute(Q.throttle_clear, keys[0][0])
+        for key, threshold in keys[1:]:  # an address keeps its failures, not this success
+            await conn.execute(Q.throttle_succeeded, key, threshold)
     return Session(user=user, refresh_token=token, family_id=family)
+
+
+async def _admit(conn: Conn, keys: list[tuple[str, int]]) -> None:
+    """Count one attempt on each key, or refuse it (429). Each step is one atomic
+    statement: at or past its threshold an attempt must claim the key's next lockout
+    (only one concurrent attempt can), and while a key is locked nothing passes."""
+    locked = await conn.fetchval(Q.throttle_locks, [k for k, _ in keys])
+    if locked is None:
+        window_s = rules.THROTTLE_WINDOW.total_seconds()
+        for key, threshold in keys:
+            attempts = await conn.fetchval(Q.throttle_attempt, key, window_s)
+            wait = rules.lockout_seconds(attempts, threshold)
+            if wait and await conn.fetchval(Q.throttle_claim, key, float(wait)) is None:
+                # another attempt claimed this lockout first: this one waits it out
+                locked = await conn.fetchval(Q.throttle_locks, [key]) or datetime.now(UTC)
+                break
+    if locked is not None:
+        wait_s = rules.retry_after(locked, datetime.now(UTC))
+        raise RateLimited("too many failed logins; try again later", retry_after_s=wait_s)
 
 
 async def refresh(
@@ -222,12 +248,3 @@ async def _issue_refresh_token(
         client.ip,
     )
     return token, token_id
-
-
-async def _count_failure(conn: Conn, keys: list[tuple[str, int]]) -> None:
-    window_s = rules.THROTTLE_WINDOW.total_seconds()
-    for key, threshold in keys:
-        failures = await conn.fetchval(Q.throttle_failure, key, window_s)
-        wait = rules.lockout_seconds(failures, threshold)
-        if wait:
-            await conn.execute(Q.throttle_lock, key, float(wait))

@@ -23,6 +23,13 @@ SET sign_in_count = sign_in_count + 1,
 WHERE id = $1
 RETURNING {user_columns}
 
+-- name: taken
+-- which of a new account's unique names is in use already (email first)
+SELECT CASE WHEN lower(email) = lower($1) THEN 'email' ELSE 'username' END
+FROM users WHERE lower(email) = lower($1) OR lower(username) = lower($2)
+ORDER BY lower(email) = lower($1) DESC
+LIMIT 1
+
 -- name: user_by_id
 SELECT {user_columns} FROM users WHERE id = $1
 
@@ -67,7 +74,8 @@ SELECT max(locked_until) AS locked_until
 FROM login_throttles
 WHERE key = ANY($1::text[]) AND locked_until > now()
 
--- name: throttle_failure
+-- name: throttle_attempt
+-- One more attempt on the key within its window (a new window when the old one ended).
 INSERT INTO login_throttles AS t (key, failures, window_started_at)
 VALUES ($1, 1, now())
 ON CONFLICT (key) DO UPDATE
@@ -77,8 +85,20 @@ SET failures = CASE WHEN t.window_started_at < now() - make_interval(secs => $2)
                              THEN now() ELSE t.window_started_at END
 RETURNING failures
 
--- name: throttle_lock
-UPDATE login_throttles SET locked_until = now() + make_interval(secs => $2) WHERE key = $1
+-- name: throttle_claim
+-- An attempt at or past the threshold goes ahead only if it sets the key's next lockout
+-- itself (the row lock lets one of concurrent attempts do so); no row: another did.
+UPDATE login_throttles SET locked_until = now() + make_interval(secs => $2)
+WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())
+RETURNING key
+
+-- name: throttle_succeeded
+-- A success from an address takes back its attempt; a lock it claimed ends when the
+-- address is below its threshold again.
+UPDATE login_throttles
+SET failures = greatest(failures - 1, 0),
+    locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END
+WHERE key = $1
 
 -- name: throttle_clear
 DELETE FROM login_throttles WHERE key = $1

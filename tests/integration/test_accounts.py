@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import asyncpg
 import msgspec
@@ -10,8 +11,9 @@ import pytest
 
 from domain.accounts import operations as accounts
 from domain.accounts.models import LoginCommand, ProfilePatch, RegisterCommand, Session
+from domain.accounts.operations import ClientInfo
 from domain.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
-from domain.sql import Conn
+from domain.sql import Conn, Single
 
 CLIENT = accounts.ClientInfo(ip="203.0.113.7", user_agent="pytest")
 TTL = 3600
@@ -21,7 +23,7 @@ async def _register(conn: Conn, username: str = "Reader_1") -> Session:
     cmd = RegisterCommand(
         email=f"{username}@Example.com", username=username, password="s3cret-pass"
     )
-    return await accounts.register(conn, cmd, CLIENT, TTL)
+    return await accounts.register(Single(conn), cmd, CLIENT, TTL)
 
 
 async def test_register_sets_defaults_and_tracks_the_first_sign_in(
@@ -50,7 +52,10 @@ async def test_duplicates_in_another_case_conflict(
     await _register(conn)
     with pytest.raises(Conflict) as exc:
         await accounts.register(
-            conn, RegisterCommand(email=email, username=username, password="x" * 8), CLIENT, TTL
+            Single(conn),
+            RegisterCommand(email=email, username=username, password="x" * 8),
+            CLIENT,
+            TTL,
         )
     assert exc.value.field == field
     assert await conn.fetchval("SELECT count(*) FROM users") == 1
@@ -60,7 +65,7 @@ async def test_duplicates_in_another_case_conflict(
 async def test_login_by_email_or_username_in_any_case(conn: asyncpg.Connection, login: str) -> None:
     await _register(conn)
     session = await accounts.login(
-        conn,
+        Single(conn),
         LoginCommand(login=login, password="s3cret-pass"),
         accounts.ClientInfo(ip="198.51.100.1"),
         refresh_ttl_s=TTL,
@@ -81,7 +86,11 @@ async def test_wrong_password_and_unknown_login_fail_alike(conn: asyncpg.Connect
     for login, password in (("reader_1", "wrong-password"), ("nobody", "s3cret-pass")):
         with pytest.raises(Unauthorized) as exc:
             await accounts.login(
-                conn, LoginCommand(login, password), CLIENT, refresh_ttl_s=TTL, failure_threshold=5
+                Single(conn),
+                LoginCommand(login, password),
+                CLIENT,
+                refresh_ttl_s=TTL,
+                failure_threshold=5,
             )
         messages.append(exc.value.message)
     assert messages[0] == messages[1]
@@ -94,12 +103,12 @@ async def test_repeated_failures_are_throttled_even_with_the_right_password(
     for _ in range(3):
         with pytest.raises(Unauthorized):
             await accounts.login(
-                conn, LoginCommand("reader_1", "nope-nope"), CLIENT, refresh_ttl_s=TTL,
+                Single(conn), LoginCommand("reader_1", "nope-nope"), CLIENT, refresh_ttl_s=TTL,
                 failure_threshold=3,
             )  # fmt: skip
     with pytest.raises(RateLimited) as exc:
         await accounts.login(
-            conn, LoginCommand("reader_1", "s3cret-pass"), CLIENT, refresh_ttl_s=TTL,
+            Single(conn), LoginCommand("reader_1", "s3cret-pass"), CLIENT, refresh_ttl_s=TTL,
             failure_threshold=3,
         )  # fmt: skip
     assert 1 <= exc.value.retry_after_s <= 30
@@ -183,3 +192,36 @@ async def test_private_profiles_are_visible_to_their_owner_only(conn: asyncpg.Co
     assert (await accounts.public_profile(conn, "bob", alice.id)).id == bob.id
     with pytest.raises(NotFound):
         await accounts.public_profile(conn, "carol", alice.id)
+
+
+async def test_concurrent_guesses_cannot_pass_the_lockout_together(pool: asyncpg.Pool) -> None:
+    """Twenty guesses at once: the check-then-act lockout let all twenty be tried. Now
+    the threshold's attempts go through and every other one is refused."""
+    async with pool.acquire() as c:
+        await _register(c, "guessed")
+
+    async def guess(i: int) -> str:
+        try:
+            await accounts.login(pool, LoginCommand("guessed", f"wrong-{i}"), ClientInfo(ip=None),
+                                 refresh_ttl_s=TTL, failure_threshold=5)  # fmt: skip
+        except Unauthorized:
+            return "tried"
+        except RateLimited:
+            return "refused"
+        return "in"
+
+    outcomes = await asyncio.gather(*(guess(i) for i in range(20)))
+    assert outcomes.count("tried") == 5 and outcomes.count("refused") == 15
+    async with pool.acquire() as c:
+        await c.execute("DELETE FROM users WHERE username = 'guessed'")
+        await c.execute("DELETE FROM login_throttles WHERE key = 'login:guessed'")
+
+
+async def test_a_taken_name_is_refused_before_hashing(conn: asyncpg.Connection) -> None:
+    await _register(conn)
+    started = time.perf_counter()
+    with pytest.raises(Conflict) as exc:
+        cmd = RegisterCommand(email="other@example.com", username="READER_1", password="x" * 8)
+        await accounts.register(Single(conn), cmd, CLIENT, TTL)
+    assert exc.value.field == "username"
+    assert time.perf_counter() - started < 0.1  # no argon2 hash (~165 ms) was made
