@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from domain.books.access import may_read
+from domain.errors import Forbidden
 from domain.sql import Conn
 
 TRENDING = "trending"
@@ -15,6 +16,18 @@ def _uuid(text: str) -> UUID | None:
         return UUID(text)
     except ValueError:
         return None
+
+
+def check_canonical(channel: str) -> None:
+    """Channel names have one spelling (`book:` + a lowercase hyphenated UUID): each
+    other spelling of the same channel would cost its own hub channel and Redis
+    subscription. Any other name is not allowed (`forbidden`, as PROTOCOL.md §4.2 says
+    of what may not be subscribed)."""
+    rest = channel.partition(":")[2]
+    target = _uuid(rest)
+    if channel != TRENDING and (target is None or rest != str(target)):
+        raise Forbidden(f"not allowed on {channel!r}: channels are user:<uuid>, book:<uuid> "
+                        "(in canonical lowercase form) and trending")  # fmt: skip
 
 
 async def may_subscribe(conn: Conn, user_id: UUID, channel: str) -> bool:

@@ -21,7 +21,7 @@ from domain.ai import conversations
 from domain.ai.ask import final_frame, prepare
 from domain.ai.live import LiveAnswer
 from domain.ai.models import AiError
-from domain.channels import TRENDING, book_of, may_subscribe
+from domain.channels import TRENDING, book_of, check_canonical, may_subscribe
 from domain.errors import (
     Conflict,
     DomainError,
@@ -277,6 +277,10 @@ class Socket:
     async def _subscribe(self, channel: str, since: int | None, request_id: str | None) -> None:
         conn = self.conn
         assert conn is not None
+        check_canonical(channel)
+        limit = self.ctx.settings.ws_max_subscriptions
+        if channel not in conn.subscriptions and len(conn.subscriptions) >= limit:
+            raise QuotaExceeded(f"a connection keeps at most {limit} subscriptions")
         async with self.ctx.pool.acquire() as db:
             allowed = await may_subscribe(db, conn.user_id, channel)
         if not allowed:

@@ -123,7 +123,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     metrics.DB_POOL_IN_USE.set_function(lambda: ctx.pool.get_size() - ctx.pool.get_idle_size())
     if settings.redis_url:
         ctx.redis = aioredis.from_url(settings.redis_url)
-    ctx.hub = Hub(ctx.pool, presence_max=settings.presence_max_subscribers)
+    ctx.hub = Hub(ctx.pool, presence_max=settings.presence_max_subscribers,
+                  max_sockets_per_user=settings.ws_max_sockets_per_user)  # fmt: skip
     await ctx.hub.start(lambda hub: make_fanout(settings, hub))
     ctx.live_answers = LiveAnswers(ctx.hub, ctx.pool, ctx.answerer)
     ctx.feed = FeedRouter(ctx.hub, ctx.pool)

@@ -60,6 +60,9 @@ class Settings:
     ws_rate_per_s: float = 50.0
     ws_rate_burst: int = 500
     ws_queue_size: int = 1024
+    # per account on one web process; the oldest socket is closed (4409) past it
+    ws_max_sockets_per_user: int = 20
+    ws_max_subscriptions: int = 500
     # off: measured to cost memory and latency on fan-out (docs/benchmarks.md)
     ws_per_message_deflate: bool = False
     event_retention_days: int = 7

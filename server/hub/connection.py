@@ -30,6 +30,7 @@ CLOSE_RESTART = 1012
 CLOSE_SLOW = 1013
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NO_HELLO = 4408
+CLOSE_TOO_MANY = 4409  # the account opened more sockets than it may keep
 
 
 class State(enum.Enum):

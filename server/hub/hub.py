@@ -29,7 +29,13 @@ from domain import events as ev
 from domain.events import StoredEvent
 from server import metrics
 from server.hub import frames
-from server.hub.connection import CLOSE_RESTART, CLOSE_UNAUTHORIZED, Connection, Subscription
+from server.hub.connection import (
+    CLOSE_RESTART,
+    CLOSE_TOO_MANY,
+    CLOSE_UNAUTHORIZED,
+    Connection,
+    Subscription,
+)
 from server.hub.direct import text_frame
 from server.hub.fanout import Fanout
 
@@ -74,11 +80,17 @@ class Channel:
 
 class Hub:
     def __init__(
-        self, pool: asyncpg.Pool, reconcile_s: float = 2.0, presence_max: int = 100
+        self,
+        pool: asyncpg.Pool,
+        reconcile_s: float = 2.0,
+        presence_max: int = 100,
+        max_sockets_per_user: int = 20,
     ) -> None:
         self.pool = pool
         self._presence_max = presence_max
+        self._max_sockets_per_user = max_sockets_per_user
         self.connections: dict[str, Connection] = {}
+        self._by_user: dict[UUID, dict[str, Connection]] = {}  # oldest first
         self.channels: dict[str, Channel] = {}
         self._opening: dict[str, asyncio.Future[Channel]] = {}
         self._reconcile_s = reconcile_s
@@ -207,12 +219,24 @@ class Hub:
     # -- connections --------------------------------------------------------------------
 
     def register(self, conn: Connection) -> None:
+        """Add a socket; past the user's limit on this process their oldest socket is
+        closed (4409): a reader's new device always gets in, a forgotten tab goes."""
         self.connections[conn.id] = conn
         metrics.WS_CONNECTIONS.set(len(self.connections))
+        mine = self._by_user.setdefault(conn.user_id, {})
+        mine[conn.id] = conn
+        while len(mine) > self._max_sockets_per_user:
+            oldest = mine.pop(next(iter(mine)))
+            oldest.close(CLOSE_TOO_MANY, "too many connections for this account")
 
     async def unregister(self, conn: Connection) -> None:
         self.connections.pop(conn.id, None)
         metrics.WS_CONNECTIONS.set(len(self.connections))
+        mine = self._by_user.get(conn.user_id)
+        if mine is not None:
+            mine.pop(conn.id, None)
+            if not mine:
+                del self._by_user[conn.user_id]
         for name in list(conn.subscriptions):
             await self.unsubscribe(conn, name)
 
