@@ -8,8 +8,9 @@ import html
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from domain.accounts.operations import ClientInfo
 from domain.social import collections, quotes
 from domain.social.models import (
     Collection,
@@ -45,8 +46,16 @@ class QuotesController(Controller):
         return await quotes.get(conn, share_id)
 
     @post("/quotes/{share_id:uuid}/engagements", status_code=HTTP_201_CREATED)
-    async def engage(self, share_id: UUID, data: EngagementCreate, conn: PooledConn) -> QuoteShare:
-        return await quotes.engage(conn, share_id, data)
+    async def engage(
+        self, share_id: UUID, data: EngagementCreate, conn: PooledConn, user_id: UUID
+    ) -> QuoteShare:
+        return await quotes.engage(conn, share_id, data, quotes.reader(user_id))
+
+    @delete("/quotes/{share_id:uuid}/engagements/{kind:str}", status_code=HTTP_200_OK)
+    async def disengage(
+        self, share_id: UUID, kind: str, conn: PooledConn, user_id: UUID
+    ) -> QuoteShare:
+        return await quotes.disengage(conn, share_id, kind, quotes.reader(user_id))
 
     @get("/trending")
     async def trending(self, conn: PooledConn, timeframe: Timeframe = "daily") -> Trending:
@@ -83,10 +92,12 @@ class CollectionsController(Controller):
 
 
 @get("/q/{code:str}", include_in_schema=False, media_type="text/html")
-async def quote_page(code: str, ctx: AppContext, conn: PooledConn) -> Response[str]:
+async def quote_page(
+    code: str, ctx: AppContext, conn: PooledConn, client: ClientInfo
+) -> Response[str]:
     if code.endswith(".png"):
         return await _card(code.removesuffix(".png"), ctx, conn)  # type: ignore[return-value]
-    quote = await quotes.public_view(conn, code)
+    quote = await quotes.public_view(conn, code, quotes.anonymous(client.ip))
     return Response(page(quote, ctx.settings.public_base_url), media_type="text/html",
                     headers={"Cache-Control": "no-store"})  # fmt: skip
 

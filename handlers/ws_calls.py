@@ -125,8 +125,9 @@ async def _share(ctx: AppContext, c: Caller, p: ShareParams) -> Written[Any]:
                                   c.device)  # fmt: skip
 
 
-async def _engage(db: Conn, p: EngageParams) -> Written[Any]:
-    return Written(await quotes.engage(db, p.share_id, p))  # engagements publish no event
+async def _engage(db: Conn, c: Caller, p: EngageParams) -> Written[Any]:
+    # engagements publish no event
+    return Written(await quotes.engage(db, p.share_id, p, quotes.reader(c.user_id)))
 
 
 class ByUsername(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -199,5 +200,5 @@ METHODS: dict[str, Method] = {
         _feed_follows(False),
     ),
     "quote.share": _with_ctx(ShareParams, _share),
-    "quote.engage": _method(EngageParams, lambda db, c, p: _engage(db, p)),
+    "quote.engage": _method(EngageParams, _engage),
 }

@@ -108,27 +108,60 @@ SELECT {share_columns} FROM quote_shares WHERE id = $1
 SELECT {share_columns} FROM quote_shares WHERE referral_code = $1
 
 -- name: viewed_by_code
--- the public page was seen: one more view
-UPDATE quote_shares SET views_count = views_count + 1,
+-- the public page was seen: one more view, once a day per visitor ($2)
+WITH share AS (SELECT id FROM quote_shares WHERE referral_code = $1),
+mark AS (
+    INSERT INTO quote_engagement_marks (quote_share_id, visitor, kind, day)
+    SELECT id, $2, 'view', (now() AT TIME ZONE 'UTC')::date FROM share
+    ON CONFLICT DO NOTHING RETURNING 1
+), n AS (SELECT count(*)::int AS n FROM mark)
+UPDATE quote_shares SET views_count = views_count + n.n,
     engagement_rate = round((likes_count + shares_count + comments_count + saves_count)::numeric
-                            * 100 / (views_count + 1), 2)
+                            * 100 / greatest(views_count + n.n, 1), 2)
+FROM n
 WHERE referral_code = $1
 RETURNING {share_columns}
 
 -- name: engage
--- One engagement; the rate is the seed's: (likes + shares + comments + saves) / views x 100.
+-- One engagement, counted only the first time for this visitor ($3): a like or a save
+-- once ever, any other kind once a UTC day. The rate is the seed's:
+-- (likes + shares + comments + saves) / views x 100.
+WITH mark AS (
+    INSERT INTO quote_engagement_marks (quote_share_id, visitor, kind, day)
+    SELECT $1, $3, $2, CASE WHEN $2 IN ('like', 'save') THEN DATE '2000-01-01'
+                            ELSE (now() AT TIME ZONE 'UTC')::date END
+    WHERE EXISTS (SELECT 1 FROM quote_shares WHERE id = $1)
+    ON CONFLICT DO NOTHING RETURNING 1
+), n AS (SELECT count(*)::int AS n FROM mark)
 UPDATE quote_shares SET
-    views_count = views_count + ($2 = 'view')::int,
-    likes_count = likes_count + ($2 = 'like')::int,
-    saves_count = saves_count + ($2 = 'save')::int,
-    shares_count = shares_count + ($2 = 'share')::int,
-    comments_count = comments_count + ($2 = 'comment')::int,
-    click_throughs = click_throughs + ($2 = 'click')::int,
-    engagement_rate = CASE WHEN views_count + ($2 = 'view')::int > 0 THEN round(
+    views_count = views_count + ($2 = 'view')::int * n.n,
+    likes_count = likes_count + ($2 = 'like')::int * n.n,
+    saves_count = saves_count + ($2 = 'save')::int * n.n,
+    shares_count = shares_count + ($2 = 'share')::int * n.n,
+    comments_count = comments_count + ($2 = 'comment')::int * n.n,
+    click_throughs = click_throughs + ($2 = 'click')::int * n.n,
+    engagement_rate = CASE WHEN views_count + ($2 = 'view')::int * n.n > 0 THEN round(
         (likes_count + shares_count + comments_count + saves_count
-         + ($2 IN ('like', 'share', 'comment', 'save'))::int)::numeric * 100
-        / (views_count + ($2 = 'view')::int), 2) END,
-    peak_engagement_at = now()
+         + ($2 IN ('like', 'share', 'comment', 'save'))::int * n.n)::numeric * 100
+        / (views_count + ($2 = 'view')::int * n.n), 2) END,
+    peak_engagement_at = CASE WHEN n.n > 0 THEN now() ELSE peak_engagement_at END
+FROM n
+WHERE id = $1
+RETURNING {share_columns}
+
+-- name: disengage
+-- A like or save taken back (only the visitor's own, once).
+WITH gone AS (
+    DELETE FROM quote_engagement_marks
+    WHERE quote_share_id = $1 AND kind = $2 AND visitor = $3 RETURNING 1
+), n AS (SELECT count(*)::int AS n FROM gone)
+UPDATE quote_shares SET
+    likes_count = likes_count - ($2 = 'like')::int * n.n,
+    saves_count = saves_count - ($2 = 'save')::int * n.n,
+    engagement_rate = CASE WHEN views_count > 0 THEN round(
+        (likes_count + shares_count + comments_count + saves_count - n.n)::numeric * 100
+        / views_count, 2) END
+FROM n
 WHERE id = $1
 RETURNING {share_columns}
 

@@ -4,6 +4,7 @@ public page's data, and templates."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import secrets
 import uuid
@@ -116,16 +117,38 @@ async def get(conn: Conn, share_id: UUID) -> QuoteShare:
     return share_from_row(row)
 
 
-async def engage(conn: Conn, share_id: UUID, cmd: EngagementCreate) -> QuoteShare:
-    row = await conn.fetchrow(Q.engage, share_id, cmd.kind)
+def reader(user_id: UUID) -> str:
+    """A signed-in reader as an engagement visitor."""
+    return f"u:{user_id}"
+
+
+def anonymous(address: str | None) -> str:
+    """A visitor of a public page, by address (kept hashed: no addresses at rest)."""
+    return "a:" + hashlib.sha256((address or "").encode()).hexdigest()[:32]
+
+
+async def engage(conn: Conn, share_id: UUID, cmd: EngagementCreate, visitor: str) -> QuoteShare:
+    """Count an engagement once per visitor: a like or save once ever, any other kind
+    once a day (the share comes back unchanged when it was counted already)."""
+    row = await conn.fetchrow(Q.engage, share_id, cmd.kind, visitor)
     if row is None:
         raise NotFound("no such quote")
     return share_from_row(row)
 
 
-async def public_view(conn: Conn, code: str) -> QuoteShare:
-    """The public page was opened: counts a view."""
-    row = await conn.fetchrow(Q.viewed_by_code, code)
+async def disengage(conn: Conn, share_id: UUID, kind: str, visitor: str) -> QuoteShare:
+    """Take back the visitor's like or save."""
+    if kind not in {"like", "save"}:
+        raise Invalid("only a like or a save can be taken back", field="kind")
+    row = await conn.fetchrow(Q.disengage, share_id, kind, visitor)
+    if row is None:
+        raise NotFound("no such quote")
+    return share_from_row(row)
+
+
+async def public_view(conn: Conn, code: str, visitor: str) -> QuoteShare:
+    """The public page was opened: counts a view, once a day per visitor."""
+    row = await conn.fetchrow(Q.viewed_by_code, code, visitor)
     if row is None:
         raise NotFound("no such quote")
     return share_from_row(row)

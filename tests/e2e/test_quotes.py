@@ -68,17 +68,27 @@ async def test_share_renders_a_card_and_a_public_page(
         assert f'<meta property="og:image" content="{share["card_image_url"]}">' in body
         assert '<meta name="twitter:card" content="summary_large_image">' in body
         assert (await public.get("/q/no-such-code")).status_code == 404
+        assert (await public.get(f"/q/{code}")).status_code == 200  # the same visitor again
     async with _http(server, reader) as http:
         seen = (await http.get(f"/api/v1/quotes/{share['id']}")).json()
-        assert seen["views_count"] == 1  # the public page counted
+        assert seen["views_count"] == 1  # the public page counted, once for its visitor
         for kind in ("like", "like", "save", "view", "click"):
             engaged = await http.post(
                 f"/api/v1/quotes/{share['id']}/engagements", json={"kind": kind}
             )
             assert engaged.status_code == 201
         final = engaged.json()
-        assert (final["likes_count"], final["saves_count"], final["views_count"]) == (2, 1, 2)
-        assert final["engagement_rate"] == 150.0  # (2 likes + 1 save) / 2 views x 100
+        # one reader counts once: the second like changed nothing
+        assert (final["likes_count"], final["saves_count"], final["views_count"]) == (1, 1, 2)
+        assert final["engagement_rate"] == 100.0  # (1 like + 1 save) / 2 views x 100
+        again = await http.post(f"/api/v1/quotes/{share['id']}/engagements", json={"kind": "view"})
+        assert again.json()["views_count"] == 2  # a view counts once a day per reader
+        unliked = await http.delete(f"/api/v1/quotes/{share['id']}/engagements/like")
+        assert unliked.status_code == 200 and unliked.json()["likes_count"] == 0
+        unliked = await http.delete(f"/api/v1/quotes/{share['id']}/engagements/like")
+        assert unliked.json()["likes_count"] == 0  # taken back once
+        relike = await http.post(f"/api/v1/quotes/{share['id']}/engagements", json={"kind": "like"})
+        assert relike.json()["likes_count"] == 1
         bad = await http.post(f"/api/v1/quotes/{share['id']}/engagements", json={"kind": "hug"})
         assert bad.status_code == 422
     # a sign-up through the link credits the share
@@ -210,9 +220,10 @@ async def test_trending_ranks_and_broadcasts(server: ServerProcess, database_url
         template = (await _templates(http))["Typewriter"]["id"]
         hot, warm = [await _share(http, book, f"a quote that may trend, {n}", template)
                      for n in ("hot", "warm")]  # fmt: skip
-        for share, likes in ((hot, 5), (warm, 2)):
-            for _ in range(likes):
-                await http.post(f"/api/v1/quotes/{share}/engagements", json={"kind": "like"})
+        # one account counts once per kind: the hot one gets more kinds, not more likes
+        for share, kinds in ((hot, ("like", "save", "share", "click")), (warm, ("like",))):
+            for kind in kinds:
+                await http.post(f"/api/v1/quotes/{share}/engagements", json={"kind": kind})
     ws = WsClient(server.ws_url, watcher.token, "w")
     await ws.open()
     await ws.subscribe("trending")
