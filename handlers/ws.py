@@ -77,6 +77,7 @@ class Socket:
         settings = ctx.settings
         self.bucket = TokenBucket(settings.ws_rate_per_s, settings.ws_rate_burst)
         self.asks: dict[str, asyncio.Task[None]] = {}
+        self.announced = False
         self.attached: list[LiveAnswer] = []
 
     async def run(self) -> None:
@@ -127,6 +128,8 @@ class Socket:
             await self._close_now(CLOSE_UNAUTHORIZED, "unauthorized")
             return None
         profile = msgspec.to_builtins(to_public(user))
+        # a private profile is not announced to a book's readers (presence shows names)
+        self.announced = user.public_profile
         self.conn = Connection(
             uuid.uuid4().hex,
             claims.user_id,
@@ -312,7 +315,8 @@ class Socket:
             if not await may_subscribe(db, conn.user_id, channel):
                 raise Forbidden("not allowed on this book")
         name = ev.PRESENCE_JOIN if params.status == "reading" else ev.PRESENCE_LEAVE
-        self.hub.announce_presence(channel, name, self._presence_data())
+        if self.announced:
+            self.hub.announce_presence(channel, name, self._presence_data())
         self._ack(frame.id, {"book_id": str(params.book_id), "status": params.status})
 
     # -- AI answers (PROTOCOL.md §5) ------------------------------------------------------
@@ -377,7 +381,12 @@ class Socket:
     def _presence(self, channel: str, event: str) -> None:
         """Presence is ephemeral: announced on book channels, never stored."""
         conn = self.conn
-        if conn is not None and book_of(channel) is not None and channel in conn.subscriptions:
+        if (
+            self.announced
+            and conn is not None
+            and book_of(channel) is not None
+            and channel in conn.subscriptions
+        ):
             self.hub.announce_presence(channel, event, self._presence_data())
 
     def _push(self, frame: Any) -> None:

@@ -80,7 +80,7 @@ async def listing(
     after = decode_cursor(cursor)
     query = Q.followers if which == "followers" else Q.following
     rows = await conn.fetch(query, row["id"], after[0] if after else None,
-                            after[1] if after else None, limit + 1)  # fmt: skip
+                            after[1] if after else None, limit + 1, viewer)  # fmt: skip
     users = [public_user_from_row({k: r[k] for k in PublicUser.__struct_fields__})
              for r in rows[:limit]]  # fmt: skip
     last = rows[limit - 1] if len(rows) > limit else None

@@ -27,6 +27,8 @@ SELECT visibility = 'public' FROM books WHERE id = $1
 SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id
 FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1
+  -- a private profile shows in nobody's list but its own
+  AND (u.public_profile OR u.id = $5)
   AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3::uuid))
 ORDER BY f.created_at DESC, f.id DESC
 LIMIT $4
@@ -35,6 +37,8 @@ LIMIT $4
 SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id
 FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1
+  -- a private profile shows in nobody's list but its own
+  AND (u.public_profile OR u.id = $5)
   AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3::uuid))
 ORDER BY f.created_at DESC, f.id DESC
 LIMIT $4

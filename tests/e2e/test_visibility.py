@@ -130,3 +130,44 @@ async def test_replay_forgets_what_stopped_being_public(
         "book.stats",
         "redacted",
     }
+
+
+async def test_private_profiles_stay_out_of_lists_and_presence(
+    server: ServerProcess, database_url: str
+) -> None:
+    star, shy, open_fan = [await register(server.base_url) for _ in range(3)]
+    async with _http(server, shy) as http:
+        assert (await http.post(f"/users/{star.username}/follow")).status_code == 201
+        assert (await http.patch("/users/me", json={"public_profile": False})).is_success
+        # the private reader still sees themselves
+        mine = (await http.get(f"/users/{star.username}/followers")).json()["items"]
+        assert [u["username"] for u in mine] == [shy.username]
+        following = (await http.get(f"/users/{shy.username}/following")).json()["items"]
+        assert [u["username"] for u in following] == [star.username]
+    async with _http(server, open_fan) as http:
+        assert (await http.post(f"/users/{star.username}/follow")).status_code == 201
+        listed = (await http.get(f"/users/{star.username}/followers")).json()["items"]
+        assert [u["username"] for u in listed] == [open_fan.username]
+    book = await book_for(database_url, star.id, public=True)
+    watcher = WsClient(server.ws_url, open_fan.token, "watcher")
+    hidden = WsClient(server.ws_url, shy.token, "shy-phone")
+    await watcher.open()
+    await watcher.subscribe(f"book:{book}")
+    await hidden.open()
+    await hidden.subscribe(f"book:{book}")
+    await hidden.call("presence.set", {"book_id": str(book), "status": "reading"})
+    visible = WsClient(server.ws_url, star.token, "star-phone")
+    await visible.open()
+    await visible.subscribe(f"book:{book}")
+    joined = await watcher.wait_for(
+        lambda f: (
+            f.get("event") == "presence.join" and f["data"]["user"]["username"] == star.username
+        )
+    )
+    assert joined["data"]["device"] == "star-phone"
+    names = {
+        f["data"]["user"]["username"] for f in watcher.frames if f.get("event") == "presence.join"
+    }
+    assert shy.username not in names
+    for ws in (watcher, hidden, visible):
+        await ws.close()
