@@ -72,6 +72,14 @@ async def purge_expired(pool: asyncpg.Pool) -> dict[str, int]:
 SESSIONS_KEPT = timedelta(days=365)
 FREE_CONVERSATIONS_KEPT = timedelta(days=91)
 UNVIEWED_SHARES_KEPT = timedelta(days=30)
+# a share nobody saw, engaged with (in the app or on its page) or collected: one that
+# someone liked or put in a collection is kept, whatever its view count says
+UNTOUCHED = (
+    "q.views_count = 0 AND q.likes_count = 0 AND q.saves_count = 0 AND q.shares_count = 0 "
+    "AND q.comments_count = 0 AND q.click_throughs = 0 "
+    "AND NOT EXISTS (SELECT 1 FROM quote_engagement_marks m WHERE m.quote_share_id = q.id) "
+    "AND NOT EXISTS (SELECT 1 FROM quote_collection_items i WHERE i.quote_share_id = q.id)"
+)
 BATCH = 5000
 
 
@@ -95,8 +103,8 @@ async def clean_old_data(pool: asyncpg.Pool) -> dict[str, int]:
         shares = 0
         while True:
             ids = [r["id"] for r in await conn.fetch(
-                "DELETE FROM quote_shares WHERE id IN (SELECT id FROM quote_shares "
-                f"WHERE views_count = 0 AND created_at < $1 LIMIT {BATCH}) RETURNING id",
+                "DELETE FROM quote_shares WHERE id IN (SELECT id FROM quote_shares q "
+                f"WHERE {UNTOUCHED} AND created_at < $1 LIMIT {BATCH}) RETURNING id",
                 now - UNVIEWED_SHARES_KEPT)]  # fmt: skip
             for share_id in ids:
                 await files.delete_prefix(quote_files_prefix(share_id))

@@ -17,8 +17,9 @@ EngagementKind = Literal["view", "like", "save", "share", "comment", "click"]
 class QuoteShare(Struct, kw_only=True):
     id: UUID
     user_id: UUID
-    book_id: UUID
-    highlight_id: UUID
+    # null once the book or the highlight is gone: the share keeps its own snapshot
+    book_id: UUID | None
+    highlight_id: UUID | None
     template_id: UUID
     quote_text: str
     author_attribution: str | None

@@ -126,6 +126,21 @@ async def test_clean_up_removes_exactly_what_the_retention_rules_say(
             )  # fmt: skip
             await files.put(quote_files_prefix(share) + "card.png", b"png", "image/png")
             shares[(views, age)] = share
+        # never seen on its page, but liked in the app, or collected by a third reader:
+        # both are kept
+        liked, collected = [await conn.fetchval(
+            """INSERT INTO quote_shares (user_id, book_id, highlight_id, template_id,
+                   quote_text, referral_code, likes_count, created_at)
+               VALUES ($1, $2, $3, $4, 'a quote of note', $5, $6, now() - interval '31 days')
+               RETURNING id""", free, book, highlight, template, code, likes,
+        ) for code, likes in (("liked", 1), ("collected", 0))]  # fmt: skip
+        curator = await make_user(conn)
+        shelf = await conn.fetchval(
+            "INSERT INTO quote_collections (user_id, title) VALUES ($1, 'mine') RETURNING id",
+            curator,
+        )
+        put = "INSERT INTO quote_collection_items (quote_collection_id, quote_share_id, position) "
+        await conn.execute(put + "VALUES ($1, $2, 1)", shelf, collected)
     counts = await clean_old_data(pool)
     assert counts == {"reading_sessions": 1, "ai_conversations": 1, "quote_shares": 1}
     kept_sessions = {r["id"] for r in await pool.fetch("SELECT id FROM reading_sessions")}
@@ -135,8 +150,44 @@ async def test_clean_up_removes_exactly_what_the_retention_rules_say(
     assert conversations[("free", timedelta(days=100))] not in kept
     assert {conversations[k] for k in conversations if k != ("free", timedelta(days=100))} <= kept
     left = {r["id"] for r in await pool.fetch("SELECT id FROM quote_shares")}
-    assert left == {shares[(0, 29)], shares[(3, 31)]}
+    assert left == {shares[(0, 29)], shares[(3, 31)], liked, collected}
     assert not (tmp_path / quote_files_prefix(shares[(0, 31)])).exists()
     assert (await files.get(quote_files_prefix(shares[(0, 29)]) + "card.png")) == b"png"
     assert await clean_old_data(pool) == {"reading_sessions": 0, "ai_conversations": 0,
                                           "quote_shares": 0}  # fmt: skip
+
+
+async def test_purging_a_highlight_or_book_keeps_other_readers_shares(pool: asyncpg.Pool) -> None:
+    """A share keeps a snapshot of its quote: it outlives the highlight (its tombstone
+    purge) and the book, and so does the third party's collection that holds it."""
+    from tests.factories import make_book, make_user
+    from workers.maintenance import purge_expired
+
+    context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
+    async with pool.acquire() as conn:
+        author, sharer, curator = [await make_user(conn) for _ in range(3)]
+        book = await make_book(conn, author, public=True)
+        highlight = await conn.fetchval(
+            "INSERT INTO highlights (user_id, book_id, selected_text, page_number, public, "
+            "deleted_at) VALUES ($1, $2, 'a line worth sharing', 1, true, now() - interval "
+            "'30 days') RETURNING id", author, book)  # fmt: skip
+        template = await conn.fetchval("SELECT id FROM quote_templates LIMIT 1")
+        share = await conn.fetchval(
+            """INSERT INTO quote_shares (user_id, book_id, highlight_id, template_id,
+                   quote_text, referral_code) VALUES ($1, $2, $3, $4, 'a line worth sharing',
+                   'outlives') RETURNING id""", sharer, book, highlight, template)  # fmt: skip
+        shelf = await conn.fetchval(
+            "INSERT INTO quote_collections (user_id, title) VALUES ($1, 'x') RETURNING id",
+            curator,
+        )
+        put = "INSERT INTO quote_collection_items (quote_collection_id, quote_share_id, position) "
+        await conn.execute(put + "VALUES ($1, $2, 1)", shelf, share)
+    assert (await purge_expired(pool))["highlights"] >= 1
+    row = await pool.fetchrow("SELECT highlight_id, quote_text FROM quote_shares WHERE id = $1",
+                              share)  # fmt: skip
+    assert row is not None and row["highlight_id"] is None
+    assert row["quote_text"] == "a line worth sharing"
+    await pool.execute("DELETE FROM books WHERE id = $1", book)
+    assert await pool.fetchval("SELECT book_id FROM quote_shares WHERE id = $1", share) is None
+    held = "SELECT count(*) FROM quote_collection_items WHERE quote_share_id = $1"
+    assert await pool.fetchval(held, share) == 1
