@@ -78,7 +78,7 @@ class BookUploadController(Controller):
         written = await books.upload(
             conn, ctx.files, user_id, content, filename=data.file.filename, title=data.title,
             author=data.author, visibility=data.visibility,
-            max_bytes=ctx.settings.max_upload_bytes,
+            max_bytes=ctx.settings.max_upload_bytes, per_hour=ctx.settings.uploads_per_hour,
         )  # fmt: skip
         ctx.hub.publish(written.events)
         await ingest_task.kiq(str(written.value.id))

@@ -71,6 +71,8 @@ class Settings:
     presence_max_subscribers: int = 100
     # books
     max_upload_bytes: int = 100 * 1024 * 1024
+    # uploads one reader may make in any hour (each is parsed and embedded)
+    uploads_per_hour: int = 20
     embeddings_provider: str = "local"
     embedding_threads: int = 1
     parse_timeout_s: float = 300.0

@@ -25,7 +25,14 @@ from domain.books.models import (
     ChapterSummary,
     Processing,
 )
-from domain.errors import Forbidden, Invalid, NotFound, TooLarge, UnsupportedType
+from domain.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    UnsupportedType,
+)
 from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
@@ -74,8 +81,10 @@ async def upload(
     author: str | None,
     visibility: str,
     max_bytes: int,
+    per_hour: int = 20,
 ) -> Written[Book]:
-    """Store the file and record the book as `pending`; the caller queues ingestion."""
+    """Store the file and record the book as `pending`; the caller queues ingestion. At
+    most `per_hour` uploads per reader in any hour (each costs parsing and embedding)."""
     if not data:
         raise Invalid("the file is empty", field="file")
     if len(data) > max_bytes:
@@ -84,11 +93,14 @@ async def upload(
     kind, digest = await asyncio.to_thread(_sniff, data)
     if kind is None:
         raise UnsupportedType("not a PDF, EPUB, MOBI or DOCX file")
+    await _within_upload_rate(conn, user_id, per_hour)  # before storing anything
     book_id = uuid.uuid4()
     key = file_key(book_id, kind)
     await files.put(key, data, CONTENT_TYPES[kind])
     try:
         async with conn.transaction():
+            await conn.execute(Q.lock_uploads, user_id)
+            await _within_upload_rate(conn, user_id, per_hour)  # again, under the lock
             row = await conn.fetchrow(
                 Q.insert_book, book_id, user_id, title or title_from_filename(filename), author,
                 visibility, kind, len(data), key, filename, digest,
@@ -100,6 +112,14 @@ async def upload(
     except BaseException:
         await files.delete_prefix(f"books/{book_id}/")  # no orphan file
         raise
+
+
+async def _within_upload_rate(conn: Conn, user_id: UUID, per_hour: int) -> None:
+    recent = await conn.fetchrow(Q.uploads_this_hour, user_id)
+    assert recent is not None
+    if recent["n"] >= per_hour:
+        raise RateLimited(f"at most {per_hour} uploads an hour",
+                          retry_after_s=max(1, recent["wait_s"] or 1))  # fmt: skip
 
 
 def _sniff(data: bytes) -> tuple[str | None, str]:

@@ -4,6 +4,18 @@ INSERT INTO books (id, user_id, title, author, visibility, file_type, file_size,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')
 RETURNING {book_columns}
 
+-- name: lock_uploads
+-- Held to the end of the upload's transaction: concurrent uploads of one reader count
+-- one after another (the count is a statement of its own, so it sees the last commit).
+SELECT pg_advisory_xact_lock(hashtextextended('uploads:' || $1::uuid::text, 0))
+
+-- name: uploads_this_hour
+-- The uploader's books of the last hour, with the seconds until the oldest leaves it.
+SELECT count(*) AS n,
+       ceil(extract(epoch FROM min(created_at) + interval '1 hour' - now()))::int AS wait_s
+FROM books
+WHERE user_id = $1 AND created_at > now() - interval '1 hour'
+
 -- name: book_by_id
 SELECT {book_columns} FROM books WHERE id = $1
 

@@ -3,9 +3,11 @@ the many spellings of one channel."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from tests.conftest import server_env
@@ -55,3 +57,23 @@ async def test_subscriptions_are_bounded_and_channel_names_canonical(
     unknown = await ws.subscribe(f"shelf:{uuid.uuid4()}")
     assert unknown["type"] == "error"
     await ws.close()
+
+
+async def test_uploads_per_hour_are_bounded(database_url: str) -> None:
+    from tests.services import CORPUS
+
+    data = (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes()
+    async with running_server(server_env(database_url, UPLOADS_PER_HOUR="2")) as proc:
+        me = await register(proc.base_url)
+        headers = {"Authorization": f"Bearer {me.token}"}
+        async with httpx.AsyncClient(base_url=proc.base_url + "/api/v1", headers=headers,
+                                     timeout=60) as http:  # fmt: skip
+            replies = await asyncio.gather(*(
+                http.post("/books", files={"file": (f"a{i}.epub", data)}) for i in range(4)
+            ))  # fmt: skip
+            codes = sorted(r.status_code for r in replies)
+            assert codes == [202, 202, 429, 429]
+            refused = next(r for r in replies if r.status_code == 429)
+            assert 1 <= int(refused.headers["retry-after"]) <= 3600
+            listed = (await http.get("/books")).json()["items"]
+            assert len([b for b in listed if b["user_id"] == str(me.id)]) == 2
