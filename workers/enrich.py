@@ -30,6 +30,8 @@ from workers.schedule import run_once
 log = logging.getLogger(__name__)
 
 ANALYZE_BATCH = 500
+# chapters of one book summarized by the model at most; later ones are extractive
+MODEL_CHAPTERS = 60
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -39,18 +41,29 @@ async def summarize_task(book_id: str) -> dict[str, Any]:
 
 
 async def summarize_book(book_id: UUID) -> dict[str, Any]:
+    """Chapter summaries and the book's overview. What a copy of the same file already
+    has (same-file reuse copied it) is kept, not asked of the model again; and at most
+    MODEL_CHAPTERS chapters of one book go to the model (the rest are extractive), so one
+    upload of a 1,000-chapter file cannot buy a thousand model calls."""
     res = context.current()
     rows = await res.pool.fetch(
-        "SELECT id, title, content FROM book_chapters WHERE book_id = $1 ORDER BY chapter_number",
+        """SELECT id, title, content, ai_summary, key_points FROM book_chapters
+           WHERE book_id = $1 ORDER BY chapter_number""",
         book_id,
     )
     if not rows:
         return {"chapters": 0}
+    if all(r["ai_summary"] for r in rows) and await res.pool.fetchval(
+        "SELECT ai_summary IS NOT NULL FROM books WHERE id = $1", book_id
+    ):
+        return {"chapters": len(rows), "by_model": False, "reused": True}
     by_model = res.settings.anthropic_api_key is not None
     made: list[summaries.Summary] = []
-    for row in rows:
+    for i, row in enumerate(rows):
         summary = None
-        if by_model:
+        if row["ai_summary"]:
+            summary = summaries.Summary(row["ai_summary"], list(row["key_points"] or []))
+        elif by_model and i < MODEL_CHAPTERS:
             summary = await _model_summary(f"the chapter \u201c{row['title']}\u201d",
                                            row["content"][: summaries.MODEL_CHARS])  # fmt: skip
         if summary is None:

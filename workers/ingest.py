@@ -203,6 +203,10 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
             source["page_count"], source["word_count"], source["reading_time_minutes"],
             source["difficulty_level"], cover_url, source["topics"], source["key_concepts"],
         )  # fmt: skip
+        # the overview derives from the file alone, like the chapters' summaries: made once
+        await conn.execute(
+            "UPDATE books SET ai_summary = $2 WHERE id = $1", book_id, source["ai_summary"]
+        )
         book = book_from_row(done)
         stored = await append_events(
             conn, [Event(user_channel(book.user_id), ev.BOOK_READY, book)], None

@@ -216,7 +216,9 @@ async def _finish(
         )  # fmt: skip
         if outcome.status == "completed" and params.feature == "explain" and params.highlight_id:
             await conn.execute(Q.store_explanation, params.highlight_id, ask.user_id, text)
-        if outcome.status != "completed" and not text:
+        # a failure before the first word is not counted; a cancelled ask is: its prompt
+        # went to the model, which is paid for the input whether or not words came back
+        if outcome.status == "failed" and not text:
             await quota.give_back(conn, ask.user_id)
         conversation = conversation_from_row(row)
         stored = await append_events(

@@ -136,7 +136,8 @@ LIMIT $5
 -- vectors derive from the bytes alone, and nothing of the other reader comes along -- the
 -- title and author are the file's own, not what its owner renamed it to).
 SELECT b.id, b.file_title, b.file_author, b.page_count, b.word_count,
-       b.reading_time_minutes, b.difficulty_level, b.cover_image_url, b.topics, b.key_concepts
+       b.reading_time_minutes, b.difficulty_level, b.cover_image_url, b.topics, b.key_concepts,
+       b.ai_summary
 FROM books b
 WHERE b.file_sha256 = $1 AND b.id <> $2 AND b.processing_status = 'completed'
   AND b.file_metadata_known

@@ -301,6 +301,38 @@ async def test_the_quota_holds_under_a_race(
     await b.close()
 
 
+async def test_an_ask_cancelled_after_its_prompt_was_sent_is_counted(
+    ai_server: ServerProcess, standin: StandIn, database_url: str
+) -> None:
+    """The model was paid for the prompt: cancelling before its first word does not give
+    the ask back (only a failure before any text does)."""
+    account = await register(ai_server.base_url)
+    book_id = await _ready_book(ai_server, account)
+    await _set_tier(database_url, account.id, "free")
+    standin.next.append(Scenario(tokens=["late "] * 5, delay_s=1.0))
+    calls = len(standin.requests)
+    ws = WsClient(ai_server.ws_url, account.token, "phone")
+    await ws.open()
+    await ws.send({"type": "ai.ask", "id": "k1", "book_id": book_id,
+                   "question": "Who is the Queen?", "spoilers": True})  # fmt: skip
+    await ws.wait_for(lambda f: f.get("id") == "k1" and f["type"] == "ai.started")
+    for _ in range(50):  # the prompt reached the model
+        if len(standin.requests) > calls:
+            break
+        await asyncio.sleep(0.05)
+    await ws.send({"type": "ai.cancel", "id": "k1"})
+    frames = await ws.answer_frames("k1")
+    assert frames[-1]["code"] == "cancelled"
+    assert not [f for f in frames if f["type"] == "ai.delta"]
+    await ws.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        used = await conn.fetchval("SELECT asks FROM ai_daily_usage WHERE user_id = $1", account.id)
+    finally:
+        await conn.close()
+    assert used == 1
+
+
 async def test_bad_asks_are_refused_and_change_nothing(
     ai_server: ServerProcess, premium: tuple[Account, str], database_url: str, standin: StandIn
 ) -> None:

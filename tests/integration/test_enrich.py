@@ -66,6 +66,9 @@ async def test_model_summaries_through_the_sdk(alice: tuple, tmp_path: Path) -> 
     try:
         settings = Settings(anthropic_api_key="k", anthropic_base_url=standin.url)
         context.bind(settings, pool, LocalStorage(tmp_path), lambda _: None)
+        # summaries once made are kept (a rerun pays nothing): start from none
+        await pool.execute("UPDATE book_chapters SET ai_summary = NULL WHERE book_id = $1", book_id)
+        await pool.execute("UPDATE books SET ai_summary = NULL WHERE id = $1", book_id)
         assert (await summarize_book(book_id))["by_model"] is True
     finally:
         await standin.stop()
@@ -113,3 +116,36 @@ async def test_highlights_are_scored_and_analyzed(alice: tuple) -> None:  # type
     assert "queen" in analysis["concepts"] and analysis["readers_here"] == 1
     assert analysis["themes"] and analysis["method"] == "offline"
     assert (await analyze_highlights(pool))["analyzed"] == 0  # each is scored once
+
+
+async def test_a_copy_of_the_same_file_costs_no_model_calls(
+    alice: tuple,  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
+    pool, _, book_id = alice
+    standin = StandIn(default=Scenario(tokens=["A summary.", "\n\n", "- a point\n"], delay_s=0))
+    await standin.start()
+    try:
+        settings = Settings(anthropic_api_key="k", anthropic_base_url=standin.url)
+        files = LocalStorage(tmp_path)
+        context.bind(settings, pool, files, lambda _: None)
+        await pool.execute("UPDATE book_chapters SET ai_summary = NULL WHERE book_id = $1", book_id)
+        await pool.execute("UPDATE books SET ai_summary = NULL WHERE id = $1", book_id)
+        await summarize_book(book_id)
+        paid = len(standin.requests)
+        assert paid >= 2  # its chapters and its overview went to the model
+        async with pool.acquire() as conn:
+            other = await make_user(conn)
+        copy = await ingest_corpus_book(pool, files, other, "alice-in-wonderland_epub3.epub")
+        result = await summarize_book(copy)
+        assert result.get("reused") is True
+        assert len(standin.requests) == paid  # nothing asked of the model again
+    finally:
+        await standin.stop()
+    summaries = await pool.fetch(
+        "SELECT book_id, array_agg(ai_summary ORDER BY chapter_number) AS s FROM book_chapters "
+        "WHERE book_id = ANY($1) GROUP BY book_id", [book_id, copy],
+    )  # fmt: skip
+    assert len(summaries) == 2 and summaries[0]["s"] == summaries[1]["s"]
+    overview = "SELECT ai_summary FROM books WHERE id = $1"
+    assert await pool.fetchval(overview, copy) == await pool.fetchval(overview, book_id)
