@@ -42,8 +42,8 @@ class QuotesController(Controller):
         return published(ctx, written, creates=True)
 
     @get("/quotes/{share_id:uuid}")
-    async def get_quote(self, share_id: UUID, conn: PooledConn) -> QuoteShare:
-        return await quotes.get(conn, share_id)
+    async def get_quote(self, share_id: UUID, conn: PooledConn, user_id: UUID) -> QuoteShare:
+        return await quotes.see(conn, share_id, quotes.reader(user_id))
 
     @post("/quotes/{share_id:uuid}/engagements", status_code=HTTP_201_CREATED)
     async def engage(

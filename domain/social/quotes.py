@@ -109,12 +109,10 @@ async def _insert(conn: Conn, share_id: UUID, user_id: UUID, row: Any, text: str
     raise RuntimeError("could not find a free referral code")
 
 
-async def get(conn: Conn, share_id: UUID) -> QuoteShare:
-    """Any signed-in reader may see a share: sharing made it public."""
-    row = await conn.fetchrow(Q.get_share, share_id)
-    if row is None:
-        raise NotFound("no such quote")
-    return share_from_row(row)
+async def see(conn: Conn, share_id: UUID, visitor: str) -> QuoteShare:
+    """Any signed-in reader may see a share (sharing made it public); seeing it in the
+    app is a view, as on its public page, once a day per reader."""
+    return await engage(conn, share_id, EngagementCreate(kind="view"), visitor)
 
 
 def reader(user_id: UUID) -> str:
