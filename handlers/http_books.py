@@ -118,6 +118,7 @@ class BooksController(Controller):
     ) -> None:
         written = await books.delete(conn, ctx.files, user_id, book_id)
         ctx.hub.publish(written.events)
+        ctx.hub.close_book(book_id, user_id)  # nothing more of it reaches other readers
 
     @get("/{book_id:uuid}/file")
     async def original_file(

@@ -23,7 +23,8 @@ async def readable_book(conn: Conn, book_id: UUID, user_id: UUID) -> BookRef:
     """The book if `user_id` may read it; NotFound otherwise (a private book's existence
     is never revealed)."""
     row = await conn.fetchrow(
-        "SELECT id, user_id, title, visibility, processing_status FROM books WHERE id = $1",
+        """SELECT id, user_id, title, visibility, processing_status FROM books
+           WHERE id = $1 AND deleted_at IS NULL""",
         book_id,
     )
     if row is None or (row["user_id"] != user_id and row["visibility"] != "public"):

@@ -176,15 +176,29 @@ async def delete(
     conn: Conn, files: FileStore, user_id: UUID, book_id: UUID
 ) -> Written[BookRefData]:
     """Remove the book and all that hangs off it (chapters, passages, highlights …),
-    then its files."""
+    then its files. While other readers have highlights, notes or conversations on it,
+    it is only hidden from everyone (their data kept, each told `book.deleted`) and
+    purged once nobody has data on it (`purge_deleted`)."""
     async with conn.transaction():
         await _owned(conn, user_id, book_id)
-        await conn.execute(Q.delete_book, book_id)
+        others = [r["user_id"] for r in await conn.fetch(Q.readers_with_data, book_id, user_id)]
+        await conn.execute(Q.soft_delete_book if others else Q.delete_book, book_id)
         gone = BookRefData(book_id)
-        pending = [Event(user_channel(user_id), ev.BOOK_DELETED, gone)]
+        pending = [Event(user_channel(u), ev.BOOK_DELETED, gone) for u in [user_id, *others]]
         stored = await append_events(conn, pending, None)
-    await files.delete_prefix(f"books/{book_id}/")
+    if not others:
+        await files.delete_prefix(f"books/{book_id}/")
     return Written(gone, stored)
+
+
+async def purge_deleted(conn: Conn, files: FileStore, batch: int = 500) -> int:
+    """Purge the deleted books nobody has data on any more, with their files."""
+    total = 0
+    while ids := [r["id"] for r in await conn.fetch(Q.purge_deleted_books, batch)]:
+        for book_id in ids:
+            await files.delete_prefix(f"books/{book_id}/")
+        total += len(ids)
+    return total
 
 
 async def chapters(conn: Conn, user_id: UUID, book_id: UUID) -> list[ChapterSummary]:

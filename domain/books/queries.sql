@@ -21,7 +21,7 @@ SELECT {book_columns} FROM books WHERE id = $1
 
 -- name: readable_books
 SELECT {book_columns} FROM books
-WHERE (user_id = $1 OR visibility = 'public')
+WHERE (user_id = $1 OR visibility = 'public') AND deleted_at IS NULL
   AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
 ORDER BY created_at DESC, id DESC
 LIMIT $4
@@ -39,6 +39,31 @@ RETURNING {book_columns}
 
 -- name: delete_book
 DELETE FROM books WHERE id = $1 RETURNING file_path
+
+-- name: readers_with_data
+-- Other readers whose highlights, bookmarks, notes or AI conversations hang off the book
+-- (a position alone is not kept for them: it means nothing without the book).
+SELECT user_id FROM highlights WHERE book_id = $1 AND user_id <> $2 AND deleted_at IS NULL
+UNION SELECT user_id FROM bookmarks WHERE book_id = $1 AND user_id <> $2 AND deleted_at IS NULL
+UNION SELECT user_id FROM annotations WHERE book_id = $1 AND user_id <> $2 AND deleted_at IS NULL
+UNION SELECT user_id FROM ai_conversations WHERE book_id = $1 AND user_id <> $2
+
+-- name: soft_delete_book
+UPDATE books SET deleted_at = now() WHERE id = $1
+
+-- name: purge_deleted_books
+-- Deleted books nobody has data on any more go for good (their files are removed by the
+-- caller): a batch at a time.
+DELETE FROM books b
+WHERE b.id IN (
+    SELECT d.id FROM books d
+    WHERE d.deleted_at IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM highlights h WHERE h.book_id = d.id AND h.deleted_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM bookmarks k WHERE k.book_id = d.id AND k.deleted_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.book_id = d.id AND a.deleted_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM ai_conversations c WHERE c.book_id = d.id)
+    LIMIT $1)
+RETURNING b.id
 
 -- name: chapters
 SELECT {chapter_columns} FROM book_chapters WHERE book_id = $1 ORDER BY chapter_number
@@ -140,6 +165,7 @@ SELECT b.id, b.file_title, b.file_author, b.page_count, b.word_count,
        b.ai_summary
 FROM books b
 WHERE b.file_sha256 = $1 AND b.id <> $2 AND b.processing_status = 'completed'
+  AND b.deleted_at IS NULL
   AND b.file_metadata_known
   AND EXISTS (SELECT 1 FROM book_embeddings e WHERE e.book_id = b.id)
 ORDER BY b.processing_completed_at

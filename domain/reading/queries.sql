@@ -15,7 +15,7 @@ WITH input AS (
     CROSS JOIN LATERAL jsonb_populate_record(NULL::highlights, x.highlight) AS h
 ), book AS MATERIALIZED (
     SELECT b.id, b.user_id, b.visibility FROM books b
-    WHERE b.id IN (SELECT book_id FROM input)
+    WHERE b.id IN (SELECT book_id FROM input) AND b.deleted_at IS NULL
     ORDER BY b.id
     FOR NO KEY UPDATE
 ), place AS (
@@ -232,6 +232,7 @@ SELECT 1 FROM bookmarks WHERE id = $1 AND user_id = $2 AND book_id = $3 AND dele
 -- and layouts), else by fraction of the book.
 WITH book AS (
     SELECT id FROM books WHERE id = $2 AND (user_id = $1 OR visibility = 'public')
+      AND deleted_at IS NULL
 ), latest AS (
     INSERT INTO reading_progress AS p
         (user_id, book_id, current_page, current_character_offset, progress_percentage,

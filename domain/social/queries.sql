@@ -21,7 +21,7 @@ WHERE id IN ($1, $2)
 SELECT {public_user_columns} FROM users WHERE id = $1
 
 -- name: book_is_public
-SELECT visibility = 'public' FROM books WHERE id = $1
+SELECT visibility = 'public' AND deleted_at IS NULL FROM books WHERE id = $1
 
 -- name: followers
 SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id
@@ -59,7 +59,8 @@ items AS (
             (SELECT to_jsonb(x) FROM (SELECT {highlight_columns_h}) x) AS item
      FROM highlights h JOIN books b ON b.id = h.book_id
      WHERE h.user_id IN (SELECT followee_id FROM followed) AND h.public
-       AND h.deleted_at IS NULL AND (b.visibility = 'public' OR b.user_id = $1)
+       AND h.deleted_at IS NULL AND b.deleted_at IS NULL
+       AND (b.visibility = 'public' OR b.user_id = $1)
        AND ($2::timestamptz IS NULL OR (h.created_at, h.id) < ($2, $3::uuid))
      ORDER BY h.created_at DESC, h.id DESC
      LIMIT $4)
@@ -82,7 +83,7 @@ LIMIT $4
 
 -- name: highlight_to_share
 SELECT h.id, h.user_id, h.book_id, h.selected_text, h.public, b.title, b.author,
-       (b.visibility = 'public' OR b.user_id = $2) AS book_readable,
+       (b.visibility = 'public' OR b.user_id = $2) AND b.deleted_at IS NULL AS book_readable,
        (SELECT CASE WHEN subscription_tier <> 'free' AND subscription_expires_at < now()
                     THEN 'free' ELSE subscription_tier END FROM users WHERE id = $2) AS tier
 FROM highlights h JOIN books b ON b.id = h.book_id

@@ -4,7 +4,7 @@
 -- library is the reader's own books and the public ones they have opened.
 SELECT
     (SELECT count(*) FROM (
-        SELECT id FROM books WHERE user_id = $1
+        SELECT id FROM books WHERE user_id = $1 AND deleted_at IS NULL
         UNION
         SELECT book_id FROM reading_progress WHERE user_id = $1) lib) AS total_books,
     (SELECT count(*) FROM reading_progress WHERE user_id = $1 AND completed) AS completed_books,

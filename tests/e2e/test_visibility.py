@@ -5,6 +5,8 @@ others get 404 for it, as for the book."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
@@ -171,3 +173,42 @@ async def test_private_profiles_stay_out_of_lists_and_presence(
     assert shy.username not in names
     for ws in (watcher, hidden, visible):
         await ws.close()
+
+
+async def test_deleting_a_book_others_read_keeps_their_data(
+    server: ServerProcess, database_url: str
+) -> None:
+    from server.db import create_pool
+    from server.settings import Settings
+    from server.storage import LocalStorage
+    from workers import context
+    from workers.maintenance import purge_expired
+
+    owner, reader = await register(server.base_url), await register(server.base_url)
+    book = await book_for(database_url, owner.id, public=True)
+    ws = WsClient(server.ws_url, reader.token, "reader")
+    await ws.open()
+    async with _http(server, reader) as theirs, _http(server, owner) as mine:
+        kept = await _public_highlight(theirs, book, QUOTE + " (the reader's)")
+        assert (await mine.delete(f"/books/{book}")).status_code == 204
+        gone = await ws.wait_for(lambda f: f.get("event") == "book.deleted")
+        assert gone["data"] == {"book_id": str(book)}
+        for http in (mine, theirs):  # hidden from everyone, the owner included
+            assert (await http.get(f"/books/{book}")).status_code == 404
+            assert str(book) not in [b["id"] for b in (await http.get("/books")).json()["items"]]
+    await ws.close()
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    try:
+        row = await pool.fetchrow("SELECT deleted_at, user_id FROM books WHERE id = $1", book)
+        assert row is not None and row["deleted_at"] is not None
+        left = await pool.fetchval("SELECT count(*) FROM highlights WHERE id = $1", UUID(kept))
+        assert left == 1  # the reader's highlight is kept
+        context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
+        await purge_expired(pool)
+        assert await pool.fetchval("SELECT count(*) FROM books WHERE id = $1", book) == 1
+        # once the reader's data is gone too, the book is purged
+        await pool.execute("UPDATE highlights SET deleted_at = now() WHERE id = $1", UUID(kept))
+        assert (await purge_expired(pool))["books"] == 1
+        assert await pool.fetchval("SELECT count(*) FROM books WHERE id = $1", book) == 0
+    finally:
+        await pool.close()
