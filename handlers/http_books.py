@@ -168,6 +168,7 @@ class BooksController(Controller):
 
     @get("/{book_id:uuid}/chapters/{number:int}")
     async def chapter(
-        self, book_id: UUID, number: int, conn: PooledConn, user_id: UUID
-    ) -> ChapterContent:
+        self, book_id: UUID, conn: PooledConn, user_id: UUID,
+        number: int = Parameter(ge=1, le=1_000_000),
+    ) -> ChapterContent:  # fmt: skip
         return await books.chapter(conn, user_id, book_id, number)

@@ -35,7 +35,7 @@ from domain.social import trending
 from handlers import protocol as p
 from handlers.ws_calls import METHODS, Caller
 from server.context import AppContext
-from server.errors import ws_code
+from server.errors import BAD_VALUES, bad_value_message, ws_code
 from server.hub import frames
 from server.hub.connection import (
     CLOSE_NO_HELLO,
@@ -191,27 +191,32 @@ class Socket:
             return
         request_id = getattr(frame, "id", None)
         try:
-            match frame:
-                case p.Call():
-                    await self._call(frame)
-                case p.Subscribe():
-                    await self._subscribe(frame.channel, frame.since, frame.id)
-                case p.Unsubscribe():
-                    self._presence(frame.channel, ev.PRESENCE_LEAVE)
-                    assert self.conn is not None
-                    await self.hub.unsubscribe(self.conn, frame.channel)
-                    self._ack(frame.id, p.SubscribeResult(frame.channel, 0))
-                case p.Ping() | p.Auth():
-                    self._keep_alive(frame)
-                case p.AiAsk() | p.AiCancel() | p.AiAttach():
-                    await self._ai(frame)
-                case p.Hello():
-                    raise Invalid("already said hello")
+            await self._dispatch(frame)
         except DomainError as exc:
             self._error(request_id, exc)
+        except BAD_VALUES as exc:
+            self._push(p.Error(request_id, "bad_request", bad_value_message(exc)))
         except Exception:
             log.exception("frame failed")
             self._push(p.Error(request_id, "internal", "internal error"))
+
+    async def _dispatch(self, frame: p.Frame) -> None:
+        match frame:
+            case p.Call():
+                await self._call(frame)
+            case p.Subscribe():
+                await self._subscribe(frame.channel, frame.since, frame.id)
+            case p.Unsubscribe():
+                self._presence(frame.channel, ev.PRESENCE_LEAVE)
+                assert self.conn is not None
+                await self.hub.unsubscribe(self.conn, frame.channel)
+                self._ack(frame.id, p.SubscribeResult(frame.channel, 0))
+            case p.Ping() | p.Auth():
+                self._keep_alive(frame)
+            case p.AiAsk() | p.AiCancel() | p.AiAttach():
+                await self._ai(frame)
+            case p.Hello():
+                raise Invalid("already said hello")
 
     def _bad_frame(self, text: str, exc: Exception) -> None:
         try:

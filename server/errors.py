@@ -6,6 +6,8 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -98,6 +100,22 @@ def http_error_response(_: Request[Any, Any, Any], exc: HTTPException) -> Respon
     )
 
 
+# Values PostgreSQL refuses to store or compare (a NUL character in a string, a number
+# out of a column's range; SQLSTATE class 22, or asyncpg refusing an argument): the
+# client's input, answered 422 like any other invalid value, never 500.
+BAD_VALUES = (asyncpg.exceptions.DataError, asyncpg_base.DataError)
+
+
+def bad_value_message(exc: Exception) -> str:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"a value in the request cannot be stored ({detail})"
+
+
+def bad_value_response(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.info("refused a value the database cannot store: %s", exc)
+    return Response(error_body("bad_request", bad_value_message(exc)), status_code=422)
+
+
 def internal_error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Response(error_body("internal", "internal error"), status_code=500)
@@ -107,5 +125,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_response,
     ValidationException: validation_error_response,
     HTTPException: http_error_response,
+    asyncpg.exceptions.DataError: bad_value_response,
+    asyncpg_base.DataError: bad_value_response,
     Exception: internal_error_response,
 }

@@ -1,4 +1,5 @@
-"""ASGI middleware: a request id for every HTTP request, its log line and its latency."""
+"""Around every HTTP request: its id, log line and latency (ASGI middleware), and strict
+decoding of JSON bodies (a before_request hook)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import time
 import uuid
 from typing import Any
 
+import msgspec
+from litestar import Request
 from litestar.enums import ScopeType
+from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.logs import request_id
@@ -47,3 +51,39 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             request_id.reset(token)
 
     return middleware
+
+
+# JSON bodies are decoded strictly, as WebSocket `call` params are: Litestar converts the
+# decoded body into the handler's type with msgspec's lax rules, which would take `0` for
+# `false` or `"5"` for `5` and store them. The handler's own type, strictly, first.
+_BODY_TYPES: dict[Any, Any] = {}
+_NO_BODY = object()
+
+
+def _body_type(handler: Any) -> Any:
+    found = _BODY_TYPES.get(handler)
+    if found is None:
+        data = handler.parsed_fn_signature.parameters.get("data")
+        annotation = data.annotation if data is not None else None
+        is_struct = isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
+        found = _BODY_TYPES[handler] = annotation if is_struct else _NO_BODY
+    return found
+
+
+async def strict_json_body(request: Request[Any, Any, Any]) -> None:
+    """before_request: refuse a JSON body that is not exactly of the handler's type (422,
+    naming the field, through the usual validation error response)."""
+    body_type = _body_type(request.route_handler)
+    if body_type is _NO_BODY or request.content_type[0] != "application/json":
+        return
+    try:
+        msgspec.json.decode(await request.body() or b"null", type=body_type, strict=True)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        path = message.rpartition(" - at `$.")[2].rstrip("`")
+        key = path.split(".")[0].split("[")[0] if " - at `$." in message else "data"
+        raise ValidationException(
+            detail=message, extra=[{"message": message, "key": key}]
+        ) from None
+    except msgspec.DecodeError:
+        return  # not JSON at all: Litestar's own decoding answers it

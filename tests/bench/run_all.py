@@ -14,6 +14,7 @@ BENCHES = [
     ["tests.bench.bench_ai"],
     ["tests.bench.bench_feed"],
     ["tests.bench.bench_stalls"],
+    ["tests.bench.fuzz_openapi"],
 ]
 
 if __name__ == "__main__":

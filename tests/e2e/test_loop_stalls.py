@@ -68,3 +68,21 @@ async def test_json_routes_refuse_large_bodies(http: httpx.AsyncClient) -> None:
                             headers={"Content-Type": "application/json"})  # fmt: skip
     assert reply.status_code == 413
     assert reply.json()["code"] == "too_large"
+
+
+async def test_json_bodies_are_decoded_strictly(
+    http: httpx.AsyncClient, server: ServerProcess, database_url: str
+) -> None:
+    """Litestar's lax conversion took 0 for false and "3" for 3 and stored them; bodies
+    are now held to their types, as WebSocket params are."""
+    account = await register(server.base_url)
+    book = await book_for(database_url, account.id)
+    headers = {"Authorization": f"Bearer {account.token}"}
+    made = await http.post("/collections", headers=headers, json={"title": "t", "public": 0})
+    assert made.status_code == 422 and made.json()["field"] == "public"
+    progress = {"current_page": "3", "progress_percentage": 0.1, "device": "phone"}
+    moved = await http.put(f"/books/{book}/progress", headers=headers, json=progress)
+    assert moved.status_code == 422 and moved.json()["field"] == "current_page"
+    fine = await http.put(f"/books/{book}/progress", headers=headers,
+                          json={**progress, "current_page": 3})  # fmt: skip
+    assert fine.status_code == 200, fine.text
