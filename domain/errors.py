@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 
 class DomainError(Exception):
     code = "internal"
@@ -27,7 +29,7 @@ class TokenReused(Unauthorized):
     """A rotated refresh token came back: it leaked, and its whole chain was revoked.
     `user_id` and `family_id` name the chain, so its open sockets can be closed too."""
 
-    def __init__(self, message: str, *, user_id: object, family_id: object) -> None:
+    def __init__(self, message: str, *, user_id: UUID, family_id: UUID) -> None:
         super().__init__(message)
         self.user_id = user_id
         self.family_id = family_id

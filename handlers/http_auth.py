@@ -81,7 +81,7 @@ class AuthController(Controller):
                 conn, data.refresh_token, client, ctx.settings.refresh_token_ttl_s
             )
         except TokenReused as exc:  # the chain is burned: so are its open sockets
-            ctx.hub.revoke(Revoked(exc.user_id, exc.family_id))  # type: ignore[arg-type]
+            ctx.hub.revoke(Revoked(exc.user_id, exc.family_id))
             raise
         return _respond(ctx, session)
 

@@ -26,6 +26,7 @@ import asyncpg
 import msgspec
 
 from domain import events as ev
+from domain.accounts.models import Revoked
 from domain.events import StoredEvent
 from server import metrics
 from server.hub import frames
@@ -174,7 +175,7 @@ class Hub:
 
     # -- who may stay connected ---------------------------------------------------------
 
-    def revoke(self, revoked: Any) -> None:
+    def revoke(self, revoked: Revoked) -> None:
         """Close, in every process, the sockets of a login that ended (logout, a burned
         refresh chain) or of every login of a user (`family_id` None)."""
         self.send(CONTROL, _encode(RevokeSessions(revoked.user_id, revoked.family_id)))
@@ -191,8 +192,8 @@ class Hub:
             return
         match message:
             case RevokeSessions(user_id=user, family_id=family):
-                for conn in list(self.connections.values()):
-                    if conn.user_id == user and (family is None or conn.family_id == family):
+                for conn in list(self._by_user.get(user, {}).values()):
+                    if family is None or conn.family_id == family:
                         conn.close(CLOSE_UNAUTHORIZED, "signed out")
             case BookClosed(book_id=book, owner_id=owner):
                 task = asyncio.ensure_future(self._drop_readers(ev.book_channel(book), owner))
