@@ -1,16 +1,18 @@
-"""GET/PATCH /users/me, GET /users/{username}."""
+"""GET/PATCH /users/me, POST /users/me/password, GET /users/{username}."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, patch
+from litestar import Controller, get, patch, post
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from domain.accounts import operations as accounts
-from domain.accounts.models import ProfilePatch, PublicUser, User
+from domain.accounts.models import PasswordChange, ProfilePatch, PublicUser, User
 from domain.stats import operations as stats
 from domain.stats.models import UserStats
 from handlers.deps import PooledConn
+from server.context import AppContext
 
 
 class UsersController(Controller):
@@ -24,6 +26,14 @@ class UsersController(Controller):
     @patch("/me")
     async def update_me(self, data: ProfilePatch, conn: PooledConn, user_id: UUID) -> User:
         return await accounts.update_profile(conn, user_id, data)
+
+    @post("/me/password", status_code=HTTP_204_NO_CONTENT)
+    async def change_password(self, data: PasswordChange, ctx: AppContext, user_id: UUID) -> None:
+        # the pool, not a connection: none is held while the passwords are hashed
+        revoked = await accounts.change_password(
+            ctx.pool, user_id, data, ctx.settings.login_failures_before_throttle
+        )
+        ctx.hub.revoke(revoked)  # every socket of the account closes with 4401
 
     @get("/me/stats")
     async def my_stats(self, conn: PooledConn, user_id: UUID) -> UserStats:

@@ -33,6 +33,11 @@ class LoginCommand(Struct, forbid_unknown_fields=True):
     password: Annotated[str, Meta(min_length=1, max_length=256)]
 
 
+class PasswordChange(Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, Meta(min_length=1, max_length=256)]
+    new_password: Password
+
+
 class RefreshCommand(Struct, forbid_unknown_fields=True):
     refresh_token: Annotated[str, Meta(min_length=1, max_length=512)]
 

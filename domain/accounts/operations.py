@@ -17,6 +17,7 @@ from domain.accounts.models import (
     PUBLIC_USER_COLUMNS,
     USER_COLUMNS,
     LoginCommand,
+    PasswordChange,
     ProfilePatch,
     PublicUser,
     RegisterCommand,
@@ -26,7 +27,15 @@ from domain.accounts.models import (
     public_user_from_row,
     user_from_row,
 )
-from domain.errors import Conflict, Invalid, NotFound, RateLimited, TokenReused, Unauthorized
+from domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    TokenReused,
+    Unauthorized,
+)
 from domain.limits import check_json
 from domain.patches import patch_fields
 from domain.sql import Conn, Connections, load_queries
@@ -158,6 +167,26 @@ async def refresh(
         raise TokenReused("refresh token already used", user_id=row["user_id"],
                           family_id=row["family_id"])  # fmt: skip
     return Session(user=user, refresh_token=token, family_id=row["family_id"])
+
+
+async def change_password(
+    db: Connections, user_id: UUID, cmd: PasswordChange, failure_threshold: int
+) -> Revoked:
+    """Check the current password (403 when wrong; attempts throttled like logins, so a
+    stolen access token cannot guess it), set the new one and end every session of the
+    account: each refresh chain is revoked, and the caller closes its sockets."""
+    keys = [(f"password:{user_id}", failure_threshold)]
+    async with db.acquire() as conn:
+        await _admit(conn, keys)
+        stored = await conn.fetchval(Q.password_of, user_id)
+    if not await passwords.verify_password(stored, cmd.current_password):
+        raise Forbidden("the current password is wrong", field="current_password")
+    new_hash = await passwords.hash_password(cmd.new_password)
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(Q.set_password, user_id, new_hash)
+        await conn.execute(Q.revoke_all_tokens, user_id)
+        await conn.execute(Q.throttle_clear, keys[0][0])
+    return Revoked(user_id)
 
 
 async def logout(conn: Conn, refresh_token: str) -> Revoked | None:

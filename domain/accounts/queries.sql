@@ -65,6 +65,15 @@ FOR UPDATE
 UPDATE refresh_tokens SET revoked_at = now(), replaced_by = $2
 WHERE id = $1 AND revoked_at IS NULL
 
+-- name: password_of
+SELECT encrypted_password FROM users WHERE id = $1
+
+-- name: set_password
+UPDATE users SET encrypted_password = $2 WHERE id = $1
+
+-- name: revoke_all_tokens
+UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+
 -- name: revoke_token_family
 UPDATE refresh_tokens SET revoked_at = now()
 WHERE family_id = $1 AND revoked_at IS NULL

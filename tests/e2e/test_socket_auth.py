@@ -120,3 +120,30 @@ async def test_a_book_turned_private_drops_its_other_readers(
     assert again["type"] == "error" and again["code"] == "forbidden"
     await mine.close()
     await theirs.close()
+
+
+async def test_a_password_change_ends_every_session_of_the_account(server: ServerProcess) -> None:
+    first = await _session(server)
+    second = await _session(server, first["name"])  # another device, another login
+    phone = WsClient(server.ws_url, first["access_token"], "phone")
+    laptop = WsClient(server.ws_url, second["access_token"], "laptop")
+    await phone.open()
+    await laptop.open()
+    headers = {"Authorization": f"Bearer {first['access_token']}"}
+    async with httpx.AsyncClient(base_url=server.base_url + "/api/v1", headers=headers) as http:
+        wrong = await http.post("/users/me/password", json={
+            "current_password": "not-it", "new_password": "brand-new-pass"})  # fmt: skip
+        assert wrong.status_code == 403 and wrong.json()["field"] == "current_password"
+        assert (await phone.request({"type": "ping"}))["type"] == "pong"  # nothing changed
+        body = {"current_password": "pw-" + first["name"], "new_password": "brand-new-pass"}
+        changed = await http.post("/users/me/password", json=body)
+        assert changed.status_code == 204
+    assert await phone.wait_closed(5) == 4401
+    assert await laptop.wait_closed(5) == 4401
+    for session in (first, second):  # every refresh chain is revoked
+        again = await _post(server, "/auth/refresh", {"refresh_token": session["refresh_token"]})
+        assert again.status_code == 401
+    login = await _post(
+        server, "/auth/login", {"login": first["name"], "password": "brand-new-pass"}
+    )
+    assert login.status_code == 200
