@@ -1,14 +1,14 @@
-"""GET/PATCH /users/me, POST /users/me/password, GET /users/{username}."""
+"""GET/PATCH/DELETE /users/me, POST /users/me/password, GET /users/{username}."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, patch, post
-from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar import Controller, delete, get, patch, post
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from domain.accounts import operations as accounts
-from domain.accounts.models import PasswordChange, ProfilePatch, PublicUser, User
+from domain.accounts.models import AccountRemoval, PasswordChange, ProfilePatch, PublicUser, User
 from domain.stats import operations as stats
 from domain.stats.models import UserStats
 from handlers.deps import PooledConn
@@ -34,6 +34,14 @@ class UsersController(Controller):
             ctx.pool, user_id, data, ctx.settings.login_failures_before_throttle
         )
         ctx.hub.revoke(revoked)  # every socket of the account closes with 4401
+
+    @delete("/me", status_code=HTTP_202_ACCEPTED)
+    async def remove_me(self, data: AccountRemoval, ctx: AppContext, user_id: UUID) -> None:
+        """Removal with a grace period: signing in within 30 days restores the account."""
+        revoked = await accounts.remove_account(
+            ctx.pool, user_id, data.password, ctx.settings.login_failures_before_throttle
+        )
+        ctx.hub.revoke(revoked)
 
     @get("/me/stats")
     async def my_stats(self, conn: PooledConn, user_id: UUID) -> UserStats:

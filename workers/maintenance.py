@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from domain.accounts.operations import purge_removed
 from domain.books.operations import purge_deleted
 from domain.events import purge_before
 from domain.social.files import quote_files_prefix
@@ -65,8 +66,13 @@ async def purge_expired(pool: asyncpg.Pool) -> dict[str, int]:
                 conn, f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "
                 "WHERE deleted_at < $1 LIMIT 5000)", cutoff
             )  # fmt: skip
-        # after the tombstones: a deleted book may have just lost its last reader's data
-        counts["books"] = await purge_deleted(conn, context.current().files)
+        # accounts past their grace period go with their data (their books first, each
+        # deleted or hidden while others have data on it) ...
+        res = context.current()
+        counts["accounts"], events = await purge_removed(conn, res.files)
+        res.publish(events)
+        # ... and after the tombstones, a deleted book may have lost its last reader's data
+        counts["books"] = await purge_deleted(conn, res.files)
     return counts
 
 

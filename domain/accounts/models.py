@@ -38,6 +38,10 @@ class PasswordChange(Struct, forbid_unknown_fields=True):
     new_password: Password
 
 
+class AccountRemoval(Struct, forbid_unknown_fields=True):
+    password: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
 class RefreshCommand(Struct, forbid_unknown_fields=True):
     refresh_token: Annotated[str, Meta(min_length=1, max_length=512)]
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -27,6 +28,7 @@ from domain.accounts.models import (
     public_user_from_row,
     user_from_row,
 )
+from domain.books import operations as books
 from domain.errors import (
     Conflict,
     Forbidden,
@@ -38,11 +40,15 @@ from domain.errors import (
 )
 from domain.limits import check_json
 from domain.patches import patch_fields
+from domain.ports import FileStore
+from domain.social.files import quote_files_prefix
 from domain.sql import Conn, Connections, load_queries
 
 Q = load_queries(__file__, user_columns=USER_COLUMNS, public_columns=PUBLIC_USER_COLUMNS)
 
 BAD_CREDENTIALS = "wrong login or password"
+# a removed account can come back by signing in this long; then it is purged
+REMOVAL_GRACE = timedelta(days=30)
 PREFERENCE_FIELDS = ("reading_preferences", "ai_preferences", "notification_preferences")
 
 
@@ -187,6 +193,41 @@ async def change_password(
         await conn.execute(Q.revoke_all_tokens, user_id)
         await conn.execute(Q.throttle_clear, keys[0][0])
     return Revoked(user_id)
+
+
+async def remove_account(
+    db: Connections, user_id: UUID, password: str, failure_threshold: int
+) -> Revoked:
+    """Hide the account at once (its profile, follows and feed presence; its sockets
+    close), revoke its sessions; signing in within REMOVAL_GRACE restores it, after
+    which `purge_removed` deletes its data. The password is checked first (403)."""
+    keys = [(f"password:{user_id}", failure_threshold)]
+    async with db.acquire() as conn:
+        await _admit(conn, keys)
+        stored = await conn.fetchval(Q.password_of, user_id)
+    if not await passwords.verify_password(stored, password):
+        raise Forbidden("the password is wrong", field="password")
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(Q.remove_account, user_id)
+        await conn.execute(Q.revoke_all_tokens, user_id)
+    return Revoked(user_id)
+
+
+async def purge_removed(conn: Conn, files: FileStore, batch: int = 100) -> tuple[int, list[Any]]:
+    """Delete the accounts whose grace period is over, with their data and files, and
+    only theirs: a book of theirs that others have data on stays, hidden and without an
+    owner; others' shares of their highlights keep their snapshot. Returns the count
+    and the events to publish (book.deleted to the readers of their books)."""
+    events: list[Any] = []
+    rows = await conn.fetch(Q.removed_accounts, REMOVAL_GRACE.days, batch)
+    for row in rows:
+        user_id = row["id"]
+        events += await books.retire_all(conn, files, user_id)
+        shares = [r["id"] for r in await conn.fetch(Q.shares_of, user_id)]
+        await conn.execute(Q.purge_account, user_id)
+        for share_id in shares:  # after the rows: a failure leaves files, never dangling rows
+            await files.delete_prefix(quote_files_prefix(share_id))
+    return len(rows), events
 
 
 async def logout(conn: Conn, refresh_token: str) -> Revoked | None:

@@ -19,7 +19,8 @@ SET sign_in_count = sign_in_count + 1,
     current_sign_in_at = now(),
     current_sign_in_ip = $2::inet,
     last_active_at = now(),
-    encrypted_password = coalesce($3, encrypted_password)
+    encrypted_password = coalesce($3, encrypted_password),
+    deleted_at = NULL  -- signing in within the grace period restores a removed account
 WHERE id = $1
 RETURNING {user_columns}
 
@@ -31,10 +32,12 @@ ORDER BY lower(email) = lower($1) DESC
 LIMIT 1
 
 -- name: user_by_id
-SELECT {user_columns} FROM users WHERE id = $1
+-- a removed account is gone (its sockets cannot open) until it signs in again
+SELECT {user_columns} FROM users WHERE id = $1 AND deleted_at IS NULL
 
 -- name: public_user_by_username
-SELECT {public_columns}, public_profile FROM users WHERE lower(username) = lower($1)
+SELECT {public_columns}, public_profile FROM users
+WHERE lower(username) = lower($1) AND deleted_at IS NULL
 
 -- name: update_profile
 UPDATE users
@@ -73,6 +76,19 @@ UPDATE users SET encrypted_password = $2 WHERE id = $1
 
 -- name: revoke_all_tokens
 UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+
+-- name: remove_account
+UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL
+
+-- name: removed_accounts
+-- accounts whose grace period is over, a batch at a time
+SELECT id FROM users WHERE deleted_at < now() - make_interval(days => $1) LIMIT $2
+
+-- name: shares_of
+SELECT id FROM quote_shares WHERE user_id = $1
+
+-- name: purge_account
+DELETE FROM users WHERE id = $1 AND deleted_at IS NOT NULL
 
 -- name: revoke_token_family
 UPDATE refresh_tokens SET revoked_at = now()

@@ -33,7 +33,7 @@ from domain.errors import (
     TooLarge,
     UnsupportedType,
 )
-from domain.events import Event, append_events, user_channel
+from domain.events import Event, StoredEvent, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.ports import FileStore
@@ -181,14 +181,33 @@ async def delete(
     purged once nobody has data on it (`purge_deleted`)."""
     async with conn.transaction():
         await _owned(conn, user_id, book_id)
-        others = [r["user_id"] for r in await conn.fetch(Q.readers_with_data, book_id, user_id)]
-        await conn.execute(Q.soft_delete_book if others else Q.delete_book, book_id)
-        gone = BookRefData(book_id)
-        pending = [Event(user_channel(u), ev.BOOK_DELETED, gone) for u in [user_id, *others]]
-        stored = await append_events(conn, pending, None)
-    if not others:
+        stored, hidden = await _retire(conn, user_id, book_id)
+    if not hidden:
         await files.delete_prefix(f"books/{book_id}/")
-    return Written(gone, stored)
+    return Written(BookRefData(book_id), stored)
+
+
+async def retire_all(conn: Conn, files: FileStore, user_id: UUID) -> list[StoredEvent]:
+    """Every book of a reader whose account goes: each one deleted, or hidden while
+    others have data on it (as `delete` does)."""
+    stored: list[StoredEvent] = []
+    for row in await conn.fetch(Q.books_of_owner, user_id):
+        async with conn.transaction():
+            events, hidden = await _retire(conn, user_id, row["id"])
+        stored += events
+        if not hidden:
+            await files.delete_prefix(f"books/{row['id']}/")
+    return stored
+
+
+async def _retire(conn: Conn, owner: UUID, book_id: UUID) -> tuple[list[StoredEvent], bool]:
+    """In the caller's transaction: delete the book, or hide it when other readers have
+    data on it; `book.deleted` to everyone concerned. True when it was only hidden."""
+    others = [r["user_id"] for r in await conn.fetch(Q.readers_with_data, book_id, owner)]
+    await conn.execute(Q.soft_delete_book if others else Q.delete_book, book_id)
+    gone = BookRefData(book_id)
+    pending = [Event(user_channel(u), ev.BOOK_DELETED, gone) for u in [owner, *others]]
+    return await append_events(conn, pending, None), bool(others)
 
 
 async def purge_deleted(conn: Conn, files: FileStore, batch: int = 500) -> int:

@@ -49,7 +49,10 @@ UNION SELECT user_id FROM annotations WHERE book_id = $1 AND user_id <> $2 AND d
 UNION SELECT user_id FROM ai_conversations WHERE book_id = $1 AND user_id <> $2
 
 -- name: soft_delete_book
-UPDATE books SET deleted_at = now() WHERE id = $1
+UPDATE books SET deleted_at = coalesce(deleted_at, now()) WHERE id = $1
+
+-- name: books_of_owner
+SELECT id FROM books WHERE user_id = $1 AND deleted_at IS NULL
 
 -- name: purge_deleted_books
 -- Deleted books nobody has data on any more go for good (their files are removed by the

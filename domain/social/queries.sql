@@ -1,5 +1,5 @@
 -- name: target_user
-SELECT id, public_profile FROM users WHERE lower(username) = lower($1)
+SELECT id, public_profile FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL
 
 -- name: insert_follow
 INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)
@@ -18,7 +18,7 @@ UPDATE users SET
 WHERE id IN ($1, $2)
 
 -- name: public_user
-SELECT {public_user_columns} FROM users WHERE id = $1
+SELECT {public_user_columns} FROM users WHERE id = $1 AND deleted_at IS NULL
 
 -- name: book_is_public
 SELECT visibility = 'public' AND deleted_at IS NULL FROM books WHERE id = $1
@@ -28,7 +28,7 @@ SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id
 FROM follows f JOIN users u ON u.id = f.follower_id
 WHERE f.followee_id = $1
   -- a private profile shows in nobody's list but its own
-  AND (u.public_profile OR u.id = $5)
+  AND (u.public_profile OR u.id = $5) AND u.deleted_at IS NULL
   AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3::uuid))
 ORDER BY f.created_at DESC, f.id DESC
 LIMIT $4
@@ -38,7 +38,7 @@ SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id
 FROM follows f JOIN users u ON u.id = f.followee_id
 WHERE f.follower_id = $1
   -- a private profile shows in nobody's list but its own
-  AND (u.public_profile OR u.id = $5)
+  AND (u.public_profile OR u.id = $5) AND u.deleted_at IS NULL
   AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3::uuid))
 ORDER BY f.created_at DESC, f.id DESC
 LIMIT $4
@@ -53,7 +53,8 @@ SELECT followee_id FROM follows WHERE follower_id = $1
 -- Public highlights and quote shares of the people followed, newest first, on books the
 -- reader may read (a public highlight on a private book is its owner's alone). Each side
 -- is limited before the union, so a page reads at most 2 x limit rows per side.
-WITH followed AS (SELECT followee_id FROM follows WHERE follower_id = $1),
+WITH followed AS (SELECT f.followee_id FROM follows f JOIN users u ON u.id = f.followee_id
+                  WHERE f.follower_id = $1 AND u.deleted_at IS NULL),
 items AS (
     (SELECT 'highlight' AS kind, h.id, h.created_at, h.user_id,
             (SELECT to_jsonb(x) FROM (SELECT {highlight_columns_h}) x) AS item

@@ -147,3 +147,31 @@ async def test_a_password_change_ends_every_session_of_the_account(server: Serve
         server, "/auth/login", {"login": first["name"], "password": "brand-new-pass"}
     )
     assert login.status_code == 200
+
+
+async def test_removing_an_account_hides_it_and_closes_its_sockets(server: ServerProcess) -> None:
+    me, fan = await _session(server), await _session(server)
+    phone = WsClient(server.ws_url, me["access_token"], "phone")
+    await phone.open()
+    mine = {"Authorization": f"Bearer {me['access_token']}"}
+    theirs = {"Authorization": f"Bearer {fan['access_token']}"}
+    base = server.base_url + "/api/v1"
+    async with httpx.AsyncClient(base_url=base, headers=theirs) as fan_http:
+        assert (await fan_http.post(f"/users/{me['name']}/follow")).status_code == 201
+    async with httpx.AsyncClient(base_url=base, headers=mine) as http:
+        wrong = await http.request("DELETE", "/users/me", json={"password": "not-it"})
+        assert wrong.status_code == 403 and wrong.json()["field"] == "password"
+        gone = await http.request("DELETE", "/users/me", json={"password": "pw-" + me["name"]})
+        assert gone.status_code == 202
+    assert await phone.wait_closed(5) == 4401
+    async with httpx.AsyncClient(base_url=base, headers=theirs) as fan_http:
+        assert (await fan_http.get(f"/users/{me['name']}")).status_code == 404
+        following = (await fan_http.get(f"/users/{fan['name']}/following")).json()["items"]
+        assert following == []
+    refused = await _post(server, "/auth/refresh", {"refresh_token": me["refresh_token"]})
+    assert refused.status_code == 401
+    # signing in again within the grace period restores it
+    back = await _post(server, "/auth/login", {"login": me["name"], "password": "pw-" + me["name"]})
+    assert back.status_code == 200
+    async with httpx.AsyncClient(base_url=base, headers=theirs) as fan_http:
+        assert (await fan_http.get(f"/users/{me['name']}")).status_code == 200

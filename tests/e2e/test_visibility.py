@@ -212,3 +212,47 @@ async def test_deleting_a_book_others_read_keeps_their_data(
         assert await pool.fetchval("SELECT count(*) FROM books WHERE id = $1", book) == 0
     finally:
         await pool.close()
+
+
+async def test_purging_a_removed_account_removes_only_its_data(
+    server: ServerProcess, database_url: str
+) -> None:
+    from server.db import create_pool
+    from server.settings import Settings
+    from server.storage import LocalStorage
+    from workers import context
+    from workers.maintenance import purge_expired
+
+    leaving, reader = await register(server.base_url), await register(server.base_url)
+    shared_book = await book_for(database_url, leaving.id, public=True)
+    own_book = await book_for(database_url, leaving.id)
+    async with _http(server, leaving) as mine, _http(server, reader) as theirs:
+        quoted = await _public_highlight(mine, shared_book, QUOTE + " (by the leaver)")
+        kept = await _public_highlight(theirs, shared_book, QUOTE + " (by the reader)")
+        templates = (await theirs.get("/templates")).json()
+        template = next(t["id"] for t in templates if not t["is_premium"])
+        share = await theirs.post(f"/highlights/{quoted}/share", json={"template_id": template})
+        assert share.status_code == 201
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    try:
+        await pool.execute(
+            "UPDATE users SET deleted_at = now() - interval '31 days' WHERE id = $1", leaving.id
+        )
+        context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
+        assert (await purge_expired(pool))["accounts"] == 1
+        assert await pool.fetchval("SELECT count(*) FROM users WHERE id = $1", leaving.id) == 0
+        assert await pool.fetchval("SELECT count(*) FROM books WHERE id = $1", own_book) == 0
+        book = await pool.fetchrow("SELECT user_id, deleted_at FROM books WHERE id = $1",
+                                   shared_book)  # fmt: skip
+        assert book is not None and book["user_id"] is None and book["deleted_at"] is not None
+        left = "SELECT count(*) FROM highlights WHERE id = $1"
+        assert await pool.fetchval(left, UUID(quoted)) == 0  # theirs went
+        assert await pool.fetchval(left, UUID(kept)) == 1  # the other reader's stayed
+        snapshot = await pool.fetchrow(
+            "SELECT highlight_id, quote_text FROM quote_shares WHERE id = $1",
+            UUID(share.json()["id"]),
+        )
+        assert snapshot is not None and snapshot["highlight_id"] is None
+        assert snapshot["quote_text"].startswith("It is a truth")
+    finally:
+        await pool.close()
