@@ -77,3 +77,24 @@ async def test_uploads_per_hour_are_bounded(database_url: str) -> None:
             assert 1 <= int(refused.headers["retry-after"]) <= 3600
             listed = (await http.get("/books")).json()["items"]
             assert len([b for b in listed if b["user_id"] == str(me.id)]) == 2
+
+
+async def test_the_embedded_fan_out_is_not_restarted(
+    tight: ServerProcess, database_url: str
+) -> None:
+    """Under make run's in-memory channels the watchdog once restarted the listener every
+    6 s, forever (reconciling every channel each time). Three probe rounds and more."""
+    import asyncpg
+
+    admin = await register(tight.base_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE users SET is_admin = true WHERE id = $1", admin.id)
+    finally:
+        await conn.close()
+    await asyncio.sleep(8)
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    async with httpx.AsyncClient(base_url=tight.base_url + "/api/v1", headers=headers) as http:
+        health = (await http.get("/admin/health")).json()
+    assert health["redis"]["status"].startswith("not used")  # the embedded transport
+    assert health["realtime"]["fanout_restarts"] == 0
