@@ -29,6 +29,9 @@ from handlers.http_reading import event_seq_header
 from server.context import AppContext
 from workers.ingest import ingest_task
 
+# as long as a file name gets on common file systems; it is stored and sent back
+MAX_FILENAME_CHARS = 255
+
 
 @dataclass
 class UploadForm:
@@ -74,6 +77,8 @@ class BookUploadController(Controller):
             value = getattr(data, name)
             if value is not None and not 1 <= len(value) <= 500:
                 raise Invalid(f"{name} must be 1 to 500 characters", field=name)
+        if data.file.filename and len(data.file.filename) > MAX_FILENAME_CHARS:
+            raise Invalid(f"the file's name is over {MAX_FILENAME_CHARS} characters", field="file")
         content = await data.file.read()
         written = await books.upload(
             conn, ctx.files, user_id, content, filename=data.file.filename, title=data.title,

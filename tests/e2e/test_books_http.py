@@ -184,6 +184,8 @@ async def test_empty_too_large_and_bad_fields(books_server: ServerProcess, owner
         assert big.status_code == 413
         bad = await _upload(http, CORPUS / "alice-in-wonderland_epub3.epub", visibility="world")
         assert bad.status_code == 422 and bad.json()["field"] == "visibility"
+        named = await http.post("/books", files={"file": ("n" * 300 + ".pdf", b"%PDF-1.4 x")})
+        assert named.status_code == 422 and named.json()["field"] == "file"
 
 
 async def test_the_original_file_comes_back_under_any_name(
