@@ -100,6 +100,9 @@ async def delete(
         return Written(gone, await append_events(conn, pending, origin))
 
 
+AUTO_TITLE_CHARS = 200
+
+
 async def set_auto(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: AutoBookmark, origin: str | None
 ) -> Written[Bookmark]:
@@ -110,7 +113,8 @@ async def set_auto(
             Q.upsert_auto_bookmark,
             user_id,
             book_id,
-            f"Reading Position - {book.title}",
+            # a book's title may be 500 characters; a bookmark's title is at most 200
+            f"Reading Position - {book.title}"[:AUTO_TITLE_CHARS],
             cmd.page_number,
             cmd.position_data,
             cmd.context_text,

@@ -275,6 +275,11 @@ async def test_bookmarks_and_the_single_auto_bookmark(conn: asyncpg.Connection) 
     assert await conn.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", book) == 2
     page, _ = await bookmarks.list_for_book(conn, user, book, cursor=None, limit=10)
     assert len(page.items) == 2
+    # a book's title may be 500 characters; the auto bookmark's title fits its 200 (the
+    # fuzzer found a 500 here)
+    long_book = await make_book(conn, user, title="T" * 500)
+    long = await bookmarks.set_auto(conn, user, long_book, AutoBookmark(page_number=1), None)
+    assert long.value.title is not None and len(long.value.title) == 200
 
 
 async def test_annotations_plain_text_search_and_links(conn: asyncpg.Connection) -> None:
