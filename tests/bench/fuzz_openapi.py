@@ -1,5 +1,6 @@
 """Issue 13 §6, the long run: schemathesis over the whole OpenAPI document of a real
-server, valid input (no 500) then input the schema rules out (refused, nothing changed).
+server (examples, coverage and fuzzing phases), valid input (no 500) then input the
+schema rules out (refused: schemathesis's negative_data_rejection).
 `make test` runs a short version (tests/e2e/test_fuzz_openapi.py).
 
     python -m tests.bench.fuzz_openapi [--examples 50] [--max-time 900] [--seed 13]
@@ -42,9 +43,12 @@ async def main(examples: int, max_time_s: int, seed: int) -> int:
                                              strict=True)
                     if n != after
                 }  # fmt: skip
-                log(f"{mode}: schemathesis exit {run.returncode} (ok: {run.ok}); rows changed: "
-                    f"{changed if mode == 'negative' else '(valid input may add rows)'}")  # fmt: skip
-                failed += not run.ok or (mode == "negative" and bool(changed))
+                # for information: the coverage phase sends valid baselines in negative mode
+                # too, so rows may change here; the standing test checks rows with the
+                # fuzzing phase alone, and schemathesis flags every accepted invalid input
+                log(f"{mode}: schemathesis exit {run.returncode} (ok: {run.ok}); "
+                    f"rows changed during the run: {changed}")  # fmt: skip
+                failed += not run.ok
             return failed
         finally:
             server.stop()
