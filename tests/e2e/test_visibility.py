@@ -5,16 +5,24 @@ others get 404 for it, as for the book."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 import websockets
 
+from server.db import create_pool
+from server.settings import Settings
+from server.storage import LocalStorage
 from tests.e2e.helpers import Account, book_for, register
 from tests.services import ServerProcess
 from tests.wsclient import WsClient
+from workers import context
+from workers.maintenance import purge_expired
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +32,18 @@ QUOTE = "It is a truth universally acknowledged, that a single man"
 def _http(server: ServerProcess, account: Account) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {account.token}"}
     return httpx.AsyncClient(base_url=server.base_url + "/api/v1", headers=headers, timeout=30)
+
+
+@asynccontextmanager
+async def _maintenance(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool with the worker context bound, to run maintenance jobs as the scheduler
+    would (no files on disk to remove: books here are rows only)."""
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 async def _public_highlight(http: httpx.AsyncClient, book: object, text: str) -> str:
@@ -178,12 +198,6 @@ async def test_private_profiles_stay_out_of_lists_and_presence(
 async def test_deleting_a_book_others_read_keeps_their_data(
     server: ServerProcess, database_url: str
 ) -> None:
-    from server.db import create_pool
-    from server.settings import Settings
-    from server.storage import LocalStorage
-    from workers import context
-    from workers.maintenance import purge_expired
-
     owner, reader = await register(server.base_url), await register(server.base_url)
     book = await book_for(database_url, owner.id, public=True)
     ws = WsClient(server.ws_url, reader.token, "reader")
@@ -197,32 +211,22 @@ async def test_deleting_a_book_others_read_keeps_their_data(
             assert (await http.get(f"/books/{book}")).status_code == 404
             assert str(book) not in [b["id"] for b in (await http.get("/books")).json()["items"]]
     await ws.close()
-    pool = await create_pool(database_url, min_size=1, max_size=2)
-    try:
+    async with _maintenance(database_url) as pool:
         row = await pool.fetchrow("SELECT deleted_at, user_id FROM books WHERE id = $1", book)
         assert row is not None and row["deleted_at"] is not None
         left = await pool.fetchval("SELECT count(*) FROM highlights WHERE id = $1", UUID(kept))
         assert left == 1  # the reader's highlight is kept
-        context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
         await purge_expired(pool)
         assert await pool.fetchval("SELECT count(*) FROM books WHERE id = $1", book) == 1
         # once the reader's data is gone too, the book is purged
         await pool.execute("UPDATE highlights SET deleted_at = now() WHERE id = $1", UUID(kept))
         assert (await purge_expired(pool))["books"] == 1
         assert await pool.fetchval("SELECT count(*) FROM books WHERE id = $1", book) == 0
-    finally:
-        await pool.close()
 
 
 async def test_purging_a_removed_account_removes_only_its_data(
     server: ServerProcess, database_url: str
 ) -> None:
-    from server.db import create_pool
-    from server.settings import Settings
-    from server.storage import LocalStorage
-    from workers import context
-    from workers.maintenance import purge_expired
-
     leaving, reader = await register(server.base_url), await register(server.base_url)
     shared_book = await book_for(database_url, leaving.id, public=True)
     own_book = await book_for(database_url, leaving.id)
@@ -233,12 +237,10 @@ async def test_purging_a_removed_account_removes_only_its_data(
         template = next(t["id"] for t in templates if not t["is_premium"])
         share = await theirs.post(f"/highlights/{quoted}/share", json={"template_id": template})
         assert share.status_code == 201
-    pool = await create_pool(database_url, min_size=1, max_size=2)
-    try:
+    async with _maintenance(database_url) as pool:
         await pool.execute(
             "UPDATE users SET deleted_at = now() - interval '31 days' WHERE id = $1", leaving.id
         )
-        context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
         assert (await purge_expired(pool))["accounts"] == 1
         assert await pool.fetchval("SELECT count(*) FROM users WHERE id = $1", leaving.id) == 0
         assert await pool.fetchval("SELECT count(*) FROM books WHERE id = $1", own_book) == 0
@@ -254,5 +256,3 @@ async def test_purging_a_removed_account_removes_only_its_data(
         )
         assert snapshot is not None and snapshot["highlight_id"] is None
         assert snapshot["quote_text"].startswith("It is a truth")
-    finally:
-        await pool.close()
