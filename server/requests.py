@@ -58,6 +58,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 # `false` or `"5"` for `5` and store them. The handler's own type, strictly, first.
 _BODY_TYPES: dict[Any, Any] = {}
 _NO_BODY = object()
+_FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
 
 
 def _body_type(handler: Any) -> Any:
@@ -74,7 +75,9 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     """before_request: refuse a JSON body that is not exactly of the handler's type (422,
     naming the field, through the usual validation error response)."""
     body_type = _body_type(request.route_handler)
-    if body_type is _NO_BODY or request.content_type[0] != "application/json":
+    # Litestar reads a Struct body as JSON whatever the Content-Type says (or if none);
+    # only form bodies are parsed otherwise, by their own rules
+    if body_type is _NO_BODY or request.content_type[0] in _FORM_TYPES:
         return
     try:
         msgspec.json.decode(await request.body() or b"null", type=body_type, strict=True)

@@ -80,6 +80,10 @@ async def test_json_bodies_are_decoded_strictly(
     headers = {"Authorization": f"Bearer {account.token}"}
     made = await http.post("/collections", headers=headers, json={"title": "t", "public": 0})
     assert made.status_code == 422 and made.json()["field"] == "public"
+    for content_type in ({}, {"Content-Type": "text/plain"}):  # JSON all the same
+        untyped = await http.post("/collections", headers={**headers, **content_type},
+                                  content=b'{"title": "t", "public": 0}')  # fmt: skip
+        assert untyped.status_code == 422, untyped.text
     progress = {"current_page": "3", "progress_percentage": 0.1, "device": "phone"}
     moved = await http.put(f"/books/{book}/progress", headers=headers, json=progress)
     assert moved.status_code == 422 and moved.json()["field"] == "current_page"
