@@ -178,20 +178,16 @@ async def refresh(
 async def change_password(
     db: Connections, user_id: UUID, cmd: PasswordChange, failure_threshold: int
 ) -> Revoked:
-    """Check the current password (403 when wrong; attempts throttled like logins, so a
-    stolen access token cannot guess it), set the new one and end every session of the
-    account: each refresh chain is revoked, and the caller closes its sockets."""
-    keys = [(f"password:{user_id}", failure_threshold)]
-    async with db.acquire() as conn:
-        await _admit(conn, keys)
-        stored = await conn.fetchval(Q.password_of, user_id)
-    if not await passwords.verify_password(stored, cmd.current_password):
-        raise Forbidden("the current password is wrong", field="current_password")
+    """Set a new password and end every session of the account: each refresh chain is
+    revoked, and the caller closes its sockets."""
+    key = await _confirm_password(
+        db, user_id, cmd.current_password, "current_password", failure_threshold
+    )
     new_hash = await passwords.hash_password(cmd.new_password)
     async with db.acquire() as conn, conn.transaction():
         await conn.execute(Q.set_password, user_id, new_hash)
         await conn.execute(Q.revoke_all_tokens, user_id)
-        await conn.execute(Q.throttle_clear, keys[0][0])
+        await conn.execute(Q.throttle_clear, key)
     return Revoked(user_id)
 
 
@@ -200,17 +196,28 @@ async def remove_account(
 ) -> Revoked:
     """Hide the account at once (its profile, follows and feed presence; its sockets
     close), revoke its sessions; signing in within REMOVAL_GRACE restores it, after
-    which `purge_removed` deletes its data. The password is checked first (403)."""
-    keys = [(f"password:{user_id}", failure_threshold)]
-    async with db.acquire() as conn:
-        await _admit(conn, keys)
-        stored = await conn.fetchval(Q.password_of, user_id)
-    if not await passwords.verify_password(stored, password):
-        raise Forbidden("the password is wrong", field="password")
+    which `purge_removed` deletes its data."""
+    key = await _confirm_password(db, user_id, password, "password", failure_threshold)
     async with db.acquire() as conn, conn.transaction():
         await conn.execute(Q.remove_account, user_id)
         await conn.execute(Q.revoke_all_tokens, user_id)
+        await conn.execute(Q.throttle_clear, key)
     return Revoked(user_id)
+
+
+async def _confirm_password(
+    db: Connections, user_id: UUID, password: str, field: str, failure_threshold: int
+) -> str:
+    """The signed-in reader's password, checked before an account change: 403 naming
+    `field` when wrong, attempts throttled like logins (a stolen access token cannot
+    guess it), no connection held while hashing. Returns the throttle key to clear."""
+    key = f"password:{user_id}"
+    async with db.acquire() as conn:
+        await _admit(conn, [(key, failure_threshold)])
+        stored = await conn.fetchval(Q.password_of, user_id)
+    if not await passwords.verify_password(stored, password):
+        raise Forbidden(f"the {field.replace('_', ' ')} is wrong", field=field)
+    return key
 
 
 async def purge_removed(conn: Conn, files: FileStore, batch: int = 100) -> tuple[int, list[Any]]:
