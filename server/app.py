@@ -30,7 +30,7 @@ from handlers.ws import make_ws_app
 from server.context import build_context, running
 from server.errors import EXCEPTION_HANDLERS
 from server.logs import configure_logging
-from server.requests import request_id_middleware, strict_json_body
+from server.requests import check_request, request_id_middleware
 from server.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             "client": Provide(deps.provide_client, sync_to_thread=False),
         },
         middleware=[request_id_middleware, prometheus.middleware],
-        before_request=strict_json_body,
+        before_request=check_request,
         on_app_init=[ctx.tokens.jwt_auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="BookMind", version="1.0.0", path="/schema"),

@@ -1,5 +1,5 @@
-"""Around every HTTP request: its id, log line and latency (ASGI middleware), and strict
-decoding of JSON bodies (a before_request hook)."""
+"""Around every HTTP request: its id, log line and latency (ASGI middleware); canonical
+ids in the path and strict decoding of JSON bodies (a before_request hook)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import logging
 import time
 import uuid
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
-from litestar.exceptions import ValidationException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.logs import request_id
@@ -71,8 +72,25 @@ def _body_type(handler: Any) -> Any:
     return found
 
 
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """before_request: canonical ids in the path, then a strict JSON body."""
+    canonical_path_ids(request)
+    await strict_json_body(request)
+
+
+def canonical_path_ids(request: Request[Any, Any, Any]) -> None:
+    """Litestar's `uuid` path parameters take whatever Python's UUID() reads: no hyphens,
+    braces, a `urn:uuid:` prefix. A resource would have many addresses, and a client's
+    malformed id (a fuzzer's, in the negative test) would reach -- and delete -- a real
+    row. Only the canonical 8-4-4-4-12 form, in either case, names a resource: 404."""
+    segments = request.scope["path"].lower().split("/")
+    for value in request.path_params.values():
+        if isinstance(value, UUID) and str(value) not in segments:
+            raise NotFoundException()
+
+
 async def strict_json_body(request: Request[Any, Any, Any]) -> None:
-    """before_request: refuse a JSON body that is not exactly of the handler's type (422,
+    """Refuse a JSON body that is not exactly of the handler's type (422,
     naming the field, through the usual validation error response)."""
     body_type = _body_type(request.route_handler)
     # Litestar reads a Struct body as JSON whatever the Content-Type says (or if none);

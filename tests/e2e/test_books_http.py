@@ -229,6 +229,12 @@ async def test_ownership_visibility_and_delete(
         assert (await theirs.delete(f"/books/{book_id}")).status_code == 403
         listed = (await theirs.get("/books")).json()["items"]
         assert book_id in [b["id"] for b in listed]
+        # only the canonical form of an id names the book (either case): the other forms
+        # Python's UUID() reads are someone's malformed input, and change nothing
+        assert (await mine.get(f"/books/{book_id.upper()}")).status_code == 200
+        for other_form in (book_id.replace("-", ""), "{" + book_id + "}", f"urn:uuid:{book_id}"):
+            assert (await mine.delete(f"/books/{other_form}")).status_code == 404, other_form
+            assert (await mine.get(f"/books/{other_form}/chapters")).status_code == 404
         assert (await mine.delete(f"/books/{book_id}")).status_code == 204
         assert (await mine.get(f"/books/{book_id}")).status_code == 404
         gone = await ws.wait_for(lambda f: f.get("event") == "book.deleted")
