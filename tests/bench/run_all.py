@@ -11,6 +11,7 @@ BENCHES = [
     ["tests.bench.bench_capacity", "--connections", "10000", "--processes", "4"],
     ["tests.bench.bench_ingest"],
     ["tests.bench.bench_search"],
+    ["tests.bench.bench_retrieval"],
     ["tests.bench.bench_ai"],
     ["tests.bench.bench_feed"],
     ["tests.bench.bench_stalls"],
