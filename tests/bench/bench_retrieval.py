@@ -23,7 +23,7 @@ import json
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -118,12 +118,6 @@ async def main() -> None:
             books[key] = await ingest_corpus_book(pool, files, user, data["books"][key])
             stored[key] = Passages(await pool.fetch(TERMS, books[key]))
             log(f"{key}: {len(stored[key].texts)} passages, {time.perf_counter() - started:.0f} s")
-        methods: dict[str, Callable[[dict[str, Any], Passages, list[float], list[str]], list[int]]]
-        methods = {
-            "bm25": lambda q, p, v, t: p.bm25(t),
-            "dense": lambda q, p, v, t: p.dense(v),
-            "rrf": lambda q, p, v, t: rrf(p.bm25(t), p.dense(v)),
-        }
         async with pool.acquire() as conn:
             for q in questions:
                 started = time.perf_counter()
@@ -134,8 +128,10 @@ async def main() -> None:
                 terms = [r["lexeme"] for r in await conn.fetch(
                     "SELECT lexeme FROM unnest(to_tsvector('english', $1))", q["q"])]  # fmt: skip
                 passages = stored[q["book"]]
-                for name, method in methods.items():
-                    ranked = method(q, passages, vector, terms)
+                by_words, by_meaning = passages.bm25(terms), passages.dense(vector)
+                baselines = {"bm25": by_words, "dense": by_meaning,
+                             "rrf": rrf(by_words, by_meaning)}  # fmt: skip
+                for name, ranked in baselines.items():
                     found[name] = first_hit([passages.texts[i] for i in ranked], q["support"])
                 for name, rank in found.items():
                     for group in ("all", q["split"], q["kind"], q["book"]):
