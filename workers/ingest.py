@@ -167,7 +167,7 @@ async def _store(
             Q.finish_ingest, book_id, title_is_placeholder, parsed.title, parsed.author,
             parsed.page_count, parsed.word_count,
             metadata.reading_time_minutes(parsed.word_count), metadata.difficulty_level(text),
-            cover_url, *terms,
+            cover_url, *terms, parsed.warnings,
         )  # fmt: skip
         book = book_from_row(done)
         stored = await append_events(
@@ -201,7 +201,7 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, placeholder, source["file_title"], source["file_author"],
             source["page_count"], source["word_count"], source["reading_time_minutes"],
-            source["difficulty_level"], cover_url, source["topics"], source["key_concepts"],
+            source["difficulty_level"], cover_url, source["topics"], source["key_concepts"], [],
         )  # fmt: skip
         # the overview derives from the file alone, like the chapters' summaries: made once
         await conn.execute(

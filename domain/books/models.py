@@ -38,6 +38,8 @@ class Book(Struct, kw_only=True):
     file_sha256: str | None
     processing_status: str
     processing_error: str | None
+    # what ingestion could not read, e.g. pages without a usable text layer
+    warnings: list[str]
     processing_completed_at: datetime | None
     difficulty_level: int | None
     reading_time_minutes: int | None

@@ -1,10 +1,14 @@
-"""DOCX with python-docx: each heading (or the title) starts a chapter."""
+"""DOCX with python-docx: each heading (or the title) starts a chapter and stays in its
+text as its first line; tables are read in place, a row to a line, cells apart by tabs."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import docx
+from docx.table import Table
+from docx.text.paragraph import Paragraph
 
 from domain.books.parsed import ParsedBook, ParseError, Section, assemble
 from domain.books.zipguard import check_zip
@@ -18,19 +22,38 @@ def parse_docx(data: bytes) -> ParsedBook:
         raise ParseError(f"the DOCX is damaged ({type(exc).__name__})") from None
     sections: list[Section] = []
     current = Section(None, "")
-    for paragraph in document.paragraphs:
-        text = " ".join(paragraph.text.split())
-        if not text:
-            continue
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
-        if style.startswith("Heading") or style == "Title":
-            if current.text.strip() or current.title:
+    for text, heading in _blocks(document.iter_inner_content()):
+        if heading:
+            if current.text:
                 sections.append(current)
-            current = Section(text, "")
+            current = Section(text, text)
             continue
         current.text += ("\n\n" if current.text else "") + text
     sections.append(current)
-    # a heading with no text under it still marks where the reader is: keep its title
-    sections = [s if s.text else Section(s.title, s.title or "") for s in sections]
     props = document.core_properties
     return assemble(props.title or None, props.author or None, sections, None)
+
+
+def _blocks(content: Iterator[Paragraph | Table]) -> Iterator[tuple[str, bool]]:
+    """(text, is a heading) for each non-empty paragraph and table row, in reading order."""
+    for block in content:
+        if isinstance(block, Table):
+            yield from ((row, False) for row in _rows(block))
+            continue
+        text = " ".join(block.text.split())
+        if text:
+            style = (block.style.name if block.style is not None else "") or ""
+            yield text, style.startswith("Heading") or style == "Title"
+
+
+def _rows(table: Table) -> Iterator[str]:
+    for row in table.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # a merged cell is listed once per column it spans
+                continue
+            seen.add(id(cell._tc))
+            cells.append(" ".join(cell.text.split()))
+        line = "\t".join(c for c in cells if c)
+        if line:
+            yield line

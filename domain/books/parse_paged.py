@@ -1,6 +1,7 @@
 """PDF and MOBI with PyMuPDF: chapters from the outline's top level when it has one,
 else sections of ten pages. Text is de-hyphenated, ligatures expanded, and each text
-block becomes a paragraph."""
+block becomes a paragraph. Pages without a usable text layer are read by OCR, or named
+in the book's warnings (`textlayer`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ import re
 
 import pymupdf
 
+from domain.books import textlayer
 from domain.books.parsed import ParsedBook, ParseError, Section, assemble
 
 MAX_PAGES = 5000
 MAX_CHAPTERS = 2000
 PAGES_PER_SECTION = 10
-OCR_LANGUAGE = "eng"
-OCR_DPI = 300
-OCR_MAX_PAGES = 1000
 _FLAGS = pymupdf.TEXT_DEHYPHENATE | pymupdf.TEXT_MEDIABOX_CLIP  # no PRESERVE_LIGATURES: ﬁ -> fi
 _JUNK_META = re.compile(r"^(ARRAY|HASH)\(0x[0-9a-f]+\)$|^\s*$")
 
@@ -45,38 +44,61 @@ def parse_paged(data: bytes, kind: str) -> ParsedBook:
         if doc.page_count > MAX_PAGES:
             raise ParseError(f"the book has {doc.page_count} pages; the limit is {MAX_PAGES}")
         pages = [_page_text(page) for page in doc]
-        if not any(pages):
-            pages = _ocr(doc)
+        if any(pages):
+            warnings = _repair(doc, pages)
+            if not any(pages):
+                raise ParseError(f"the file has no readable text: {warnings[0]}")
+        else:
+            pages, warnings = _ocr_scan(doc), []
         sections = _by_outline(doc.get_toc(simple=True), pages) or _by_pages(pages)
         book = assemble(_meta(doc, "title"), _meta(doc, "author"), sections, len(pages))
         book.cover_image = _first_page_image(doc)
+        book.warnings = warnings
         return book
 
 
-def _ocr(doc: pymupdf.Document) -> list[str]:
-    """A scan without a text layer, read by Tesseract through PyMuPDF (about 2 s a page
-    here at 300 dpi)."""
-    try:
-        tessdata = pymupdf.get_tessdata()
-    except RuntimeError:
+def _ocr_scan(doc: pymupdf.Document) -> list[str]:
+    """A scan without any text layer: OCR every page, or fail saying what is missing."""
+    tessdata = textlayer.tessdata()
+    if tessdata is None:
         raise ParseError(
             "the file has no text layer (a scanned book?); OCR needs Tesseract, "
             "which is not installed on this server"
-        ) from None
-    if doc.page_count > OCR_MAX_PAGES:
+        )
+    if doc.page_count > textlayer.OCR_MAX_PAGES:
         raise ParseError(
             f"the scan has {doc.page_count} pages without a text layer; OCR reads at most "
-            f"{OCR_MAX_PAGES}"
+            f"{textlayer.OCR_MAX_PAGES}"
         )
-    pages = []
-    for page in doc:
-        textpage = page.get_textpage_ocr(
-            flags=_FLAGS, language=OCR_LANGUAGE, dpi=OCR_DPI, full=True, tessdata=tessdata
-        )
-        pages.append(_page_text(page, textpage))
+    pages = [_page_text(page, textlayer.ocr_textpage(page, _FLAGS, tessdata)) for page in doc]
     if not any(pages):
         raise ParseError("the file has no text layer and OCR found no text in it")
     return pages
+
+
+def _repair(doc: pymupdf.Document, pages: list[str]) -> list[str]:
+    """Read the pages whose text layer is garbage by OCR, in place; what cannot be read
+    is dropped and named in the returned warnings."""
+    broken = [i for i, text in enumerate(pages) if textlayer.unreadable(text)]
+    if not broken:
+        return []
+    for i in broken:
+        pages[i] = ""  # glyph codes are not words: never stored, searched or embedded
+    tessdata = textlayer.tessdata()
+    if tessdata is None or len(broken) > textlayer.OCR_MAX_PAGES:
+        why = ("install Tesseract on the server to read them" if tessdata is None
+               else f"OCR reads at most {textlayer.OCR_MAX_PAGES} pages of a book")  # fmt: skip
+        missing = textlayer.pages_have([i + 1 for i in broken])
+        return [f"{missing} no readable text layer and were left out; {why}"]
+    for i in broken:
+        page = doc[i]  # one Page object: the text page refers back to it weakly
+        text = _page_text(page, textlayer.ocr_textpage(page, _FLAGS, tessdata))
+        pages[i] = "" if textlayer.unreadable(text) else text
+    lost = [i + 1 for i in broken if not pages[i]]
+    if not lost:
+        return []
+    return [f"{textlayer.pages_have(lost)} no readable text layer and OCR found no text "
+            "on them; they were left out"]  # fmt: skip
 
 
 def _first_page_image(doc: pymupdf.Document) -> bytes | None:

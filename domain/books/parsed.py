@@ -48,6 +48,8 @@ class ParsedBook:
     chapters: list[Chapter] = field(default_factory=list)
     page_count: int = 0
     cover_image: bytes | None = None  # raw image bytes, made into a thumbnail later
+    # sentences for the reader about text that could not be read (pages left out)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:

@@ -113,7 +113,8 @@ SET processing_status = 'completed',
     key_concepts = $11,
     file_title = $3,
     file_author = $4,
-    file_metadata_known = true
+    file_metadata_known = true,
+    warnings = $12
 WHERE id = $1
 RETURNING {book_columns}
 
@@ -170,6 +171,7 @@ FROM books b
 WHERE b.file_sha256 = $1 AND b.id <> $2 AND b.processing_status = 'completed'
   AND b.deleted_at IS NULL
   AND b.file_metadata_known
+  AND cardinality(b.warnings) = 0  -- read again: this server may read more of it now
   AND EXISTS (SELECT 1 FROM book_embeddings e WHERE e.book_id = b.id)
 ORDER BY b.processing_completed_at
 LIMIT 1
