@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from domain.books import operations as books
 from domain.books.models import Book, BookPatch, ChapterContent, ChapterSummary
 from domain.books.operations import CONTENT_TYPES
-from domain.books.search import Hit
+from domain.books.search import BookHits, Hit, search_library
 from domain.books.search import search as search_book
 from domain.errors import Invalid, NotFound
 from domain.pagination import DEFAULT_LIMIT, Page, check_limit
@@ -177,3 +177,14 @@ class BooksController(Controller):
         number: int = Parameter(ge=1, le=1_000_000),
     ) -> ChapterContent:  # fmt: skip
         return await books.chapter(conn, user_id, book_id, number)
+
+
+@get("/search")
+async def library_search(
+    ctx: AppContext, conn: PooledConn, user_id: UUID,
+    q: str = Parameter(query="q", min_length=1, max_length=1000),
+    k: int = Parameter(query="k", default=10, ge=1, le=50),
+) -> dict[str, list[BookHits]]:  # fmt: skip
+    """Passages across the reader's own books and the public ones they have opened,
+    grouped by book."""
+    return {"items": await search_library(conn, ctx.embedder, user_id, q, k)}

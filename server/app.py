@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_auth.AuthController,
             http_users.UsersController,
             http_books.BooksController,
+            http_books.library_search,
             Router(
                 path="/",
                 route_handlers=[http_books.BookUploadController],

@@ -12,32 +12,25 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from pgvector import Vector
-
 from domain import events as ev
 from domain.books import keywords, metadata
-from domain.books.chunk import Passage, chunk_chapters
+from domain.books.chunk import INDEX_VERSION
 from domain.books.cover import thumbnail
 from domain.books.models import Failed, Processing
 from domain.books.operations import Q, book_from_row, cover_key, title_from_filename
 from domain.books.parsed import ParsedBook, ParseError
 from domain.events import Event, append_events, user_channel
 from server import metrics
-from workers import context
+from workers import context, indexing
 from workers.broker import broker
 from workers.parse_process import ParseTimeout, parse_in_child
 from workers.schedule import run_once
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 256
-PASSAGE_COLUMNS = ["book_id", "book_chapter_id", "content", "chunk_index", "start_page",
-                   "end_page", "start_offset", "end_offset", "word_count", "chunk_title",
-                   "embedding", "embedding_model", "embedded_at"]  # fmt: skip
 MAX_ATTEMPTS = 3
 
 
@@ -64,11 +57,10 @@ async def ingest_book(book_id: UUID) -> str:
         data = await res.files.get(row["file_path"])
         parsed = await parse_in_child(data, row["file_type"], res.settings.parse_timeout_s)
         await _progress(user, book_id, "chunking", 40)
-        passages = chunk_chapters(parsed.chapters)
-        vectors = await _embed(user, book_id, passages)
+        index = await _embed(user, book_id, parsed)
         await _progress(user, book_id, "indexing", 95)
-        terms = await asyncio.to_thread(_keywords, parsed, vectors)
-        await _store(book_id, row, parsed, passages, vectors, terms)
+        terms = await asyncio.to_thread(_keywords, parsed, index.vectors)
+        await _store(book_id, row, parsed, index, terms)
     except ParseError as exc:
         await fail(book_id, str(exc))
         return "failed"
@@ -103,18 +95,14 @@ async def _progress(channel: str, book_id: UUID, stage: str, percent: int) -> No
     res.publish(stored)
 
 
-async def _embed(channel: str, book_id: UUID, passages: list[Passage]) -> list[list[float]]:
-    """Vectors in batches, off the event loop, reporting progress between batches."""
-    res = context.current()
+async def _embed(channel: str, book_id: UUID, parsed: ParsedBook) -> indexing.Index:
+    """The search index, reporting progress between embedding batches."""
     await _progress(channel, book_id, "embedding", 50)
-    vectors: list[list[float]] = []
-    step = max(EMBED_BATCH, len(passages) // 4)
-    for i in range(0, len(passages), step):
-        batch = [p.text for p in passages[i : i + step]]
-        vectors += await asyncio.to_thread(res.embedder.embed, batch)
-        if len(vectors) < len(passages):
-            await _progress(channel, book_id, "embedding", 50 + 45 * len(vectors) // len(passages))
-    return vectors
+
+    async def progress(done: float) -> None:
+        await _progress(channel, book_id, "embedding", 50 + int(45 * done))
+
+    return await indexing.build(parsed.chapters, context.current().embedder, progress)
 
 
 def _keywords(parsed: ParsedBook, vectors: list[list[float]]) -> tuple[list[str], list[str]]:
@@ -128,8 +116,7 @@ async def _store(
     book_id: UUID,
     row: Any,
     parsed: ParsedBook,
-    passages: list[Passage],
-    vectors: list[Any],
+    index: indexing.Index,
     terms: tuple[list[str], list[str]],
 ) -> None:
     """Chapters, passages and the finished book in one transaction: readers see the old
@@ -151,23 +138,12 @@ async def _store(
         )  # fmt: skip
         chapter_ids = {r["chapter_number"]: r["id"] for r in made}
         cover_url = await _store_cover(book_id, parsed)
-        now = datetime.now(UTC)
-        model = res.embedder.model_name
-        await conn.copy_records_to_table(
-            "book_embeddings",
-            columns=PASSAGE_COLUMNS,
-            records=[
-                (book_id, chapter_ids[p.chapter_number], p.text, p.index, p.start_page,
-                 p.end_page, p.start_offset, p.end_offset, p.word_count, p.chapter_title,
-                 Vector(v), model, now)
-                for p, v in zip(passages, vectors, strict=True)
-            ],
-        )  # fmt: skip
+        await indexing.store(conn, book_id, chapter_ids, index, res.embedder.model_name)
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, title_is_placeholder, parsed.title, parsed.author,
             parsed.page_count, parsed.word_count,
             metadata.reading_time_minutes(parsed.word_count), metadata.difficulty_level(text),
-            cover_url, *terms, parsed.warnings,
+            cover_url, *terms, parsed.warnings, INDEX_VERSION,
         )  # fmt: skip
         book = book_from_row(done)
         stored = await append_events(
@@ -181,7 +157,7 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
     instead of parsing and embedding again (docs/benchmarks.md measures the gain)."""
     res = context.current()
     async with res.pool.acquire() as conn:
-        source = await conn.fetchrow(Q.reuse_source, row["file_sha256"], book_id)
+        source = await conn.fetchrow(Q.reuse_source, row["file_sha256"], book_id, INDEX_VERSION)
     if source is None:
         return False
     cover_url = None
@@ -198,10 +174,12 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
         await conn.execute(Q.replace_chapters_delete, book_id)
         await conn.execute(Q.copy_chapters, book_id, source["id"])
         await conn.execute(Q.copy_passages, book_id, source["id"])
+        await conn.execute(Q.copy_windows, book_id, source["id"])
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, placeholder, source["file_title"], source["file_author"],
             source["page_count"], source["word_count"], source["reading_time_minutes"],
             source["difficulty_level"], cover_url, source["topics"], source["key_concepts"], [],
+            INDEX_VERSION,
         )  # fmt: skip
         # the overview derives from the file alone, like the chapters' summaries: made once
         await conn.execute(

@@ -2,7 +2,7 @@
 events and tombstones purged, old data cleaned as the seed says.
 
 `python -m workers.maintenance refresh-views` (or `partitions`, `purge`, `clean`,
-`sweep-books`) runs a job by hand."""
+`sweep-books`, `reindex`) runs a job by hand."""
 
 from __future__ import annotations
 
@@ -169,6 +169,12 @@ async def _sweep_books(pool: asyncpg.Pool) -> dict[str, int]:
     return await sweep_stalled(pool, ingest_book)
 
 
+async def _reindex_all(pool: asyncpg.Pool) -> dict[str, Any]:
+    from workers.reindex import reindex_stale
+
+    return await reindex_stale(pool, limit=None)
+
+
 async def _main(command: str) -> int:
     settings = Settings.from_env()
     await context.open_standalone(settings)
@@ -180,6 +186,7 @@ async def _main(command: str) -> int:
             "purge": purge_expired,
             "clean": clean_old_data,
             "sweep-books": _sweep_books,
+            "reindex": _reindex_all,
         }
         if command not in jobs:
             print(f"usage: python -m workers.maintenance {{{'|'.join(jobs)}}}", file=sys.stderr)

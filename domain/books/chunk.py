@@ -1,8 +1,12 @@
-"""Passages for retrieval: a few hundred words on paragraph and sentence boundaries with
-a small overlap, sized to the embedding model's window (all-MiniLM-L6-v2 reads 256
-word-pieces, about 190 English words, and silently ignores the rest). Each passage is an
-exact slice of the book's text, so its offsets compare directly with highlights and
-reading positions."""
+"""Passages for retrieval: about 250 words on paragraph and sentence boundaries with a
+small overlap, each an exact slice of the book's text, so its offsets compare directly
+with highlights and reading positions. Passages that long answer more questions in their
+top five than ~120-word ones at equal returned text (tests/bench/bench_retrieval.py).
+
+The embedding model (all-MiniLM-L6-v2) reads 256 word-pieces, about 190 English words,
+and silently ignores the rest, and one vector for 250 words blurs the sentence a question
+is about: each passage is also embedded as short overlapping windows, and search ranks a
+passage by its best window."""
 
 from __future__ import annotations
 
@@ -11,8 +15,13 @@ from dataclasses import dataclass
 
 from domain.books.parsed import Chapter
 
-MAX_WORDS = 170
-OVERLAP_WORDS = 30
+MAX_WORDS = 250
+OVERLAP_WORDS = 40
+WINDOW_WORDS = 120  # about 160 word-pieces: well inside what the model reads
+WINDOW_STEP = 60
+# the stored index's shape (passages, windows, model): books indexed under an older one
+# are re-indexed by the `books.reindex` maintenance task (workers/reindex.py)
+INDEX_VERSION = 2
 # a sentence ends at . ! ? or an ellipsis, with closing quotes or brackets after it
 _SENTENCE_END = re.compile("(?<=[.!?\u2026])[\"'\u201d\u2019)\\]]*\\s+|\n\n")
 
@@ -31,6 +40,13 @@ class Passage:
     @property
     def word_count(self) -> int:
         return len(self.text.split())
+
+    def windows(self) -> list[str]:
+        """Overlapping runs of WINDOW_WORDS words covering the whole passage."""
+        words = self.text.split()
+        last = max(0, len(words) - WINDOW_WORDS)
+        starts = [*range(0, last, WINDOW_STEP), last]
+        return [" ".join(words[s : s + WINDOW_WORDS]) for s in starts]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

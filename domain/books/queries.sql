@@ -114,7 +114,8 @@ SET processing_status = 'completed',
     file_title = $3,
     file_author = $4,
     file_metadata_known = true,
-    warnings = $12
+    warnings = $12,
+    index_version = $13
 WHERE id = $1
 RETURNING {book_columns}
 
@@ -131,33 +132,63 @@ SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::int[]
 RETURNING id, chapter_number
 
 -- name: hybrid_search
--- Within one book the vector ranking is exact: the window function needs every passage's
--- distance, so no approximate index is used (a book has thousands of passages, not
--- millions). Full-text and vector rankings are fused by reciprocal rank (k = 60).
--- $6 limits passages to those ending at or before an offset (spoiler safety), or none.
-WITH vec AS MATERIALIZED (
-    SELECT id, row_number() OVER (ORDER BY embedding <=> $3) AS rank
-    FROM book_embeddings
-    WHERE book_id = $1 AND ($6::int IS NULL OR end_offset <= $6)
-    ORDER BY embedding <=> $3
-    LIMIT $4
+-- Passages of the books $1 for the question $2, best first (ARCHITECTURE.md §5, issue 14):
+-- BM25 and the question's vector $3 each rank $4 candidates, fused by reciprocal rank
+-- (k = 60). Both rankings are exact: within a reader's books a scan is fast, and an
+-- approximate index would miss passages under the book filter.
+-- BM25 (k1 1.2, b 0.75) is computed here from the stored lexemes: any question word
+-- counts (not all of them, as a full-text match would ask), tf from the lexeme's
+-- positions, df and the average length over the books searched.
+-- The vector ranks a passage by its closest window, its own vector standing in for books
+-- indexed before windows existed.
+-- $6 keeps only passages ending at or before an offset (spoiler safety), or all.
+WITH question AS (
+    SELECT replace(plainto_tsquery('english', $2)::text, '&', '|')::tsquery AS any_word,
+           ARRAY(SELECT lexeme FROM unnest(to_tsvector('english', $2))) AS lexemes
+), corpus AS (
+    SELECT count(*) AS n, avg(word_count) AS avgdl
+    FROM book_embeddings WHERE book_id = ANY($1)
+), matches AS MATERIALIZED (
+    SELECT e.id, e.word_count AS dl, e.end_offset, w.lexeme,
+           coalesce(array_length(w.positions, 1), 1) AS tf
+    FROM book_embeddings e, question q, unnest(e.tsv) w
+    WHERE e.book_id = ANY($1) AND e.tsv @@ q.any_word AND w.lexeme = ANY(q.lexemes)
+), df AS (
+    SELECT lexeme, count(*) AS df FROM matches GROUP BY lexeme
 ), txt AS MATERIALIZED (
-    SELECT id, row_number() OVER (ORDER BY ts_rank_cd(tsv, query) DESC) AS rank
-    FROM book_embeddings, websearch_to_tsquery('english', $2) AS query
-    WHERE book_id = $1 AND tsv @@ query AND ($6::int IS NULL OR end_offset <= $6)
-    ORDER BY ts_rank_cd(tsv, query) DESC
+    SELECT m.id, row_number() OVER (ORDER BY sum(
+               ln(1 + (c.n - df.df + 0.5) / (df.df + 0.5))
+               * m.tf * 2.2 / (m.tf + 1.2 * (0.25 + 0.75 * m.dl / c.avgdl))) DESC) AS rank
+    FROM matches m JOIN df USING (lexeme), corpus c
+    WHERE $6::int IS NULL OR m.end_offset <= $6
+    GROUP BY m.id
+    ORDER BY rank
+    LIMIT $4
+), vec AS MATERIALIZED (
+    SELECT e.id, row_number() OVER (ORDER BY min(scored.distance)) AS rank
+    FROM (
+        SELECT w.passage_id, w.embedding <=> $3 AS distance
+        FROM passage_windows w WHERE w.book_id = ANY($1)
+        UNION ALL
+        SELECT e.id, e.embedding <=> $3 FROM book_embeddings e WHERE e.book_id = ANY($1)
+    ) scored
+    JOIN book_embeddings e ON e.id = scored.passage_id
+    WHERE $6::int IS NULL OR e.end_offset <= $6
+    GROUP BY e.id
+    ORDER BY rank
     LIMIT $4
 ), fused AS (
     SELECT id, sum(1.0 / (60 + rank)) AS score
     FROM (SELECT id, rank FROM vec UNION ALL SELECT id, rank FROM txt) ranked
     GROUP BY id
 )
-SELECT e.id AS chunk_id, e.chunk_title AS chapter_title, c.chapter_number, e.start_page,
-       e.end_page, e.start_offset, e.end_offset, e.content AS text, f.score::float8 AS score
+SELECT e.id AS chunk_id, e.book_id, e.chunk_title AS chapter_title, c.chapter_number,
+       e.start_page, e.end_page, e.start_offset, e.end_offset, e.content AS text,
+       f.score::float8 AS score
 FROM fused f
 JOIN book_embeddings e ON e.id = f.id
 LEFT JOIN book_chapters c ON c.id = e.book_chapter_id
-ORDER BY f.score DESC, e.chunk_index
+ORDER BY f.score DESC, e.book_id, e.chunk_index
 LIMIT $5
 
 -- name: reuse_source
@@ -172,6 +203,7 @@ WHERE b.file_sha256 = $1 AND b.id <> $2 AND b.processing_status = 'completed'
   AND b.deleted_at IS NULL
   AND b.file_metadata_known
   AND cardinality(b.warnings) = 0  -- read again: this server may read more of it now
+  AND b.index_version = $3  -- not one waiting to be re-indexed
   AND EXISTS (SELECT 1 FROM book_embeddings e WHERE e.book_id = b.id)
 ORDER BY b.processing_completed_at
 LIMIT 1
@@ -196,3 +228,55 @@ FROM book_embeddings e
 JOIN book_chapters oc ON oc.id = e.book_chapter_id
 JOIN book_chapters nc ON nc.book_id = $1 AND nc.chapter_number = oc.chapter_number
 WHERE e.book_id = $2
+
+-- name: copy_windows
+INSERT INTO passage_windows (passage_id, book_id, embedding)
+SELECT ne.id, $1, w.embedding
+FROM passage_windows w
+JOIN book_embeddings oe ON oe.id = w.passage_id
+JOIN book_embeddings ne ON ne.book_id = $1 AND ne.chunk_index = oe.chunk_index
+WHERE w.book_id = $2
+-- name: library_books
+-- What a search across "my books" covers: the reader's own books and the public books
+-- they have opened, ingested and not deleted; the most recently read first when there
+-- are more than $2.
+SELECT b.id, b.title, b.author
+FROM books b
+LEFT JOIN reading_progress p ON p.book_id = b.id AND p.user_id = $1
+WHERE b.deleted_at IS NULL AND b.processing_status = 'completed'
+  AND (b.user_id = $1 OR (b.visibility = 'public' AND p.user_id IS NOT NULL))
+ORDER BY p.last_read_at DESC NULLS LAST, b.created_at DESC
+LIMIT $2
+
+-- name: next_stale_book
+-- The next book whose search index was built under an older INDEX_VERSION ($1), oldest
+-- first, leaving out those that failed in this run ($2).
+SELECT id FROM books
+WHERE index_version < $1 AND processing_status = 'completed' AND deleted_at IS NULL
+  AND NOT (id = ANY($2::uuid[]))
+ORDER BY created_at
+LIMIT 1
+
+-- name: count_stale_books
+SELECT count(*) FROM books
+WHERE index_version < $1 AND processing_status = 'completed' AND deleted_at IS NULL
+
+-- name: index_chapters
+SELECT id, chapter_number, title, content, start_offset, end_offset,
+       coalesce(start_page, 1) AS start_page, coalesce(end_page, start_page, 1) AS end_page
+FROM book_chapters WHERE book_id = $1 ORDER BY chapter_number
+
+-- name: stale_book_chapters
+-- The book's chapter ids while it still needs re-indexing (under the book's lock), else
+-- no row: a book re-ingested meanwhile has new chapters and a current index.
+SELECT coalesce(array_agg(c.id), '{}')
+FROM books b LEFT JOIN book_chapters c ON c.book_id = b.id
+WHERE b.id = $1 AND b.index_version < $2 AND b.processing_status = 'completed'
+  AND b.deleted_at IS NULL
+GROUP BY b.id
+
+-- name: delete_passages
+DELETE FROM book_embeddings WHERE book_id = $1
+
+-- name: set_index_version
+UPDATE books SET index_version = $2 WHERE id = $1

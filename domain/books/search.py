@@ -1,4 +1,5 @@
-"""Passages of a book by meaning and by words (ARCHITECTURE.md §5)."""
+"""Passages of a book, or of a reader's whole library, by meaning and by words
+(ARCHITECTURE.md §5; the method and its measured recall: docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from domain.ports import Embedder
 from domain.sql import Conn
 
 CANDIDATES = 50
+# a library search returns at most this many books, each with its best passages
+MAX_LIBRARY_BOOKS = 500
 
 
 class Hit(msgspec.Struct, kw_only=True):
     chunk_id: UUID
+    book_id: UUID
     chapter_title: str | None
     chapter_number: int | None
     start_page: int | None
@@ -27,6 +31,39 @@ class Hit(msgspec.Struct, kw_only=True):
     end_offset: int
     text: str
     score: float
+
+
+class BookHits(msgspec.Struct, kw_only=True):
+    """One book's passages in a search across the library, best first."""
+
+    book_id: UUID
+    title: str
+    author: str | None
+    hits: list[Hit]
+
+
+def _checked(query: str, k: int) -> str:
+    query = query.strip()
+    if not 1 <= len(query) <= 1000:
+        raise Invalid("q must be 1 to 1000 characters", field="q")
+    if not 1 <= k <= 50:
+        raise Invalid("k must be 1 to 50", field="k")
+    return query
+
+
+async def _passages(
+    conn: Conn,
+    embedder: Embedder,
+    book_ids: list[UUID],
+    query: str,
+    k: int,
+    before_offset: int | None = None,
+) -> list[Hit]:
+    vector = await asyncio.to_thread(embedder.embed_query, query)
+    rows = await conn.fetch(
+        Q.hybrid_search, book_ids, query, Vector(vector), CANDIDATES, k, before_offset
+    )
+    return [msgspec.convert(dict(r), Hit) for r in rows]
 
 
 async def search(
@@ -39,16 +76,28 @@ async def search(
     *,
     before_offset: int | None = None,
 ) -> list[Hit]:
-    """The `k` best passages for `query`, best first; with `before_offset`, only passages
-    that end before it."""
-    query = query.strip()
-    if not 1 <= len(query) <= 1000:
-        raise Invalid("q must be 1 to 1000 characters", field="q")
-    if not 1 <= k <= 50:
-        raise Invalid("k must be 1 to 50", field="k")
+    """The `k` best passages of one book for `query`, best first; with `before_offset`,
+    only passages that end before it."""
+    query = _checked(query, k)
     await readable_book(conn, book_id, user_id)
-    vector = await asyncio.to_thread(embedder.embed_query, query)
-    rows = await conn.fetch(
-        Q.hybrid_search, book_id, query, Vector(vector), CANDIDATES, k, before_offset
-    )
-    return [msgspec.convert(dict(r), Hit) for r in rows]
+    return await _passages(conn, embedder, [book_id], query, k, before_offset)
+
+
+async def search_library(
+    conn: Conn, embedder: Embedder, user_id: UUID, query: str, k: int
+) -> list[BookHits]:
+    """The `k` best passages across the reader's library -- their own books and the
+    public ones they have opened -- grouped by book, the book of the best passage first."""
+    query = _checked(query, k)
+    books = {r["id"]: r for r in await conn.fetch(Q.library_books, user_id, MAX_LIBRARY_BOOKS)}
+    if not books:
+        return []
+    grouped: dict[UUID, BookHits] = {}
+    for hit in await _passages(conn, embedder, list(books), query, k):
+        if hit.book_id not in grouped:
+            book = books[hit.book_id]
+            grouped[hit.book_id] = BookHits(
+                book_id=hit.book_id, title=book["title"], author=book["author"], hits=[]
+            )
+        grouped[hit.book_id].hits.append(hit)
+    return list(grouped.values())

@@ -75,7 +75,7 @@ async def main() -> None:
                 t0 = time.perf_counter()
                 vector = await asyncio.to_thread(embedder.embed_query, q)
                 t1 = time.perf_counter()
-                await conn.fetch(books.Q.hybrid_search, book_id, q, Vector(vector), 50, 10, None)
+                await conn.fetch(books.Q.hybrid_search, [book_id], q, Vector(vector), 50, 10, None)
                 t2 = time.perf_counter()
                 embed_t.append(t1 - t0)
                 sql_t.append(t2 - t1)

@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -537,3 +538,39 @@ async def test_closing_the_event_stream_cancels_and_stores_the_answer(
         await asyncio.sleep(0.1)
     assert row is not None and row["status"] == "cancelled"
     assert row["answer"].startswith("s0 s1 ") and len(row["answer"].split()) < 40
+
+
+def _heldout(book: str) -> list[dict[str, str]]:
+    """The held-out questions of a book in tests/data/retrieval_questions.json (never
+    looked at while retrieval was tuned)."""
+    data = json.loads((Path(__file__).parents[1] / "data" / "retrieval_questions.json").read_text())
+    return [q for q in data["questions"] if q["book"] == book and q["split"] == "heldout"]
+
+
+async def test_answers_are_grounded_in_the_passages_that_hold_them(
+    premium: tuple[Account, str], ai_server: ServerProcess, standin: StandIn
+) -> None:
+    """Three held-out questions: a source of each answer holds its supporting sentence,
+    and the sources are exactly the passages the model was given, in their order."""
+    account, book_id = premium
+    async with _http(ai_server, account) as http:
+        listing = (await http.get(f"/books/{book_id}/chapters")).json()["items"]
+        chapters = [(await http.get(f"/books/{book_id}/chapters/{c['chapter_number']}")).json()
+                    for c in listing]  # fmt: skip
+    text = "\n\n".join(c["content"] for c in chapters)
+    questions = _heldout("alice")
+    assert len(questions) == 3
+    ws = WsClient(ai_server.ws_url, account.token, "reader")
+    await ws.open()
+    for q in questions:
+        started, *_, completed = await ws.ask(book_id=book_id, question=q["q"], spoilers=True)
+        assert started["type"] == "ai.started" and completed["type"] == "ai.completed"
+        passages = [text[s["start_offset"] : s["end_offset"]] for s in started["sources"]]
+        assert any(q["support"] in p for p in passages), (q["q"], passages)
+        prompt = standin.requests[-1]["messages"][-1]["content"]
+        found = [prompt.find(p) for p in passages]
+        assert -1 not in found and found == sorted(found)  # given to the model, best first
+        assert [s["score"] for s in started["sources"]] == sorted(
+            (s["score"] for s in started["sources"]), reverse=True
+        )
+    await ws.close()

@@ -21,11 +21,10 @@ from tests.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
 
-# one or two of each format through HTTP (every corpus book goes through the task in
-# tests/integration/test_corpus_ingest.py)
+# one or two of each format through HTTP (every corpus book goes through the parser in
+# tests/integration/test_corpus_ingest.py; a PDF through HTTP in the TAMReview test below)
 BOOKS = [
     "alice-in-wonderland_epub3.epub",
-    "geotopo_de_outline.pdf",
     "childrens-literature_kf8.mobi",
     "autogen-paper-excerpt.docx",
     "heading-hierarchy_docling.docx",

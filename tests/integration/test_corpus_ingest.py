@@ -12,7 +12,7 @@ import re
 import pytest
 
 from domain.books import keywords, textlayer
-from domain.books.chunk import chunk_chapters
+from domain.books.chunk import MAX_WORDS, chunk_chapters
 from domain.books.detect import detect_type
 from domain.books.parsed import SEPARATOR
 from tests.services import CORPUS
@@ -81,7 +81,7 @@ async def test_every_corpus_book_parses_into_exact_chapters_and_passages(name: s
     passages = chunk_chapters(book.chapters)
     for p in passages:
         assert text[p.start_offset : p.end_offset] == p.text
-        assert p.word_count <= 200
+        assert p.word_count <= MAX_WORDS
     # every word of the book is in some passage
     assert sum(p.word_count for p in passages) >= book.word_count
     if book.word_count > 2000:

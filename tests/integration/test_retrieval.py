@@ -5,19 +5,21 @@ questions avoid the answer's rare words where they can)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import asyncpg
 import pytest
 
 from domain.books import operations as books
-from domain.books.search import search
+from domain.books.chunk import INDEX_VERSION
+from domain.books.search import search, search_library
 from server.embeddings import make_embedder
 from server.settings import Settings
 from server.storage import LocalStorage
 from tests.factories import make_user
 from tests.ingested import ingest_corpus_book
 from tests.services import CORPUS
-from workers import context
+from workers import context, reindex
 from workers.ingest import ingest_book
 
 # question -> words found in the supporting passage (the checked answer). The corpus copy
@@ -153,3 +155,104 @@ async def test_reuse_takes_metadata_from_the_file_not_from_another_reader(
     assert await ingest_book(again.value.id) == "completed"
     copy = await pool.fetchrow("SELECT title, author FROM books WHERE id = $1", again.value.id)
     assert (copy["title"], copy["author"]) == (file_title, "Lewis Carroll")
+
+
+async def _copy_of_alice(pool: asyncpg.Pool, *, public: bool = False) -> tuple[UUID, UUID]:
+    """Another reader's copy of the same file (made by reuse, so in a second)."""
+    async with pool.acquire() as conn:
+        owner = await make_user(conn)
+        made = await books.upload(
+            conn, context.current().files, owner,
+            (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes(),
+            filename="alice.epub", title="Another Alice", author=None,
+            visibility="public" if public else "private", max_bytes=10**8,
+        )  # fmt: skip
+    assert await ingest_book(made.value.id) == "completed"
+    return owner, made.value.id
+
+
+async def _index_of(pool: asyncpg.Pool, book_id: UUID) -> tuple[int, int, int]:
+    row = await pool.fetchrow(
+        """SELECT b.index_version,
+                  (SELECT count(*) FROM book_embeddings e WHERE e.book_id = b.id) AS passages,
+                  (SELECT count(*) FROM passage_windows w WHERE w.book_id = b.id) AS windows
+           FROM books b WHERE b.id = $1""",
+        book_id,
+    )
+    assert row is not None
+    return row["index_version"], row["passages"], row["windows"]
+
+
+async def test_reuse_copies_the_windows_too(ingested: tuple) -> None:  # type: ignore[type-arg]
+    pool, _, book_id = ingested
+    _, copy = await _copy_of_alice(pool)
+    assert await _index_of(pool, copy) == await _index_of(pool, book_id)
+    version, passages, windows = await _index_of(pool, copy)
+    assert version == INDEX_VERSION and windows > passages
+
+
+async def test_stale_books_are_reindexed_one_at_a_time_and_stay_searchable(
+    ingested: tuple,  # type: ignore[type-arg]
+) -> None:
+    pool, user, book_id = ingested
+    other, copy = await _copy_of_alice(pool)
+    expected = await _index_of(pool, book_id)
+    # both as an older version left them: no windows, an old version number
+    await pool.execute("DELETE FROM passage_windows WHERE book_id = ANY($1)", [book_id, copy])
+    await pool.execute("UPDATE books SET index_version = 1 WHERE id = ANY($1)", [book_id, copy])
+    embedder = make_embedder(Settings())
+    async with pool.acquire() as conn:  # searchable before: passages stand in for windows
+        hits = await search(conn, embedder, user, book_id, "hookah", 3)
+    assert "hookah" in hits[0].text.lower()
+    # another re-indexer holds the lock: this run does nothing
+    async with pool.acquire() as holder:
+        await holder.execute("SELECT pg_advisory_lock($1)", reindex.LOCK_KEY)
+        assert (await reindex.reindex_stale(pool))["reindexed"] == 0
+        await holder.execute("SELECT pg_advisory_unlock($1)", reindex.LOCK_KEY)
+    first = await reindex.reindex_stale(pool, limit=1)  # a run that stops after one book
+    assert first["reindexed"] == 1 and first["stale"] >= 1
+    rest = await reindex.reindex_stale(pool)  # the next run goes on from there
+    assert rest["reindexed"] >= 1 and rest["stale"] == 0
+    for book in (book_id, copy):
+        assert await _index_of(pool, book) == expected
+        stored = await pool.fetch(
+            """SELECT e.content, e.start_offset - c.start_offset AS at, c.content AS chapter
+               FROM book_embeddings e JOIN book_chapters c ON c.id = e.book_chapter_id
+               WHERE e.book_id = $1""",
+            book,
+        )
+        assert all(r["chapter"][r["at"] : r["at"] + len(r["content"])] == r["content"]
+                   for r in stored)  # fmt: skip
+    async with pool.acquire() as conn:
+        hits = await search(conn, embedder, other, copy, "hookah", 3)
+    assert "hookah" in hits[0].text.lower()
+    # a book re-ingested (or deleted) meanwhile is left alone
+    await pool.execute("UPDATE books SET index_version = 1 WHERE id = $1", copy)
+    await pool.execute("UPDATE books SET deleted_at = now() WHERE id = $1", copy)
+    assert await reindex.reindex_book(pool, copy) is False
+
+
+async def test_search_across_a_readers_library_groups_by_book(
+    ingested: tuple,  # type: ignore[type-arg]
+) -> None:
+    pool, user, book_id = ingested
+    _, opened = await _copy_of_alice(pool, public=True)
+    _, unopened = await _copy_of_alice(pool, public=True)
+    _, private = await _copy_of_alice(pool)
+    await pool.execute(
+        "INSERT INTO reading_progress (user_id, book_id, last_read_at) VALUES ($1, $2, now())",
+        user, opened,
+    )  # fmt: skip
+    embedder = make_embedder(Settings())
+    async with pool.acquire() as conn:
+        groups = await search_library(conn, embedder, user, "the caterpillar's hookah", 6)
+    found = {g.book_id for g in groups}
+    assert found == {book_id, opened}  # not a public book never opened, not a private one
+    titles = {r["id"]: r["title"] for r in await pool.fetch("SELECT id, title FROM books")}
+    assert all(g.title == titles[g.book_id] for g in groups)
+    for group in groups:
+        assert group.hits and all(h.book_id == group.book_id for h in group.hits)
+        assert "hookah" in group.hits[0].text.lower()
+    scores = [h.score for g in groups for h in g.hits]
+    assert groups[0].hits[0].score == max(scores)
+    assert private not in found and unopened not in found

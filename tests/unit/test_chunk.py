@@ -17,7 +17,7 @@ from tests.services import CORPUS
     "name",
     [
         "pride-and-prejudice_pg1342_epub2.epub",
-        "tam-review_chuttur.pdf",
+        "geotopo_de_outline.pdf",
         "autogen-paper-excerpt.docx",
         "origin-of-species_mobi6.mobi",
     ],
