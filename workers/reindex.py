@@ -69,8 +69,7 @@ async def reindex_book(pool: asyncpg.Pool, book_id: UUID) -> bool:
     index = await indexing.build(chapters, res.embedder, _quiet)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(Q.lock_book, book_id)
-        ids = await conn.fetchval(Q.stale_book_chapters, book_id, INDEX_VERSION)
-        if ids is None or sorted(ids) != sorted(r["id"] for r in rows):
+        if not await conn.fetchval(Q.still_stale, book_id, INDEX_VERSION):
             return False
         await conn.execute(Q.delete_passages, book_id)  # windows go with them
         chapter_ids = {r["chapter_number"]: r["id"] for r in rows}

@@ -70,7 +70,7 @@ def _ocr_scan(doc: pymupdf.Document) -> list[str]:
             f"the scan has {doc.page_count} pages without a text layer; OCR reads at most "
             f"{textlayer.OCR_MAX_PAGES}"
         )
-    pages = [_page_text(page, textlayer.ocr_textpage(page, _FLAGS, tessdata)) for page in doc]
+    pages = [_ocr_text(page, tessdata) for page in doc]
     if not any(pages):
         raise ParseError("the file has no text layer and OCR found no text in it")
     return pages
@@ -91,14 +91,18 @@ def _repair(doc: pymupdf.Document, pages: list[str]) -> list[str]:
         missing = textlayer.pages_have([i + 1 for i in broken])
         return [f"{missing} no readable text layer and were left out; {why}"]
     for i in broken:
-        page = doc[i]  # one Page object: the text page refers back to it weakly
-        text = _page_text(page, textlayer.ocr_textpage(page, _FLAGS, tessdata))
+        text = _ocr_text(doc[i], tessdata)
         pages[i] = "" if textlayer.unreadable(text) else text
     lost = [i + 1 for i in broken if not pages[i]]
     if not lost:
         return []
     return [f"{textlayer.pages_have(lost)} no readable text layer and OCR found no text "
             "on them; they were left out"]  # fmt: skip
+
+
+def _ocr_text(page: pymupdf.Page, tessdata: str) -> str:
+    # one Page object for both calls: the text page refers back to it weakly
+    return _page_text(page, textlayer.ocr_textpage(page, _FLAGS, tessdata))
 
 
 def _first_page_image(doc: pymupdf.Document) -> bytes | None:

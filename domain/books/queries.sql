@@ -266,14 +266,14 @@ SELECT id, chapter_number, title, content, start_offset, end_offset,
        coalesce(start_page, 1) AS start_page, coalesce(end_page, start_page, 1) AS end_page
 FROM book_chapters WHERE book_id = $1 ORDER BY chapter_number
 
--- name: stale_book_chapters
--- The book's chapter ids while it still needs re-indexing (under the book's lock), else
--- no row: a book re-ingested meanwhile has new chapters and a current index.
-SELECT coalesce(array_agg(c.id), '{}')
-FROM books b LEFT JOIN book_chapters c ON c.book_id = b.id
-WHERE b.id = $1 AND b.index_version < $2 AND b.processing_status = 'completed'
-  AND b.deleted_at IS NULL
-GROUP BY b.id
+-- name: still_stale
+-- Whether the book still needs re-indexing (asked under the book's lock): a book
+-- re-ingested or reused meanwhile went through 'processing' and has a current index.
+SELECT EXISTS (
+    SELECT 1 FROM books
+    WHERE id = $1 AND index_version < $2 AND processing_status = 'completed'
+      AND deleted_at IS NULL
+)
 
 -- name: delete_passages
 DELETE FROM book_embeddings WHERE book_id = $1

@@ -21,8 +21,10 @@ MAX_LIBRARY_BOOKS = 500
 
 
 class Hit(msgspec.Struct, kw_only=True):
+    """A passage as PROTOCOL.md lists a search hit (its book is the one asked about, or
+    the group it is in)."""
+
     chunk_id: UUID
-    book_id: UUID
     chapter_title: str | None
     chapter_number: int | None
     start_page: int | None
@@ -58,12 +60,13 @@ async def _passages(
     query: str,
     k: int,
     before_offset: int | None = None,
-) -> list[Hit]:
+) -> list[tuple[UUID, Hit]]:
+    """(book id, hit) pairs, best first."""
     vector = await asyncio.to_thread(embedder.embed_query, query)
     rows = await conn.fetch(
         Q.hybrid_search, book_ids, query, Vector(vector), CANDIDATES, k, before_offset
     )
-    return [msgspec.convert(dict(r), Hit) for r in rows]
+    return [(r["book_id"], msgspec.convert(dict(r), Hit)) for r in rows]
 
 
 async def search(
@@ -80,7 +83,7 @@ async def search(
     only passages that end before it."""
     query = _checked(query, k)
     await readable_book(conn, book_id, user_id)
-    return await _passages(conn, embedder, [book_id], query, k, before_offset)
+    return [hit for _, hit in await _passages(conn, embedder, [book_id], query, k, before_offset)]
 
 
 async def search_library(
@@ -93,11 +96,11 @@ async def search_library(
     if not books:
         return []
     grouped: dict[UUID, BookHits] = {}
-    for hit in await _passages(conn, embedder, list(books), query, k):
-        if hit.book_id not in grouped:
-            book = books[hit.book_id]
-            grouped[hit.book_id] = BookHits(
-                book_id=hit.book_id, title=book["title"], author=book["author"], hits=[]
+    for book_id, hit in await _passages(conn, embedder, list(books), query, k):
+        if book_id not in grouped:
+            book = books[book_id]
+            grouped[book_id] = BookHits(
+                book_id=book_id, title=book["title"], author=book["author"], hits=[]
             )
-        grouped[hit.book_id].hits.append(hit)
+        grouped[book_id].hits.append(hit)
     return list(grouped.values())

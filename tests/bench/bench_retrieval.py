@@ -131,9 +131,10 @@ async def main() -> None:
                 started = time.perf_counter()
                 shelves = await search_library(conn, embedder, user, q["q"], DEPTH)
                 latencies["library"].append(time.perf_counter() - started)
-                across = sorted((h for g in shelves for h in g.hits), key=lambda h: -h.score)
+                across = sorted(((g.book_id, h) for g in shelves for h in g.hits),
+                                key=lambda pair: -pair[1].score)  # fmt: skip
                 found["library"] = first_hit(
-                    [h.text if h.book_id == books[q["book"]] else "" for h in across], q["support"]
+                    [h.text if b == books[q["book"]] else "" for b, h in across], q["support"]
                 )
                 vector = embedder.embed_query(q["q"])
                 terms = [r["lexeme"] for r in await conn.fetch(

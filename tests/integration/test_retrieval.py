@@ -251,7 +251,11 @@ async def test_search_across_a_readers_library_groups_by_book(
     titles = {r["id"]: r["title"] for r in await pool.fetch("SELECT id, title FROM books")}
     assert all(g.title == titles[g.book_id] for g in groups)
     for group in groups:
-        assert group.hits and all(h.book_id == group.book_id for h in group.hits)
+        owners = await pool.fetch(
+            "SELECT book_id FROM book_embeddings WHERE id = ANY($1)",
+            [h.chunk_id for h in group.hits],
+        )
+        assert group.hits and {r["book_id"] for r in owners} == {group.book_id}
         assert "hookah" in group.hits[0].text.lower()
     scores = [h.score for g in groups for h in g.hits]
     assert groups[0].hits[0].score == max(scores)
