@@ -11,6 +11,7 @@ from litestar import Controller, Response, delete, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from domain.accounts.operations import ClientInfo
+from domain.pagination import DEFAULT_LIMIT, Page, check_limit
 from domain.social import collections, quotes
 from domain.social.models import (
     Collection,
@@ -73,6 +74,13 @@ class CollectionsController(Controller):
     @post("/", status_code=HTTP_201_CREATED)
     async def create(self, data: CollectionCreate, conn: PooledConn, user_id: UUID) -> Collection:
         return await collections.create(conn, user_id, data)
+
+    @get("/")
+    async def mine(
+        self, conn: PooledConn, user_id: UUID, cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[Collection]:  # fmt: skip
+        return await collections.mine(conn, user_id, cursor, check_limit(limit))
 
     @get("/{collection_id:uuid}")
     async def view(self, collection_id: UUID, conn: PooledConn, user_id: UUID) -> Collection:

@@ -9,8 +9,9 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from domain.accounts import operations as accounts
 from domain.accounts.models import AccountRemoval, PasswordChange, ProfilePatch, PublicUser, User
+from domain.ai import quota
 from domain.stats import operations as stats
-from domain.stats.models import UserStats
+from domain.stats.models import ReadingDays, UserStats
 from handlers.deps import PooledConn
 from server.context import AppContext
 
@@ -46,6 +47,14 @@ class UsersController(Controller):
     @get("/me/stats")
     async def my_stats(self, conn: PooledConn, user_id: UUID) -> UserStats:
         return await stats.user_stats(conn, user_id)
+
+    @get("/me/stats/daily")
+    async def my_reading_days(self, conn: PooledConn, user_id: UUID, days: int = 30) -> ReadingDays:
+        return await stats.reading_by_day(conn, user_id, days)
+
+    @get("/me/quota")
+    async def my_quota(self, conn: PooledConn, user_id: UUID) -> quota.Quota:
+        return await quota.today(conn, user_id)
 
     @get("/{username:str}")
     async def profile(self, username: str, conn: PooledConn, user_id: UUID) -> PublicUser:

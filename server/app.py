@@ -25,6 +25,7 @@ from handlers import (
     http_reading,
     http_social,
     http_users,
+    web,
 )
 from handlers.ws import make_ws_app
 from server.context import build_context, running
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_ops.healthz,
             http_ops.readyz,
             http_quotes.quote_page,
+            web.index,
+            web.static_files(),
             MetricsController,
             api,
         ],

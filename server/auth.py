@@ -23,6 +23,8 @@ PUBLIC_PATHS = [
     "^/schema",
     "^/ws$",
     "^/q/",
+    "^/$",
+    "^/static/",
     "^/api/v1/auth/",
 ]
 

@@ -9,6 +9,7 @@ import pytest
 
 from server.db import init_connection
 from tests.services import Postgres, RedisService, ServerProcess, running_server
+from tests.standin_anthropic import StandIn
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +25,15 @@ def redis_service() -> Iterator[RedisService]:
     service = RedisService()
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="module")
+async def standin() -> AsyncIterator[StandIn]:
+    """The local stand-in for the model API (one per module: its scenarios are state)."""
+    s = StandIn()
+    await s.start()
+    yield s
+    await s.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,10 @@ ON CONFLICT (user_id, day) DO UPDATE SET asks = u.asks + 1
 WHERE u.asks < $2
 RETURNING asks
 
+-- name: asks_today
+SELECT coalesce((SELECT asks FROM ai_daily_usage
+                 WHERE user_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date), 0)
+
 -- name: give_back_ask
 UPDATE ai_daily_usage SET asks = asks - 1
 WHERE user_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date AND asks > 0

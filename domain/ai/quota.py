@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
+
+from msgspec import Struct
 
 from domain.ai.sql import Q
 from domain.errors import QuotaExceeded
@@ -24,3 +27,24 @@ async def give_back(conn: Conn, user_id: UUID) -> None:
     """An ask that produced nothing (the model failed before its first word) is not
     counted."""
     await conn.execute(Q.give_back_ask, user_id)
+
+
+class Quota(Struct, kw_only=True):
+    """`GET /users/me/quota`: what the reader may still ask today (null: no limit)."""
+
+    tier: str
+    daily_limit: int | None
+    used_today: int
+    remaining_today: int | None
+    resets_at: datetime
+
+
+async def today(conn: Conn, user_id: UUID) -> Quota:
+    tier = await conn.fetchval(Q.tier, user_id) or "free"
+    limit = DAILY_ASKS.get(tier, DAILY_ASKS["free"])
+    used = await conn.fetchval(Q.asks_today, user_id)
+    midnight = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(), UTC)
+    return Quota(
+        tier=tier, daily_limit=limit, used_today=used,
+        remaining_today=None if limit is None else max(0, limit - used), resets_at=midnight,
+    )  # fmt: skip

@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import Conflict, Forbidden, NotFound
+from domain.pagination import Page, decode_cursor, page_of
 from domain.social.models import Collection, CollectionCreate, CollectionItem, CollectionItemCreate
 from domain.social.sql import Q
 from domain.sql import Conn
@@ -23,6 +24,14 @@ async def create(conn: Conn, user_id: UUID, cmd: CollectionCreate) -> Collection
     row = await conn.fetchrow(Q.insert_collection, user_id, cmd.title, cmd.description,
                               cmd.theme, cmd.public)  # fmt: skip
     return _collection(row)
+
+
+async def mine(conn: Conn, user_id: UUID, cursor: str | None, limit: int) -> Page[Collection]:
+    """The reader's own collections, newest first, without their items."""
+    after = decode_cursor(cursor)
+    rows = await conn.fetch(Q.my_collections, user_id, after[0] if after else None,
+                            after[1] if after else None, limit + 1)  # fmt: skip
+    return page_of([_collection(r) for r in rows], limit, lambda c: (c.created_at, c.id))
 
 
 async def view(conn: Conn, user_id: UUID, collection_id: UUID) -> Collection:

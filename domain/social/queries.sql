@@ -233,6 +233,13 @@ RETURNING {collection_columns}
 -- name: collection
 SELECT {collection_columns} FROM quote_collections WHERE id = $1
 
+-- name: my_collections
+SELECT {collection_columns} FROM quote_collections
+WHERE user_id = $1
+  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+
 -- name: collection_for_update
 SELECT user_id, public FROM quote_collections WHERE id = $1 FOR UPDATE
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from msgspec import Struct
 
 
@@ -23,3 +25,14 @@ class BookStats(Struct, kw_only=True):
     total_shares: int
     unique_readers: int
     average_completion_rate: float  # 0..1, over everyone who opened the book
+
+
+class ReadingDay(Struct, kw_only=True):
+    date: date  # in the reader's time zone
+    seconds: int
+    pages: int
+    sessions: int
+
+
+class ReadingDays(Struct, kw_only=True):
+    items: list[ReadingDay]

@@ -18,9 +18,10 @@ from uuid import UUID
 import msgspec
 
 from domain.books.access import readable_book
+from domain.errors import Invalid
 from domain.events import book_channel, user_channel
 from domain.sql import Conn, load_queries
-from domain.stats.models import BookStats, UserStats
+from domain.stats.models import BookStats, ReadingDay, ReadingDays, UserStats
 
 Q = load_queries(__file__)
 USER_TTL_S = 60.0
@@ -83,6 +84,14 @@ async def user_stats(conn: Conn, user_id: UUID) -> UserStats:
     )
     _cache.put(("user", user_id), version, USER_TTL_S, stats)
     return stats
+
+
+async def reading_by_day(conn: Conn, user_id: UUID, days: int) -> ReadingDays:
+    """Time and pages read on each of the last `days` days (a chart's worth, ≤ 366)."""
+    if not 1 <= days <= 366:
+        raise Invalid("days must be 1 to 366", field="days")
+    rows = await conn.fetch(Q.reading_by_day, user_id, days)
+    return ReadingDays(items=[msgspec.convert(dict(r), ReadingDay) for r in rows])
 
 
 async def book_stats(conn: Conn, user_id: UUID, book_id: UUID) -> BookStats:

@@ -30,6 +30,23 @@ FROM reading_sessions
 WHERE user_id = $1 AND started_at > now() - interval '400 days'
 ORDER BY day DESC
 
+-- name: reading_by_day
+-- The last $2 days in the reader's time zone, oldest first, days without a session as 0.
+WITH tz AS (SELECT coalesce((SELECT time_zone FROM users WHERE id = $1), 'UTC') AS name),
+     today AS (SELECT (now() AT TIME ZONE (SELECT name FROM tz))::date AS day)
+SELECT d.day::date AS date,
+       coalesce(sum(s.duration_seconds), 0)::bigint AS seconds,
+       coalesce(sum(s.pages_read), 0)::bigint AS pages,
+       count(s.id) AS sessions
+FROM generate_series((SELECT day FROM today) - ($2::int - 1), (SELECT day FROM today),
+                     interval '1 day') AS d(day)
+LEFT JOIN reading_sessions s
+       ON s.user_id = $1
+      AND s.started_at > now() - ($2::int + 1) * interval '1 day'
+      AND (s.started_at AT TIME ZONE (SELECT name FROM tz))::date = d.day::date
+GROUP BY d.day
+ORDER BY d.day
+
 -- name: user_version
 -- What the user's stats depend on moves this: every write that changes them emits an
 -- event on the user's channel.

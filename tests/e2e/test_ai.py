@@ -28,14 +28,6 @@ pytestmark = pytest.mark.e2e
 ALICE = "alice-in-wonderland_epub3.epub"
 
 
-@pytest.fixture(scope="module")
-async def standin() -> AsyncIterator[StandIn]:
-    s = StandIn()
-    await s.start()
-    yield s
-    await s.stop()
-
-
 @pytest.fixture(autouse=True)
 def _fresh_standin(standin: StandIn) -> None:
     standin.default = Scenario()
@@ -285,6 +277,10 @@ async def test_the_quota_holds_under_a_race(
     account = await register(ai_server.base_url)
     book_id = await _ready_book(ai_server, account)  # the same file: reused, quick
     await _set_tier(database_url, account.id, "free", used_today=4)
+    async with _http(ai_server, account) as http:
+        left = (await http.get("/users/me/quota")).json()
+    assert left["tier"] == "free" and left["daily_limit"] == 5
+    assert left["used_today"] == 4 and left["remaining_today"] == 1
     a = WsClient(ai_server.ws_url, account.token, "a")
     b = WsClient(ai_server.ws_url, account.token, "b")
     await a.open()
@@ -298,6 +294,19 @@ async def test_the_quota_holds_under_a_race(
     assert sixth == [sixth[0]] and sixth[0]["code"] == "quota_exceeded"
     assert "5 questions a day" in sixth[0]["message"]
     assert len(standin.requests) == calls  # refused before any model call
+    async with _http(ai_server, account) as http:
+        assert (await http.get("/users/me/quota")).json()["remaining_today"] == 0
+        await _set_tier(database_url, account.id, "premium", used_today=0)
+        unlimited = (await http.get("/users/me/quota")).json()
+        conn = await asyncpg.connect(database_url)
+        await conn.execute(
+            "UPDATE users SET subscription_expires_at = now() - interval '1 day' WHERE id = $1",
+            account.id,
+        )
+        await conn.close()
+        lapsed = (await http.get("/users/me/quota")).json()
+    assert unlimited["daily_limit"] is None and unlimited["remaining_today"] is None
+    assert lapsed["tier"] == "free" and lapsed["remaining_today"] == 0  # a lapsed plan is free
     await a.close()
     await b.close()
 

@@ -21,11 +21,11 @@ from tests.wsclient import WsClient
 
 pytestmark = pytest.mark.e2e
 
-# one or two of each format through HTTP (every corpus book goes through the parser in
-# tests/integration/test_corpus_ingest.py; a PDF through HTTP in the TAMReview test below)
+# EPUB and DOCX through HTTP (every corpus book, MOBI included, goes through the parser
+# in tests/integration/test_corpus_ingest.py; a PDF through HTTP in the TAMReview test
+# below). The KF8 MOBI took 73 s here, time the suite's 15-minute budget needs elsewhere.
 BOOKS = [
     "alice-in-wonderland_epub3.epub",
-    "childrens-literature_kf8.mobi",
     "autogen-paper-excerpt.docx",
     "heading-hierarchy_docling.docx",
 ]

@@ -191,8 +191,15 @@ async def test_collections_keep_order_notes_and_counts(
         view = (await http.get(f"/api/v1/collections/{cid}")).json()
         assert [i["position"] for i in view["items"]] == [1, 2] and view["quotes_count"] == 2
         private = (await http.post("/api/v1/collections", json={"title": "Mine"})).json()["id"]
+        listed = (await http.get("/api/v1/collections", params={"limit": 1})).json()
+        assert [c["id"] for c in listed["items"]] == [private]  # newest first, one a page
+        rest = await http.get("/api/v1/collections", params={"cursor": listed["next_cursor"]})
+        assert [c["id"] for c in rest.json()["items"]] == [cid]
+        assert rest.json()["next_cursor"] is None
     async with _http(server, other) as http:
         assert (await http.get(f"/api/v1/collections/{cid}")).status_code == 200  # public
+        # the list is the caller's own: another's collections, public or not, are not in it
+        assert (await http.get("/api/v1/collections")).json()["items"] == []
         change = await http.post(f"/api/v1/collections/{cid}/items",
                                  json={"quote_share_id": shares[0]})  # fmt: skip
         assert change.status_code == 403  # may see, may not change

@@ -77,3 +77,35 @@ async def test_metrics_name_what_an_operator_pages_on(server: ServerProcess) -> 
                  "bookmind_ws_queue_depth_max", "bookmind_ingest_seconds",
                  "bookmind_ingest_failures_total", "bookmind_db_pool_in_use"):  # fmt: skip
         assert name in text, name
+
+
+async def test_reading_per_day_counts_each_day_in_the_readers_time_zone(
+    server: ServerProcess, database_url: str
+) -> None:
+    reader = await register(server.base_url)
+    book = await book_for(database_url, reader.id)
+    conn = await asyncpg.connect(database_url)
+    # the days are Tokyo's: one session just after its midnight, one two hours before it
+    await conn.execute("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE id = $1", reader.id)
+    await conn.execute(
+        """WITH m AS (SELECT date_trunc('day', now() AT TIME ZONE 'Asia/Tokyo')
+                               AT TIME ZONE 'Asia/Tokyo' AS midnight)
+           INSERT INTO reading_sessions (user_id, book_id, started_at, duration_seconds,
+                                         pages_read)
+           SELECT $1::uuid, $2::uuid, least(now(), m.midnight + interval '1 second'), 600, 5 FROM m
+           UNION ALL
+           SELECT $1::uuid, $2::uuid, m.midnight - interval '2 hours', 300, 2 FROM m""",
+        reader.id, book,
+    )  # fmt: skip
+    await conn.close()
+    async with _client(server, reader) as http:
+        days = (await http.get("/users/me/stats/daily", params={"days": 7})).json()["items"]
+        assert len(days) == 7 and days == sorted(days, key=lambda d: d["date"])
+        assert days[-1]["seconds"] == 600 and days[-1]["pages"] == 5 and days[-1]["sessions"] == 1
+        assert days[-2]["seconds"] == 300 and days[-2]["sessions"] == 1
+        assert all(d["seconds"] == 0 for d in days[:-2])
+        for bad in ("0", "367", "x"):
+            refused = await http.get("/users/me/stats/daily", params={"days": bad})
+            assert refused.status_code in (400, 422), (bad, refused.text)
+    async with _client(server, None) as http:
+        assert (await http.get("/users/me/stats/daily")).status_code == 401

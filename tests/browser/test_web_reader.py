@@ -1,0 +1,293 @@
+"""The web reader in a real Chromium against a real server (issue 15): sign up, upload a
+corpus EPUB and watch it become ready, read and highlight, and see every change reach
+the reader's other device and other readers live, across a network drop; AI answers that
+stream with citations that jump to the passage; a follower's live feed; quote cards.
+
+The readers of one module share one server and one book, and the tests run in order:
+each picks up where the story left off, as a reader's day would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, expect
+
+from tests.browser.conftest import screenshot_path
+from tests.browser.pages import (
+    Reader,
+    highlight_paragraph,
+    open_book,
+    sign_in,
+    sign_up,
+)
+from tests.services import CORPUS, ServerProcess
+from tests.standin_anthropic import Scenario, StandIn
+
+pytestmark = pytest.mark.e2e
+
+BOOK = "alice-in-wonderland_epub3.epub"
+TITLE = "Alice's Adventures in Wonderland"
+CHAPTER = "Down The Rabbit-Hole"
+LIVE_WITHIN_MS = 1000
+
+
+@dataclass
+class Story:
+    owner: Reader  # uploaded the book, reads on this device
+    owner_tablet: Reader  # the same reader on another device
+    other: Reader  # another reader, of the public book
+
+
+@pytest.fixture(scope="module")
+async def story(browser: Browser, web_server: ServerProcess) -> AsyncIterator[Story]:
+    owner = await sign_up(browser, web_server.base_url, "ada")
+    page = owner.page
+    owner.first_token = await page.evaluate("window.bookmind.session.access_token")
+    await page.evaluate("""() => {
+        window.__statuses = [];
+        new MutationObserver(() => document.querySelectorAll("li.book").forEach(
+            (li) => window.__statuses.push(li.dataset.status))
+        ).observe(document.querySelector("ul.books"), {childList: true, subtree: true});
+    }""")
+    await page.get_by_label("Visibility").select_option("public")
+    await page.set_input_files("#upload-file", CORPUS / BOOK)
+    await expect(page.get_by_role("link", name=TITLE)).to_be_visible(timeout=120_000)
+    statuses = await page.evaluate("window.__statuses")
+    # ingestion was followed live, stage by stage, from the upload to ready
+    assert "processing" in statuses and statuses[-1] == "completed", statuses
+    await page.screenshot(path=screenshot_path("library"))
+
+    tablet = await sign_in(browser, web_server.base_url, owner.username)
+    other = await sign_up(browser, web_server.base_url, "bea")
+    for reader in (owner, tablet, other):
+        await open_book(reader.page, TITLE, CHAPTER)
+    yield Story(owner, tablet, other)
+    for reader in (owner, tablet, other):
+        assert reader.errors == [], f"{reader.username}: uncaught errors in the page"
+        await reader.context.close()
+
+
+def mark_of(page: Page, text: str, cls: str = "mine") -> Locator:
+    return page.locator(f"#book-text mark.{cls}", has_text=text[:40])
+
+
+async def test_a_highlight_reaches_the_readers_other_device_and_other_readers_within_a_second(
+    story: Story,
+) -> None:
+    text = await highlight_paragraph(story.owner.page, 2, public=True)
+    await expect(mark_of(story.owner.page, text)).to_be_visible()
+    acked = time.monotonic()
+    await expect(mark_of(story.owner_tablet.page, text)).to_be_visible(timeout=LIVE_WITHIN_MS)
+    await expect(mark_of(story.other.page, text, "theirs")).to_be_visible(timeout=LIVE_WITHIN_MS)
+    assert time.monotonic() - acked < LIVE_WITHIN_MS / 1000 + 0.3
+    # the mark is exactly the selected sentence: the offsets are the server's own
+    marked = await story.owner_tablet.page.locator("#book-text mark.mine").all_text_contents()
+    assert "".join(marked) == text.strip()
+    await story.owner.page.screenshot(path=screenshot_path("reader"))
+
+
+async def test_presence_counts_the_other_reader(story: Story) -> None:
+    # the tablet is the same reader: only the other reader counts as "others"
+    await expect(story.owner.page.locator(".presence")).to_have_text("1 other reading")
+
+
+async def test_a_device_that_was_offline_shows_every_missed_highlight_once(story: Story) -> None:
+    tablet = story.owner_tablet.page
+    await tablet.evaluate("window.__same_page = true")
+    await story.owner_tablet.context.set_offline(True)
+    await expect(tablet.locator("#connection")).to_have_text("Offline")
+    texts = [await highlight_paragraph(story.owner.page, n) for n in range(4, 9)]
+    await expect(story.owner.page.locator("#book-text mark.mine")).to_have_count(6)
+    assert await tablet.locator("#book-text mark.mine").count() == 1  # it really was offline
+    await story.owner_tablet.context.set_offline(False)
+    for text in texts:
+        await expect(mark_of(tablet, text)).to_be_visible(timeout=10_000)
+    ids = await tablet.eval_on_selector_all(
+        "#book-text mark.mine", "(ms) => ms.map((m) => m.dataset.id)"
+    )
+    assert len(set(ids)) == 6 and len(ids) == 6, ids  # each once, none twice
+    await expect(tablet.get_by_role("list", name="Your highlights").locator("li")).to_have_count(6)
+    assert await tablet.evaluate("window.__same_page") is True  # resumed, not reloaded
+
+
+async def test_an_answer_streams_in_and_its_citations_jump_to_the_passage(
+    story: Story, standin: StandIn
+) -> None:
+    words = "Alice follows the White Rabbit because she burns with curiosity [1] ."
+    # the default, not `next`: the book's chapter summaries may still be asking the model
+    standin.default = Scenario(tokens=[w + " " for w in words.split()], delay_s=0.08)
+    page = story.owner.page
+    await page.get_by_role("button", name="Ask AI").click()
+    await page.evaluate("""() => {
+        window.__lengths = [];
+        const box = document.querySelector(".transcript");
+        new MutationObserver(() => {
+            const answer = box.querySelector(".answer");
+            if (answer && answer.getAttribute("aria-busy") === "true")
+                window.__lengths.push(answer.textContent.length);
+        }).observe(box, {childList: true, subtree: true, characterData: true});
+    }""")
+    await page.get_by_label(f"Ask about “{TITLE}”").fill("Why does Alice follow the rabbit?")
+    await page.get_by_label("Allow spoilers").check()
+    await page.get_by_role("button", name="Ask", exact=True).click()
+    answer = page.locator(".transcript .answer").last
+    await expect(answer).to_have_attribute("aria-busy", "false", timeout=20_000)
+    lengths = await page.evaluate("window.__lengths")
+    growing = sorted(set(n for n in lengths if n > 0))
+    assert len(growing) >= 5, f"the answer appeared in {len(growing)} steps: {lengths}"
+    await expect(answer).to_contain_text("burns with curiosity")
+    await expect(page.locator("#ask-quota")).to_contain_text("left today")
+    await page.screenshot(path=screenshot_path("ask"))
+
+    await answer.locator("a.cite").first.click()
+    cited = page.locator("#book-text p.cited").first
+    await expect(cited).to_be_visible()
+    await expect(cited).to_be_in_viewport()
+
+
+async def test_a_highlight_is_edited_from_the_keyboard(story: Story) -> None:
+    page = story.owner.page
+    await open_book(page, TITLE, CHAPTER)
+    mark = page.locator("#book-text mark.mine").first
+    await mark.focus()
+    await page.keyboard.press("Enter")
+    form = page.get_by_role("form", name="Highlight")
+    await form.get_by_label("Note").fill("the daisy-chain")
+    await form.get_by_role("button", name="Save").click()
+    await expect(form).to_be_hidden()
+    await expect(mark).to_have_attribute("title", "Your highlight: the daisy-chain")
+    # the tablet hears the edit too
+    tablet_mark = story.owner_tablet.page.locator("#book-text mark.mine").first
+    await expect(tablet_mark).to_have_attribute("title", "Your highlight: the daisy-chain")
+    await mark.focus()
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Escape")
+    await expect(form).to_be_hidden()
+
+
+async def test_bookmarks_and_notes_reach_the_other_device(story: Story) -> None:
+    page, tablet = story.owner.page, story.owner_tablet.page
+    await open_book(tablet, TITLE, CHAPTER)
+    await (
+        page.get_by_role("toolbar", name="Reading")
+        .get_by_role("button", name="Bookmark this place")
+        .click()
+    )
+    await page.get_by_role("button", name="Notes (").click()
+    await page.get_by_label("A note on this page").fill("Remember the marmalade jar.")
+    await page.get_by_role("button", name="Add note").click()
+    await expect(tablet.get_by_role("button", name="Bookmarks (1)")).to_be_visible(timeout=2000)
+    await expect(tablet.get_by_role("button", name="Notes (1)")).to_be_visible(timeout=2000)
+    await tablet.get_by_role("button", name="Notes (1)").click()
+    await expect(tablet.get_by_role("list", name="Your notes")).to_contain_text("marmalade jar")
+
+
+async def test_the_reader_fits_a_phone_screen(story: Story) -> None:
+    page = story.other.page
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(page.locator("#book-text p").first).to_be_visible()
+    overflow = await page.evaluate("document.scrollingElement.scrollWidth - innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than the phone"
+    await page.screenshot(path=screenshot_path("phone"))
+    await page.set_viewport_size({"width": 1280, "height": 860})
+
+
+async def test_a_followers_feed_shows_a_new_public_highlight_live(story: Story) -> None:
+    other = story.other.page
+    await other.get_by_role("link", name="Social").click()
+    await other.get_by_label("Username").fill(story.owner.username)
+    await other.get_by_role("button", name="Follow").click()
+    following = other.get_by_role("list", name="Following")
+    await expect(following).to_contain_text(story.owner.username)
+
+    await open_book(story.owner.page, TITLE, CHAPTER)
+    text = await highlight_paragraph(story.owner.page, 10, public=True)
+    feed = other.get_by_role("list", name="Feed")
+    await expect(feed.locator("li", has_text=text[:40])).to_be_visible(timeout=2000)
+    await other.screenshot(path=screenshot_path("social"))
+
+
+async def test_a_highlight_becomes_a_quote_card_with_a_link(story: Story) -> None:
+    page = story.owner.page
+    await page.get_by_role("button", name="Highlights (", exact=False).click()
+    await (
+        page.get_by_role("list", name="Your highlights")
+        .get_by_role("button", name="Share")
+        .first.click()
+    )
+    dialog = page.get_by_role("dialog", name="Share as a quote card")
+    await expect(dialog).to_be_visible()
+    await dialog.get_by_role("button", name="Create card").click()
+    card = dialog.locator("img.card")
+    await expect(card).to_be_visible(timeout=20_000)
+    await page.wait_for_function(
+        "() => document.querySelector('dialog img.card').naturalWidth > 0", timeout=20_000
+    )
+    await expect(dialog.get_by_role("link")).to_contain_text("/q/")
+    await page.screenshot(path=screenshot_path("quote-card"))
+    await dialog.get_by_role("button", name="Close").click()
+
+
+async def test_the_position_is_offered_on_the_device_that_is_behind(story: Story) -> None:
+    owner, tablet = story.owner.page, story.owner_tablet.page
+    await owner.get_by_label("Contents").select_option(label="A Mad Tea-Party")
+    # on opening: the tablet restores its own place and offers the other device's
+    await owner.wait_for_timeout(2000)  # the position is saved 1.2 s after the reader stops
+    await tablet.reload()
+    banner = tablet.get_by_role("status").filter(has_text="You read further on")
+    await expect(banner).to_contain_text("“A Mad Tea-Party”")
+    await expect(tablet.locator("#chapter-title")).to_have_text(CHAPTER)
+    # live: the other device reads on, and the offer follows it
+    await owner.get_by_label("Contents").select_option(label="The Queen's Croquet Ground")
+    await expect(banner).to_contain_text("“The Queen's Croquet Ground”", timeout=5000)
+    await banner.get_by_role("button", name="Continue from there").click()
+    await expect(tablet.locator("#chapter-title")).to_have_text("The Queen's Croquet Ground")
+    await expect(banner).to_be_hidden()
+
+
+async def test_stats_and_a_session_that_outlived_its_access_tokens(story: Story) -> None:
+    page = story.owner.page
+    await page.get_by_role("link", name="Stats").click()
+    await expect(page.get_by_role("heading", name="Your reading")).to_be_visible()
+    await expect(page.locator(".chart rect")).to_have_count(30)
+    await page.screenshot(path=screenshot_path("stats"))
+    # access tokens last 30 s here: the page renews them before they expire, and its
+    # socket's in-band, without the socket ever being dropped
+    await page.wait_for_function(
+        f"() => window.bookmind.session.access_token !== {story.owner.first_token!r}",
+        timeout=40_000,
+    )
+    await page.wait_for_timeout(1000)
+    assert await page.evaluate("window.bookmind.status") == "online"
+    assert await page.evaluate("window.bookmind.welcomes") == 1
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+async def test_a_file_that_is_not_a_book_is_refused_with_the_reason(
+    browser: Browser, web_server: ServerProcess
+) -> None:
+    reader = await sign_up(browser, web_server.base_url, "dee")
+    await reader.page.set_input_files("#upload-file", CORPUS / "hostile" / "zipbomb_zbsm.epub")
+    alert = reader.page.get_by_role("alert").filter(has_text="zipbomb_zbsm.epub")
+    await expect(alert).to_be_visible()
+    await expect(alert).not_to_have_text("zipbomb_zbsm.epub: ")  # a reason follows the name
+    await expect(reader.page.locator("li.book", has_text="zipbomb")).to_have_count(0)
+    await reader.context.close()
+
+
+async def test_a_wrong_password_is_refused_with_a_message(
+    browser: Browser, web_server: ServerProcess
+) -> None:
+    reader = await sign_up(browser, web_server.base_url, "cy")
+    await reader.page.get_by_role("button", name="Sign out").click()
+    form = reader.page.locator("form", has=reader.page.get_by_role("heading", name="Sign in"))
+    await form.get_by_label("Email or username").fill(reader.username)
+    await form.get_by_label("Password").fill("not the password")
+    await form.get_by_role("button", name="Sign in").click()
+    await expect(reader.page.get_by_role("alert")).not_to_be_empty()
+    await expect(reader.page.get_by_role("heading", name="Library")).to_be_hidden()
+    await reader.context.close()
