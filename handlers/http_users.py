@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post, put
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from domain.accounts import devices
 from domain.accounts import operations as accounts
-from domain.accounts.models import AccountRemoval, PasswordChange, ProfilePatch, PublicUser, User
+from domain.accounts.models import (
+    AccountRemoval,
+    PasswordChange,
+    ProfilePatch,
+    PublicUser,
+    SyncPasswordSet,
+    User,
+)
 from domain.ai import quota
 from domain.stats import operations as stats
 from domain.stats.models import ReadingDays, UserStats
@@ -35,6 +43,14 @@ class UsersController(Controller):
             ctx.pool, user_id, data, ctx.settings.login_failures_before_throttle
         )
         ctx.hub.revoke(revoked)  # every socket of the account closes with 4401
+
+    @put("/me/sync-password", status_code=HTTP_204_NO_CONTENT)
+    async def set_sync_password(
+        self, data: SyncPasswordSet, ctx: AppContext, user_id: UUID
+    ) -> None:
+        """The password KOReader (kosync) and OPDS apps sign in with, with the reader's
+        username or email: a device keeps it, so it is not the account's."""
+        await devices.set_sync_password(ctx.pool, user_id, data.password)
 
     @delete("/me", status_code=HTTP_202_ACCEPTED)
     async def remove_me(self, data: AccountRemoval, ctx: AppContext, user_id: UUID) -> None:

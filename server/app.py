@@ -25,6 +25,7 @@ from handlers import (
     http_reading,
     http_social,
     http_users,
+    kosync,
     web,
 )
 from handlers.ws import make_ws_app
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_quotes.quote_page,
             web.index,
             web.static_files(),
+            kosync.kosync_router(),
             MetricsController,
             api,
         ],

@@ -19,10 +19,11 @@ from domain import events as ev
 from domain.books import keywords, metadata
 from domain.books.chunk import INDEX_VERSION
 from domain.books.cover import thumbnail
-from domain.books.models import Failed, Processing
+from domain.books.models import Book, Failed, Processing
 from domain.books.operations import Q, book_from_row, cover_key, title_from_filename
 from domain.books.parsed import ParsedBook, ParseError
-from domain.events import Event, append_events, user_channel
+from domain.events import Event, StoredEvent, append_events, user_channel
+from domain.kosync import operations as kosync
 from server import metrics
 from workers import context, indexing
 from workers.broker import broker
@@ -134,7 +135,7 @@ async def _store(
             [c.text for c in chapters], [c.start_page for c in chapters],
             [c.end_page for c in chapters], [c.start_offset for c in chapters],
             [c.end_offset for c in chapters], [c.word_count for c in chapters],
-            [len(c.text) for c in chapters],
+            [len(c.text) for c in chapters], [c.source_index for c in chapters],
         )  # fmt: skip
         chapter_ids = {r["chapter_number"]: r["id"] for r in made}
         cover_url = await _store_cover(book_id, parsed)
@@ -145,11 +146,18 @@ async def _store(
             metadata.reading_time_minutes(parsed.word_count), metadata.difficulty_level(text),
             cover_url, *terms, parsed.warnings, INDEX_VERSION,
         )  # fmt: skip
-        book = book_from_row(done)
-        stored = await append_events(
-            conn, [Event(user_channel(book.user_id), ev.BOOK_READY, book)], None
-        )
+        stored = await _ready(conn, book_from_row(done))
     res.publish(stored)
+
+
+async def _ready(conn: Any, book: Book) -> list[StoredEvent]:
+    """`book.ready` for the uploader, and the position a KOReader device of theirs
+    reported on this file before it was uploaded (kosync), now the book's."""
+    stored = await append_events(
+        conn, [Event(user_channel(book.user_id), ev.BOOK_READY, book)], None
+    )
+    linked = await kosync.link_book(conn, book.id)
+    return stored + (linked.events if linked else [])
 
 
 async def _reuse(book_id: UUID, row: Any) -> bool:
@@ -185,10 +193,7 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
         await conn.execute(
             "UPDATE books SET ai_summary = $2 WHERE id = $1", book_id, source["ai_summary"]
         )
-        book = book_from_row(done)
-        stored = await append_events(
-            conn, [Event(user_channel(book.user_id), ev.BOOK_READY, book)], None
-        )
+        stored = await _ready(conn, book_from_row(done))
     res.publish(stored)
     log.info("ingestion reused an identical file", extra={"book": str(book_id),
                                                           "source": str(source["id"])})  # fmt: skip

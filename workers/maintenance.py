@@ -2,7 +2,7 @@
 events and tombstones purged, old data cleaned as the seed says.
 
 `python -m workers.maintenance refresh-views` (or `partitions`, `purge`, `clean`,
-`sweep-books`, `reindex`) runs a job by hand."""
+`sweep-books`, `reindex`, `document-ids`) runs a job by hand."""
 
 from __future__ import annotations
 
@@ -175,6 +175,12 @@ async def _reindex_all(pool: asyncpg.Pool) -> dict[str, Any]:
     return await reindex_stale(pool, limit=None)
 
 
+async def _document_ids(pool: asyncpg.Pool) -> dict[str, int]:
+    from workers.document_ids import fill_document_ids
+
+    return await fill_document_ids(pool, limit=None)
+
+
 async def _main(command: str) -> int:
     settings = Settings.from_env()
     await context.open_standalone(settings)
@@ -187,6 +193,7 @@ async def _main(command: str) -> int:
             "clean": clean_old_data,
             "sweep-books": _sweep_books,
             "reindex": _reindex_all,
+            "document-ids": _document_ids,
         }
         if command not in jobs:
             print(f"usage: python -m workers.maintenance {{{'|'.join(jobs)}}}", file=sys.stderr)

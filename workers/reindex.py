@@ -23,6 +23,7 @@ from domain.books.operations import Q
 from domain.books.parsed import Chapter
 from workers import context, indexing
 from workers.broker import broker
+from workers.document_ids import fill_document_ids
 from workers.schedule import run_once
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,12 @@ async def _quiet(_done: float) -> None:
     return None
 
 
+async def _keep_books_current(pool: asyncpg.Pool) -> dict[str, Any]:
+    """What is derived from stored books and may lag a release: the search index, and
+    KOReader's document ids (workers/document_ids.py)."""
+    return {**await reindex_stale(pool), **await fill_document_ids(pool)}
+
+
 @broker.task(task_name="books.reindex", schedule=[{"cron": "3-59/10 * * * *"}])
 async def reindex_task() -> dict[str, Any] | None:
-    return await run_once("books.reindex", 600, reindex_stale)
+    return await run_once("books.reindex", 600, _keep_books_current)

@@ -38,6 +38,12 @@ class PasswordChange(Struct, forbid_unknown_fields=True):
     new_password: Password
 
 
+class SyncPasswordSet(Struct, forbid_unknown_fields=True):
+    """The password reading devices (KOReader, OPDS apps) sign in with."""
+
+    password: Password
+
+
 class AccountRemoval(Struct, forbid_unknown_fields=True):
     password: Annotated[str, Meta(min_length=1, max_length=256)]
 

@@ -106,7 +106,7 @@ async def login(
     while the password is hashed."""
     keys = rules.throttle_keys(cmd.login, client.ip, failure_threshold)
     async with db.acquire() as conn:
-        await _admit(conn, keys)
+        await admit(conn, keys)
         row = await conn.fetchrow(Q.user_for_login, rules.normalize_login(cmd.login))
     stored = row["encrypted_password"] if row else None
     if not await passwords.verify_password(stored, cmd.password):
@@ -126,7 +126,7 @@ async def login(
     return Session(user=user, refresh_token=token, family_id=family)
 
 
-async def _admit(conn: Conn, keys: list[tuple[str, int]]) -> None:
+async def admit(conn: Conn, keys: list[tuple[str, int]]) -> None:
     """Count one attempt on each key, or refuse it (429). Each step is one atomic
     statement: at or past its threshold an attempt must claim the key's next lockout
     (only one concurrent attempt can), and while a key is locked nothing passes."""
@@ -213,7 +213,7 @@ async def _confirm_password(
     guess it), no connection held while hashing. Returns the throttle key to clear."""
     key = f"password:{user_id}"
     async with db.acquire() as conn:
-        await _admit(conn, [(key, failure_threshold)])
+        await admit(conn, [(key, failure_threshold)])
         stored = await conn.fetchval(Q.password_of, user_id)
     if not await passwords.verify_password(stored, password):
         raise Forbidden(f"the {field.replace('_', ' ')} is wrong", field=field)
@@ -300,8 +300,14 @@ async def _check_merged_preferences(conn: Conn, user_id: UUID, patch: ProfilePat
 
 
 async def public_profile(conn: Conn, username: str, viewer: UUID) -> PublicUser:
-    """A user's public face; a private profile is visible to its owner alone."""
-    row = await conn.fetchrow(Q.public_user_by_username, username)
+    """A user's public face, by username or id; a private profile is visible to its owner
+    alone. By id, so that a client holding only a `user_id` (on a public highlight) can
+    name its reader."""
+    try:
+        user_id: UUID | None = UUID(username)
+    except ValueError:
+        user_id = None
+    row = await conn.fetchrow(Q.public_user_by_username, username, user_id)
     if row is None or (not row["public_profile"] and row["id"] != viewer):
         raise NotFound("no such user")
     return public_user_from_row({k: row[k] for k in PublicUser.__struct_fields__})

@@ -36,8 +36,9 @@ LIMIT 1
 SELECT {user_columns} FROM users WHERE id = $1 AND deleted_at IS NULL
 
 -- name: public_user_by_username
+-- by username, or by id ($2) when the path held one (a username never has hyphens)
 SELECT {public_columns}, public_profile FROM users
-WHERE lower(username) = lower($1) AND deleted_at IS NULL
+WHERE (lower(username) = lower($1) OR id = $2) AND deleted_at IS NULL
 
 -- name: update_profile
 UPDATE users
@@ -141,3 +142,13 @@ WITH share AS (
 )
 UPDATE users SET referred_by_share_id = (SELECT id FROM share) WHERE id = $1
   AND EXISTS (SELECT 1 FROM share)
+
+-- name: set_sync_password
+UPDATE users SET sync_password_hash = $2 WHERE id = $1 AND deleted_at IS NULL
+
+-- name: sync_login
+-- a device signs in with the reader's username or email, as the web reader does
+SELECT id, sync_password_hash FROM users
+WHERE (lower(email) = $1 OR lower(username) = $1) AND deleted_at IS NULL
+ORDER BY lower(username) = $1 DESC
+LIMIT 1

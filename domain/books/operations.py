@@ -17,6 +17,7 @@ import msgspec
 from domain import events as ev
 from domain.books.access import BookRef, readable_book
 from domain.books.detect import detect_type
+from domain.books.fingerprint import partial_md5
 from domain.books.models import (
     Book,
     BookPatch,
@@ -90,7 +91,7 @@ async def upload(
     if len(data) > max_bytes:
         raise TooLarge(f"the file is larger than {max_bytes} bytes")
     # both are proportional to the file: off the event loop
-    kind, digest = await asyncio.to_thread(_sniff, data)
+    kind, digest, document_id = await asyncio.to_thread(_sniff, data)
     if kind is None:
         raise UnsupportedType("not a PDF, EPUB, MOBI or DOCX file")
     await _within_upload_rate(conn, user_id, per_hour)  # before storing anything
@@ -103,7 +104,7 @@ async def upload(
             await _within_upload_rate(conn, user_id, per_hour)  # again, under the lock
             row = await conn.fetchrow(
                 Q.insert_book, book_id, user_id, title or title_from_filename(filename), author,
-                visibility, kind, len(data), key, filename, digest,
+                visibility, kind, len(data), key, filename, digest, document_id,
             )  # fmt: skip
             book = book_from_row(row)
             stored = Processing(book_id, "stored", 0)
@@ -122,9 +123,12 @@ async def _within_upload_rate(conn: Conn, user_id: UUID, per_hour: int) -> None:
                           retry_after_s=max(1, recent["wait_s"] or 1))  # fmt: skip
 
 
-def _sniff(data: bytes) -> tuple[str | None, str]:
+def _sniff(data: bytes) -> tuple[str | None, str, str]:
+    """The type, the SHA-256 (same-file reuse) and KOReader's document id (kosync)."""
     kind = detect_type(data)
-    return kind, hashlib.sha256(data).hexdigest() if kind else ""
+    if kind is None:
+        return None, "", ""
+    return kind, hashlib.sha256(data).hexdigest(), partial_md5(data)
 
 
 async def get(conn: Conn, user_id: UUID, book_id: UUID) -> Book:

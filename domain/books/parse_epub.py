@@ -69,12 +69,14 @@ def parse_epub(data: bytes) -> ParsedBook:
         raise ParseError(f"the EPUB is damaged or not an EPUB ({type(exc).__name__})") from None
     titles = _toc_titles(book.toc)
     sections = []
-    for item_id, _linear in book.spine:
+    # KOReader counts every spine item, non-linear ones included, from 1 (DocFragment[n])
+    for position, (item_id, _linear) in enumerate(book.spine, start=1):
         item = book.get_item_with_id(item_id)
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT:
             continue
         text, heading = html_to_text(item.get_content())
-        sections.append(Section(titles.get(item.get_name()) or heading, text))
+        title = titles.get(item.get_name()) or heading
+        sections.append(Section(title, text, source_index=position))
     parsed = assemble(_first(book, "title"), _first(book, "creator"), sections, None)
     parsed.cover_image = _cover(book)
     return parsed

@@ -24,6 +24,8 @@ class Section:
     text: str
     start_page: int | None = None
     end_page: int | None = None
+    # EPUB: the 1-based spine position of the file it came from (KOReader's DocFragment)
+    source_index: int | None = None
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Chapter:
     end_offset: int
     start_page: int
     end_page: int
+    source_index: int | None = None
 
     @property
     def word_count(self) -> int:
@@ -88,6 +91,7 @@ def assemble(
                 end,
                 first,
                 last,
+                section.source_index,
             )
         )
         offset = end + len(SEPARATOR)
@@ -113,7 +117,11 @@ def merge_tiny(sections: list[Section], limit: int = MAX_CHAPTERS) -> list[Secti
     for section in sections:
         body = section.text.strip()
         if not merged or size >= share:
-            merged.append(Section(section.title, body, section.start_page, section.end_page))
+            merged.append(
+                Section(
+                    section.title, body, section.start_page, section.end_page, section.source_index
+                )
+            )
             size = cost(section)
             continue
         last = merged[-1]

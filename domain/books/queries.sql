@@ -1,7 +1,7 @@
 -- name: insert_book
 INSERT INTO books (id, user_id, title, author, visibility, file_type, file_size, file_path,
-                   original_filename, file_sha256, processing_status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')
+                   original_filename, file_sha256, partial_md5, processing_status)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending')
 RETURNING {book_columns}
 
 -- name: lock_uploads
@@ -126,9 +126,10 @@ RETURNING user_id
 
 -- name: insert_chapters
 INSERT INTO book_chapters (book_id, chapter_number, title, content, start_page, end_page,
-                           start_offset, end_offset, word_count, character_count)
+                           start_offset, end_offset, word_count, character_count,
+                           source_index)
 SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[],
-                         $8::int[], $9::int[], $10::int[])
+                         $8::int[], $9::int[], $10::int[], $11::int[])
 RETURNING id, chapter_number
 
 -- name: hybrid_search
@@ -211,9 +212,9 @@ LIMIT 1
 -- name: copy_chapters
 INSERT INTO book_chapters (book_id, chapter_number, title, content, start_page, end_page,
                            start_offset, end_offset, word_count, character_count, ai_summary,
-                           key_points)
+                           key_points, source_index)
 SELECT $1, chapter_number, title, content, start_page, end_page, start_offset, end_offset,
-       word_count, character_count, ai_summary, key_points
+       word_count, character_count, ai_summary, key_points, source_index
 FROM book_chapters WHERE book_id = $2
 
 -- name: copy_passages
@@ -280,3 +281,13 @@ DELETE FROM book_embeddings WHERE book_id = $1
 
 -- name: set_index_version
 UPDATE books SET index_version = $2 WHERE id = $1
+
+-- name: books_without_document_id
+-- Books stored before KOReader's document id was computed at upload (migration 0022)
+SELECT id, file_path FROM books
+WHERE partial_md5 IS NULL AND file_path IS NOT NULL AND deleted_at IS NULL
+ORDER BY created_at
+LIMIT $1
+
+-- name: set_document_id
+UPDATE books SET partial_md5 = $2 WHERE id = $1

@@ -8,10 +8,14 @@ each picks up where the story left off, as a reader's day would."""
 
 from __future__ import annotations
 
+import hashlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import asyncpg
+import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
@@ -20,6 +24,7 @@ from tests.browser.pages import (
     Reader,
     highlight_paragraph,
     open_book,
+    paragraph,
     sign_in,
     sign_up,
 )
@@ -86,6 +91,9 @@ async def test_a_highlight_reaches_the_readers_other_device_and_other_readers_wi
     # the mark is exactly the selected sentence: the offsets are the server's own
     marked = await story.owner_tablet.page.locator("#book-text mark.mine").all_text_contents()
     assert "".join(marked) == text.strip()
+    # the other reader sees whose it is
+    theirs = mark_of(story.other.page, text, "theirs")
+    await expect(theirs).to_have_attribute("title", f"@{story.owner.username}'s public highlight")
     await story.owner.page.screenshot(path=screenshot_path("reader"))
 
 
@@ -231,6 +239,58 @@ async def test_a_highlight_becomes_a_quote_card_with_a_link(story: Story) -> Non
     await dialog.get_by_role("button", name="Close").click()
 
 
+async def test_a_selection_is_explained_the_answer_cancelled_and_the_quota_explained(
+    story: Story, standin: StandIn, database_url: str
+) -> None:
+    standin.default = Scenario(tokens=["and so on "] * 300, delay_s=0.05)
+    page = story.owner.page
+    await open_book(page, TITLE, CHAPTER)
+    await page.get_by_role("button", name="Ask AI").click()
+    await paragraph(page, 3).click(click_count=3)
+    await page.get_by_role("form", name="Highlight").get_by_role("button", name="Explain").click()
+    exchange = page.locator(".transcript .exchange").last
+    await expect(exchange.locator(".question")).to_contain_text("Explain this passage.")
+    await expect(exchange.locator(".answer")).to_contain_text("and so on", timeout=10_000)
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(exchange).to_contain_text("Cancelled: what was written so far is kept.")
+    await page.get_by_role("button", name="Past conversations").click()
+    await expect(page.locator(".past")).to_contain_text("Explain this passage.")
+
+    user_id = await page.evaluate("window.bookmind.userId")
+    conn = await asyncpg.connect(database_url)
+    await conn.execute(
+        """INSERT INTO ai_daily_usage (user_id, day, asks)
+           VALUES ($1, (now() AT TIME ZONE 'UTC')::date, 5)
+           ON CONFLICT (user_id, day) DO UPDATE SET asks = 5""",
+        uuid.UUID(user_id),
+    )
+    await conn.close()
+    await page.get_by_label(f"Ask about “{TITLE}”").fill("Who is the Queen of Hearts?")
+    await page.get_by_role("button", name="Ask", exact=True).click()
+    refused = page.locator(".transcript .exchange").last
+    await expect(refused).to_contain_text("5 questions a day")
+    await expect(page.locator("#ask-quota")).to_have_text(
+        "0 of 5 questions left today (free plan)."
+    )
+    standin.default = Scenario()
+
+
+async def test_font_size_and_theme_follow_the_reader_to_another_device(story: Story) -> None:
+    owner, tablet = story.owner.page, story.owner_tablet.page
+    text = owner.locator("#book-text")
+    before = await text.evaluate("(e) => parseFloat(e.style.fontSize)")
+    await owner.get_by_role("button", name="Larger text").click()
+    await owner.get_by_label("Theme").select_option("dark")
+    await expect(owner.locator("body")).to_have_attribute("data-theme", "dark")
+    await owner.wait_for_timeout(1000)  # the preferences are saved in the background
+    await tablet.reload()
+    await expect(tablet.locator("#book-text p").first).to_be_visible()
+    await expect(tablet.locator("body")).to_have_attribute("data-theme", "dark")
+    after = await tablet.locator("#book-text").evaluate("(e) => parseFloat(e.style.fontSize)")
+    assert after == before + 2
+    await owner.get_by_label("Theme").select_option("light")
+
+
 async def test_the_position_is_offered_on_the_device_that_is_behind(story: Story) -> None:
     owner, tablet = story.owner.page, story.owner_tablet.page
     await owner.get_by_label("Contents").select_option(label="A Mad Tea-Party")
@@ -276,6 +336,25 @@ async def test_a_file_that_is_not_a_book_is_refused_with_the_reason(
     await expect(alert).to_be_visible()
     await expect(alert).not_to_have_text("zipbomb_zbsm.epub: ")  # a reason follows the name
     await expect(reader.page.locator("li.book", has_text="zipbomb")).to_have_count(0)
+    await reader.context.close()
+
+
+async def test_a_sync_password_set_in_settings_signs_koreader_in(
+    browser: Browser, web_server: ServerProcess
+) -> None:
+    reader = await sign_up(browser, web_server.base_url, "kobo")
+    await reader.page.get_by_role("link", name="Settings").click()
+    await expect(reader.page.locator(".facts")).to_contain_text(f"{web_server.base_url}/kosync")
+    await reader.page.get_by_label("Sync password").fill("paper and ink")
+    await reader.page.get_by_role("button", name="Set sync password").click()
+    await expect(
+        reader.page.get_by_role("status").filter(has_text="Sync password set")
+    ).to_be_visible()
+    key = hashlib.md5(b"paper and ink").hexdigest()
+    headers = {"x-auth-user": reader.username, "x-auth-key": key}
+    async with httpx.AsyncClient() as http:
+        auth = await http.get(f"{web_server.base_url}/kosync/users/auth", headers=headers)
+    assert auth.status_code == 200
     await reader.context.close()
 
 

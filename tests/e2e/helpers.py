@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +14,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.factories import make_book
+from tests.wsclient import WsClient
 
 
 @dataclass
@@ -74,3 +76,26 @@ async def stalled_reader(ws_url: str, account: Account, device: str) -> ClientCo
 
 
 BIG_NOTE = "n" * 9000  # big events fill the socket buffers quickly
+
+
+async def upload_ready(base_url: str, ws_url: str, account: Account, path: Path,
+                       timeout: float = 180) -> str:  # fmt: skip
+    """Upload a corpus file over HTTP and wait for its `book.ready`; the book's id."""
+    ws = WsClient(ws_url, account.token, "uploader")
+    await ws.open()
+    headers = {"Authorization": f"Bearer {account.token}"}
+    async with httpx.AsyncClient(base_url=base_url + "/api/v1", headers=headers,
+                                 timeout=60) as http:  # fmt: skip
+        made = await http.post("/books", files={"file": (path.name, path.read_bytes())})
+    assert made.status_code == 202, made.text
+    book_id: str = made.json()["id"]
+    done = await ws.wait_for(
+        lambda f: (
+            f.get("event") in {"book.ready", "book.failed"}
+            and f["data"].get("id", f["data"].get("book_id")) == book_id
+        ),
+        timeout,
+    )
+    assert done["event"] == "book.ready", done
+    await ws.close()
+    return book_id

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import server_env
-from tests.e2e.helpers import Account, book_for, register
+from tests.e2e.helpers import Account, book_for, register, upload_ready
 from tests.services import CORPUS, RedisService, ServerProcess, running_server
 from tests.standin_anthropic import DEFAULT_TOKENS, Scenario, StandIn
 from tests.wsclient import WsClient
@@ -53,20 +53,7 @@ def _http(server: ServerProcess, account: Account) -> httpx.AsyncClient:
 
 
 async def _ready_book(server: ServerProcess, account: Account) -> str:
-    ws = WsClient(server.ws_url, account.token, "uploader")
-    await ws.open()
-    async with _http(server, account) as http:
-        made = await http.post("/books", files={"file": (ALICE, (CORPUS / ALICE).read_bytes())})
-        book_id: str = made.json()["id"]
-    done = await ws.wait_for(
-        lambda f: (
-            f.get("event") in {"book.ready", "book.failed"}
-            and f["data"].get("id", f["data"].get("book_id")) == book_id
-        ),
-        120,
-    )
-    assert done["event"] == "book.ready", done
-    await ws.close()
+    book_id = await upload_ready(server.base_url, server.ws_url, account, CORPUS / ALICE)
     # the summaries follow in the background, through the model: let them finish so
     # they do not mix with the tests' own calls to the stand-in
     async with _http(server, account) as http:

@@ -180,6 +180,13 @@ async def test_profile_patch_and_public_profiles(http: httpx.AsyncClient) -> Non
     own = await http.get(f"/users/{name}", headers=_bearer(alice))
     assert own.status_code == 200
     assert "email" not in own.json()
+    # by id too (a public highlight carries only its reader's id), with the same rule
+    alice_id, bob_id = alice["user"]["id"], bob["user"]["id"]
+    assert (await http.get(f"/users/{alice_id}", headers=_bearer(bob))).status_code == 404
+    assert (await http.get(f"/users/{alice_id}", headers=_bearer(alice))).status_code == 200
+    by_id = await http.get(f"/users/{bob_id}", headers=_bearer(alice))
+    assert by_id.json()["username"] == bob["user"]["username"] and "email" not in by_id.json()
+    assert (await http.get(f"/users/{uuid.uuid4()}", headers=_bearer(alice))).status_code == 404
     bad = await http.patch("/users/me", headers=_bearer(alice), json={"time_zone": "Nowhere/Land"})
     assert bad.status_code == 422
     assert bad.json()["field"] == "time_zone"

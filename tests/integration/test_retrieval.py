@@ -12,6 +12,7 @@ import pytest
 
 from domain.books import operations as books
 from domain.books.chunk import INDEX_VERSION
+from domain.books.fingerprint import partial_md5
 from domain.books.search import search, search_library
 from server.embeddings import make_embedder
 from server.settings import Settings
@@ -20,6 +21,7 @@ from tests.factories import make_user
 from tests.ingested import ingest_corpus_book
 from tests.services import CORPUS
 from workers import context, reindex
+from workers.document_ids import fill_document_ids
 from workers.ingest import ingest_book
 
 # question -> words found in the supporting passage (the checked answer). The corpus copy
@@ -260,3 +262,43 @@ async def test_search_across_a_readers_library_groups_by_book(
     scores = [h.score for g in groups for h in g.hits]
     assert groups[0].hits[0].score == max(scores)
     assert private not in found and unopened not in found
+
+
+async def test_books_stored_before_document_ids_get_them_from_their_files(
+    ingested: tuple,  # type: ignore[type-arg]
+) -> None:
+    pool, _, book_id = ingested
+    alice = (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes()
+    assert await pool.fetchval("SELECT partial_md5 FROM books WHERE id = $1", book_id) == (
+        partial_md5(alice)  # computed at upload
+    )
+    # as migration 0022 found the books already stored: no id, one with its file gone
+    lost = await pool.fetchval(
+        """INSERT INTO books (user_id, title, file_type, file_path, processing_status)
+           SELECT user_id, 'lost', 'epub', 'books/none/original.epub', 'completed'
+           FROM books WHERE id = $1 RETURNING id""",
+        book_id,
+    )  # fmt: skip
+    await pool.execute("UPDATE books SET partial_md5 = NULL WHERE id = ANY($1)", [book_id, lost])
+    missing = await pool.fetchval(
+        "SELECT count(*) FROM books WHERE partial_md5 IS NULL AND file_path IS NOT NULL"
+    )  # ours, and those other tests of this module made without a file's bytes
+    assert await fill_document_ids(pool, limit=1) == {"filled": 1}  # a run stops on its limit
+    assert await fill_document_ids(pool) == {"filled": missing - 1}
+    assert await fill_document_ids(pool) == {"filled": 0}  # nothing left, none asked twice
+    ids = dict(await pool.fetch("SELECT id, partial_md5 FROM books WHERE id = ANY($1)",
+                                [book_id, lost]))  # fmt: skip
+    assert ids == {book_id: partial_md5(alice), lost: ""}
+
+
+async def test_epub_chapters_know_the_spine_item_they_came_from(
+    ingested: tuple,  # type: ignore[type-arg]
+) -> None:
+    pool, _, book_id = ingested
+    rows = await pool.fetch(
+        "SELECT source_index FROM book_chapters WHERE book_id = $1 ORDER BY chapter_number",
+        book_id,
+    )
+    indexes = [r["source_index"] for r in rows]
+    assert all(i is not None for i in indexes) and indexes == sorted(set(indexes))
+    assert indexes[0] >= 1  # KOReader counts DocFragments from 1

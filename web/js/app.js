@@ -5,6 +5,7 @@ import { libraryView } from "./library.js";
 import { readerView } from "./reader.js";
 import { socialView } from "./social.js";
 import { statsView } from "./stats.js";
+import { settingsView } from "./settings.js";
 
 const bm = new BookMind();
 const main = document.getElementById("main");
@@ -14,6 +15,7 @@ const routes = [
   [/^#\/book\/([0-9a-f-]{36})$/, (m) => readerView(bm, main, m[1])],
   [/^#\/social$/, () => socialView(bm, main)],
   [/^#\/stats$/, () => statsView(bm, main)],
+  [/^#\/settings$/, () => settingsView(bm, main)],
   [/^(#\/?)?$/, () => libraryView(bm, main)],
 ];
 

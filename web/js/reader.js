@@ -41,6 +41,7 @@ export async function readerView(bm, main, bookId) {
   const mine = { highlights: new Map(), bookmarks: new Map(), annotations: new Map() };
   const theirs = new Map(); // other readers' public highlights on this book
   const presence = new Map(); // "userId device" → user
+  const names = new Map(); // user id → username of other readers (null: private profile)
   const chapterCache = new Map();
   let chapterIndex = 0;
   let lastSaved = null;
@@ -262,7 +263,7 @@ export async function readerView(bm, main, bookId) {
       for (const x of theirs.values()) {
         if (x.start_offset === null) continue;
         marks.push({ id: x.id, start: x.start_offset, end: x.end_offset, cls: `hl hl-${x.color} theirs`,
-          title: "Another reader's public highlight" });
+          title: `${readerName(x.user_id)}'s public highlight` });
       }
     }
     const own = [...mine.highlights.values()].filter((x) => x.start_offset !== null)
@@ -272,6 +273,15 @@ export async function readerView(bm, main, bookId) {
         title: x.note ? `Your highlight: ${x.note}` : "Your highlight" });
     }
     view.render(marks);
+  }
+
+  /** "@bea" once known (looked up once per reader, then the marks are redrawn). */
+  function readerName(userId) {
+    if (!names.has(userId)) {
+      names.set(userId, null);
+      bm.get(`/users/${userId}`).then((u) => { names.set(userId, u.username); paint(); }, () => {});
+    }
+    return names.get(userId) ? `@${names.get(userId)}` : "Another reader";
   }
 
   function offerHighlight() {
@@ -288,7 +298,7 @@ export async function readerView(bm, main, bookId) {
     if (own) highlightForm({ highlight: own, rect: mark.getBoundingClientRect() });
     else if (theirs.has(mark.dataset.id)) {
       const x = theirs.get(mark.dataset.id);
-      clear(selectionForm, h("p", {}, "A public highlight by another reader."),
+      clear(selectionForm, h("p", {}, `A public highlight by ${readerName(x.user_id)}.`),
         h("button", { type: "button", onclick: () => shareDialog(bm, x) }, "Share as quote card"),
         h("button", { type: "button", onclick: closeForm }, "Close"));
       place(mark.getBoundingClientRect());

@@ -1,0 +1,1 @@
+"""KOReader's progress sync (kosync): its wire, its positions and BookMind's."""

@@ -1,0 +1,288 @@
+"""KOReader's progress sync (kosync) against a real server: the reference server's
+routes, statuses and error codes, exactly as KOReader's client reads them; a KOReader
+device's page turns reaching a BookMind device live, and a BookMind device's position
+reaching KOReader as a `progress` it can open; readers kept apart; progress on a file
+not yet uploaded applied when it arrives.
+
+The PDF is KOReader's own test file (../shared/corpus/koreader; its document id is the
+one KOReader's tests expect); the EPUB is Alice (KOReader's Leaves of Grass takes minutes
+to index, and its id is checked in tests/unit/test_fingerprint.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from domain.books.fingerprint import partial_md5
+from tests.e2e.helpers import Account, register, upload_ready
+from tests.services import CORPUS, ServerProcess
+from tests.wsclient import WsClient
+
+pytestmark = pytest.mark.e2e
+
+EPUB = CORPUS / "alice-in-wonderland_epub3.epub"
+EPUB_ID = partial_md5(EPUB.read_bytes())
+PDF, PDF_ID = CORPUS / "koreader" / "tall.pdf", "41cce710f34e5ec21315e19c99821415"
+SYNC_PASSWORD = "e-ink and paper"
+KOREADER_ACCEPT = "application/vnd.koreader.v1+json"
+
+
+def key(password: str = SYNC_PASSWORD) -> str:
+    return hashlib.md5(password.encode()).hexdigest()
+
+
+def device(account: Account, password: str = SYNC_PASSWORD) -> httpx.AsyncClient:
+    """A KOReader-style client: its headers, its Accept, no Content-Type of its own."""
+    return httpx.AsyncClient(base_url="", headers={
+        "x-auth-user": account.username, "x-auth-key": key(password),
+        "Accept": KOREADER_ACCEPT,
+    }, timeout=30)  # fmt: skip
+
+
+def api(server: ServerProcess, account: Account) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=server.base_url + "/api/v1", timeout=60,
+                             headers={"Authorization": f"Bearer {account.token}"})  # fmt: skip
+
+
+async def kosync_reader(server: ServerProcess) -> Account:
+    account = await register(server.base_url)
+    async with api(server, account) as http:
+        made = await http.put("/users/me/sync-password", json={"password": SYNC_PASSWORD})
+    assert made.status_code == 204, made.text
+    return account
+
+
+async def upload(server: ServerProcess, account: Account, path: Path) -> str:
+    return await upload_ready(server.base_url, server.ws_url, account, path)
+
+
+def put_body(document: str | None, progress: Any, percentage: Any, **extra: Any) -> dict[str, Any]:
+    return {"document": document, "progress": progress, "percentage": percentage,
+            "device": "KOReader test", "device_id": "A1B2C3D4E5F6", **extra}  # fmt: skip
+
+
+def assert_json(response: httpx.Response) -> None:
+    assert response.headers["content-type"] == "application/json"  # exactly: KOReader
+
+
+@pytest.fixture(scope="module")
+async def reader(server: ServerProcess) -> Account:
+    return await kosync_reader(server)
+
+
+@pytest.fixture(scope="module")
+async def epub_book(server: ServerProcess, reader: Account) -> str:
+    return await upload(server, reader, EPUB)
+
+
+@pytest.fixture(scope="module")
+async def pdf_book(server: ServerProcess, reader: Account) -> str:
+    return await upload(server, reader, PDF)
+
+
+@pytest.fixture
+async def koreader(server: ServerProcess, reader: Account) -> AsyncIterator[httpx.AsyncClient]:
+    async with device(reader) as client:
+        client.base_url = httpx.URL(server.base_url + "/kosync")
+        yield client
+
+
+async def test_health_registration_and_sign_in(
+    server: ServerProcess, reader: Account, koreader: httpx.AsyncClient
+) -> None:
+    health = await koreader.get("/healthcheck")
+    assert health.status_code == 200 and health.json() == {"state": "OK"}
+    assert_json(health)
+    create = await koreader.post("/users/create", json={"username": "x", "password": key()})
+    assert create.status_code == 402 and create.json()["code"] == 2005
+    assert_json(create)
+    ok = await koreader.get("/users/auth")
+    assert ok.status_code == 200 and ok.json() == {"authorized": "OK"}
+    assert_json(ok)
+    base = server.base_url + "/kosync/users/auth"
+    async with httpx.AsyncClient() as http:
+        for headers in (
+            {},  # no credentials
+            {"x-auth-user": reader.username, "x-auth-key": key("not it")},
+            {"x-auth-user": reader.username, "x-auth-key": SYNC_PASSWORD},  # not its MD5
+            {"x-auth-user": "nobody_here", "x-auth-key": key()},
+        ):
+            refused = await http.get(base, headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.json() == {"code": 2001, "message": "Unauthorized"}
+            assert_json(refused)
+        # the username in any case, or the email, with the key in either case
+        for user in (reader.username.upper(), f"{reader.username}@example.com"):
+            answer = await http.get(base, headers={"x-auth-user": user,
+                                                   "x-auth-key": key().upper()})  # fmt: skip
+            assert answer.status_code == 200, user
+
+
+async def test_guessing_the_sync_password_is_throttled(server: ServerProcess) -> None:
+    target = await kosync_reader(server)
+    async with httpx.AsyncClient(base_url=server.base_url + "/kosync") as http:
+        statuses = []
+        for i in range(7):
+            answer = await http.get("/users/auth", headers={
+                "x-auth-user": target.username, "x-auth-key": key(f"guess {i}")})  # fmt: skip
+            statuses.append(answer.status_code)
+        assert statuses[:5] == [401] * 5 and statuses[-1] == 429, statuses
+        assert answer.json()["code"] == 2001 and int(answer.headers["retry-after"]) >= 1
+
+
+async def test_bad_requests_get_the_reference_codes_and_change_nothing(
+    koreader: httpx.AsyncClient,
+) -> None:
+    document = "0123456789abcdef0123456789abcdef"
+    cases: list[tuple[Any, int, int]] = [
+        (put_body(document, "12", None), 403, 2003),  # percentage missing
+        (put_body(document, "12", "a lot"), 403, 2003),  # not a number
+        (put_body(document, "12", True), 403, 2003),
+        (put_body(document, None, 0.5), 403, 2003),  # progress missing
+        (put_body(document, "12", 0.5, device=None), 403, 2003),  # device missing
+        (put_body(document, "12", 0.5, device=""), 403, 2003),
+        (put_body(None, "12", 0.5), 403, 2004),  # document missing
+        (put_body("", "12", 0.5), 403, 2004),
+        (put_body("with:colon", "12", 0.5), 403, 2004),
+    ]
+    for body, status, code in cases:
+        answer = await koreader.put("/syncs/progress", json=body)
+        assert (answer.status_code, answer.json()["code"]) == (status, code), body
+        assert_json(answer)
+    for raw in (b"[1, 2]", b'"text"', b"{not json", b""):
+        answer = await koreader.put("/syncs/progress", content=raw)
+        assert answer.status_code == 400 and answer.json()["code"] == 2003, raw
+    assert (await koreader.get(f"/syncs/progress/{document}")).json() == {}  # nothing stored
+
+
+async def test_a_document_with_no_progress_is_an_empty_object(
+    koreader: httpx.AsyncClient,
+) -> None:
+    answer = await koreader.get("/syncs/progress/ffffffffffffffffffffffffffffffff")
+    assert answer.status_code == 200 and answer.json() == {}  # not 404: KOReader's rule
+    assert_json(answer)
+
+
+async def test_progress_is_kept_byte_for_byte_and_each_reader_sees_only_their_own(
+    server: ServerProcess, koreader: httpx.AsyncClient
+) -> None:
+    document = "00000000000000000000000000000abc"
+    progress = "/body/DocFragment[3]/body/div[2]/p[7]/text().12 «ü»"
+    # no Content-Type, a percentage as a string (the reference server's tonumber)
+    put = await koreader.put("/syncs/progress", content=httpx.Request(
+        "PUT", "http://x", json=put_body(document, progress, "0.25")).content)  # fmt: skip
+    assert put.status_code == 200, put.text
+    assert put.json()["document"] == document
+    assert abs(put.json()["timestamp"] - time.time()) < 5
+    got = (await koreader.get(f"/syncs/progress/{document}")).json()
+    assert got == {"document": document, "progress": progress, "percentage": 0.25,
+                   "device": "KOReader test", "device_id": "A1B2C3D4E5F6",
+                   "timestamp": put.json()["timestamp"]}  # fmt: skip
+    other = await kosync_reader(server)
+    async with device(other) as theirs:
+        mine = await theirs.get(f"{server.base_url}/kosync/syncs/progress/{document}")
+        assert mine.json() == {}  # the same document id, another reader: nothing
+        await theirs.put(f"{server.base_url}/kosync/syncs/progress",
+                         json=put_body(document, "/body/DocFragment[9]", 0.9))  # fmt: skip
+    assert (await koreader.get(f"/syncs/progress/{document}")).json()["progress"] == progress
+
+
+async def _chapter_of(database_url: str, book_id: str, offset: int) -> asyncpg.Record:
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            """SELECT chapter_number, source_index, start_offset, end_offset FROM book_chapters
+               WHERE book_id = $1 AND start_offset <= $2 AND $2 <= end_offset""",
+            book_id, offset,
+        )  # fmt: skip
+        assert row is not None
+        return row
+    finally:
+        await conn.close()
+
+
+async def test_an_epub_position_reaches_a_bookmind_device_live_and_back(
+    server: ServerProcess, reader: Account, epub_book: str, koreader: httpx.AsyncClient,
+    database_url: str,
+) -> None:  # fmt: skip
+    phone = WsClient(server.ws_url, reader.token, "phone")
+    await phone.open()
+    xpointer = "/body/DocFragment[5]/body/div/p[3]/text().0"
+    sent = time.monotonic()
+    put = await koreader.put("/syncs/progress", json=put_body(EPUB_ID, xpointer, 0.06))
+    assert put.status_code == 200
+    heard = await phone.wait_for(lambda f: f.get("event") == "progress.updated", 5)
+    assert time.monotonic() - sent < 1.0
+    data = heard["data"]
+    assert data["book_id"] == epub_book and data["device"] == "KOReader test (A1B2C3)"
+    chapter = await _chapter_of(database_url, epub_book, data["current_character_offset"])
+    assert chapter["source_index"] == 5  # the spine item KOReader named
+    async with api(server, reader) as http:
+        view = (await http.get(f"/books/{epub_book}/progress")).json()
+    assert "KOReader test (A1B2C3)" in {d["device"] for d in view["devices"]}
+
+    # the phone reads on, two chapters later: KOReader is offered that chapter
+    later = await _chapter_of(database_url, epub_book, chapter["end_offset"] + 500)
+    target = later["end_offset"] + 100
+    moved = await phone.call("progress.update", {
+        "book_id": epub_book, "current_page": 40, "current_character_offset": target,
+        "progress_percentage": 0.3})  # fmt: skip
+    assert moved["type"] == "ack"
+    landing = await _chapter_of(database_url, epub_book, target)
+    got = (await koreader.get(f"/syncs/progress/{EPUB_ID}")).json()
+    assert got["progress"] == f"/body/DocFragment[{landing['source_index']}]"
+    assert got["percentage"] == 0.3 and got["device"] == "phone"
+    assert got["device_id"] != "A1B2C3D4E5F6" and got["timestamp"] >= put.json()["timestamp"]
+    await phone.close()
+
+
+async def test_a_pdf_page_reaches_a_bookmind_device_and_back(
+    server: ServerProcess, reader: Account, pdf_book: str, koreader: httpx.AsyncClient
+) -> None:
+    phone = WsClient(server.ws_url, reader.token, "phone")
+    await phone.open()
+    put = await koreader.put("/syncs/progress", json=put_body(PDF_ID, 3, 0.4))  # a number
+    assert put.status_code == 200
+    heard = await phone.wait_for(lambda f: f.get("event") == "progress.updated", 5)
+    assert heard["data"]["current_page"] == 3
+    got = (await koreader.get(f"/syncs/progress/{PDF_ID}")).json()
+    assert got["progress"] == "3" and got["device"] == "KOReader test"  # its own, as sent
+    moved = await phone.call("progress.update", {
+        "book_id": pdf_book, "current_page": 5, "progress_percentage": 0.7})  # fmt: skip
+    assert moved["type"] == "ack"
+    got = (await koreader.get(f"/syncs/progress/{PDF_ID}")).json()
+    assert got["progress"] == "5" and got["percentage"] == 0.7
+    await phone.close()
+
+
+async def test_progress_sent_before_the_upload_becomes_the_books(server: ServerProcess) -> None:
+    later = await kosync_reader(server)
+    async with device(later) as kindle:
+        put = await kindle.put(f"{server.base_url}/kosync/syncs/progress",
+                               json=put_body(PDF_ID, "4", 0.5))  # fmt: skip
+        assert put.status_code == 200
+    book_id = await upload(server, later, PDF)
+    async with api(server, later) as http:
+        latest = (await http.get(f"/books/{book_id}/progress")).json()["latest"]
+    assert latest["device"] == "KOReader test (A1B2C3)" and latest["current_page"] == 4
+
+
+async def test_the_sync_password_is_checked_like_a_password(server: ServerProcess) -> None:
+    account = await register(server.base_url)
+    async with api(server, account) as http:
+        short = await http.put("/users/me/sync-password", json={"password": "short"})
+        assert short.status_code == 422 and short.json()["field"] == "password"
+    async with httpx.AsyncClient(base_url=server.base_url + "/api/v1") as http:
+        anonymous = await http.put("/users/me/sync-password", json={"password": "long enough"})
+        assert anonymous.status_code == 401
+    # without a sync password, no device gets in, whatever it sends
+    async with device(account, "pass-" + account.username) as kobo:
+        answer = await kobo.get(f"{server.base_url}/kosync/users/auth")
+        assert answer.status_code == 401

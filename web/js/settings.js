@@ -1,0 +1,34 @@
+// The reader's settings: the sync password that KOReader (kosync) signs in with.
+import { h, clear, errorText } from "./dom.js";
+
+export async function settingsView(bm, main) {
+  const status = h("p", { role: "status" });
+  const password = h("input", { id: "sync-password", type: "password", minlength: 8, required: true,
+    autocomplete: "new-password" });
+  const server = `${location.origin}/kosync`;
+  clear(main, h("section", { class: "settings" },
+    h("h1", {}, "Settings"),
+    h("section", { "aria-labelledby": "devices-h" },
+      h("h2", { id: "devices-h" }, "Reading devices (KOReader)"),
+      h("p", {}, "KOReader's progress sync keeps your place between an e-reader and BookMind, live. ",
+        "Set a sync password here (not your account password: the device keeps it), then in KOReader open ",
+        h("em", {}, "Tools → Progress sync → Custom sync server"), " and enter:"),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Server"), h("dd", {}, h("code", {}, server)),
+        h("dt", {}, "Username"), h("dd", {}, h("code", {}, bm.user.username)),
+        h("dt", {}, "Password"), h("dd", {}, "the sync password below")),
+      h("form", { onsubmit: save },
+        h("label", { for: "sync-password" }, "Sync password"), password,
+        h("button", { type: "submit" }, "Set sync password")),
+      status)));
+
+  async function save(e) {
+    e.preventDefault();
+    try {
+      await bm.put("/users/me/sync-password", { password: password.value });
+      password.value = "";
+      status.textContent = "Sync password set. Sign in from KOReader with it.";
+    } catch (err) { status.textContent = errorText(err); }
+  }
+  return { destroy() {} };
+}
