@@ -22,6 +22,7 @@ from domain.books.search import BookHits, Hit, search_library
 from domain.books.search import search as search_book
 from domain.errors import Invalid, NotFound
 from domain.pagination import DEFAULT_LIMIT, Page, check_limit
+from domain.sql import Conn
 from domain.stats.models import BookStats
 from domain.stats.operations import book_stats
 from handlers.deps import PooledConn
@@ -54,6 +55,31 @@ def attachment(filename: str) -> str:
     fallback in `filename`, the real name percent-encoded as UTF-8 in `filename*`."""
     fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def file_stream(ctx: AppContext, conn: Conn, user_id: UUID, book_id: UUID) -> Stream:
+    """A readable book's original file, streamed (also OPDS's acquisition link)."""
+    book = await books.get(conn, user_id, book_id)
+    if book.file_type is None:
+        raise NotFound("this book has no file")
+    try:
+        pieces = await ctx.files.stream(books.file_key(book.id, book.file_type))
+    except FileNotFoundError:
+        raise NotFound("the file is gone") from None
+    headers = {
+        "Content-Disposition": attachment(book.original_filename or f"book.{book.file_type}")
+    }
+    if book.file_size is not None:
+        headers["Content-Length"] = str(book.file_size)
+    return Stream(pieces, media_type=CONTENT_TYPES[book.file_type], headers=headers)
+
+
+async def cover_image(ctx: AppContext, conn: Conn, user_id: UUID, book_id: UUID) -> Response[bytes]:
+    book = await books.get(conn, user_id, book_id)
+    if book.cover_image_url is None:
+        raise NotFound("this book has no cover")
+    image = await _stored(ctx, books.cover_key(book.id), "this book has no cover")
+    return Response(image, media_type="image/jpeg")
 
 
 class BookUploadController(Controller):
@@ -129,29 +155,13 @@ class BooksController(Controller):
     async def original_file(
         self, book_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID
     ) -> Stream:
-        book = await books.get(conn, user_id, book_id)
-        if book.file_type is None:
-            raise NotFound("this book has no file")
-        try:
-            pieces = await ctx.files.stream(books.file_key(book.id, book.file_type))
-        except FileNotFoundError:
-            raise NotFound("the file is gone") from None
-        headers = {
-            "Content-Disposition": attachment(book.original_filename or f"book.{book.file_type}")
-        }
-        if book.file_size is not None:
-            headers["Content-Length"] = str(book.file_size)
-        return Stream(pieces, media_type=CONTENT_TYPES[book.file_type], headers=headers)
+        return await file_stream(ctx, conn, user_id, book_id)
 
     @get("/{book_id:uuid}/cover")
     async def cover(
         self, book_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID
     ) -> Response[bytes]:
-        book = await books.get(conn, user_id, book_id)
-        if book.cover_image_url is None:
-            raise NotFound("this book has no cover")
-        image = await _stored(ctx, books.cover_key(book.id), "this book has no cover")
-        return Response(image, media_type="image/jpeg")
+        return await cover_image(ctx, conn, user_id, book_id)
 
     @get("/{book_id:uuid}/search")
     async def search(

@@ -26,6 +26,7 @@ from handlers import (
     http_social,
     http_users,
     kosync,
+    opds,
     web,
 )
 from handlers.ws import make_ws_app
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             web.index,
             web.static_files(),
             kosync.kosync_router(),
+            opds.opds_router(),
             MetricsController,
             api,
         ],

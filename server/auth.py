@@ -26,6 +26,7 @@ PUBLIC_PATHS = [
     "^/$",
     "^/static/",
     "^/kosync/",  # devices sign in with their own headers (handlers/kosync.py)
+    "^/opds",  # reading apps sign in with HTTP Basic auth (handlers/opds.py)
     "^/api/v1/auth/",
 ]
 

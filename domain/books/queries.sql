@@ -10,9 +10,11 @@ RETURNING {book_columns}
 SELECT pg_advisory_xact_lock(hashtextextended('uploads:' || $1::uuid::text, 0))
 
 -- name: uploads_this_hour
--- The uploader's books of the last hour, with the seconds until the oldest leaves it.
+-- The uploader's books of the last hour, with the seconds until the oldest leaves it
+-- (at most an hour: a racing upload's transaction may have started after this one's).
 SELECT count(*) AS n,
-       ceil(extract(epoch FROM min(created_at) + interval '1 hour' - now()))::int AS wait_s
+       least(3600, ceil(extract(epoch FROM min(created_at) + interval '1 hour' - now())))::int
+           AS wait_s
 FROM books
 WHERE user_id = $1 AND created_at > now() - interval '1 hour'
 

@@ -41,7 +41,7 @@ def tessdata() -> str | None:
 
 
 def ocr_textpage(page: pymupdf.Page, flags: int, data: str) -> pymupdf.TextPage:
-    """The page read by Tesseract (about 2 s a page here at 300 dpi), ignoring any text
+    """The page read by Tesseract (2 to 5 s a page here at 300 dpi), ignoring any text
     layer it has."""
     return page.get_textpage_ocr(
         flags=flags, language=OCR_LANGUAGE, dpi=OCR_DPI, full=True, tessdata=data

@@ -14,6 +14,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.factories import make_book
+from tests.services import ServerProcess
 from tests.wsclient import WsClient
 
 
@@ -99,3 +100,19 @@ async def upload_ready(base_url: str, ws_url: str, account: Account, path: Path,
     assert done["event"] == "book.ready", done
     await ws.close()
     return book_id
+
+
+SYNC_PASSWORD = "e-ink and paper"
+
+
+async def kosync_reader(server: ServerProcess) -> Account:
+    """A new reader with SYNC_PASSWORD set for devices (kosync, OPDS)."""
+    account = await register(server.base_url)
+    async with httpx.AsyncClient(
+        base_url=server.base_url + "/api/v1",
+        timeout=30,
+        headers={"Authorization": f"Bearer {account.token}"},
+    ) as http:
+        made = await http.put("/users/me/sync-password", json={"password": SYNC_PASSWORD})
+    assert made.status_code == 204, made.text
+    return account

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from domain.books.fingerprint import partial_md5
-from tests.e2e.helpers import Account, register, upload_ready
+from tests.e2e.helpers import SYNC_PASSWORD, Account, kosync_reader, register, upload_ready
 from tests.services import CORPUS, ServerProcess
 from tests.wsclient import WsClient
 
@@ -30,7 +30,6 @@ pytestmark = pytest.mark.e2e
 EPUB = CORPUS / "alice-in-wonderland_epub3.epub"
 EPUB_ID = partial_md5(EPUB.read_bytes())
 PDF, PDF_ID = CORPUS / "koreader" / "tall.pdf", "41cce710f34e5ec21315e19c99821415"
-SYNC_PASSWORD = "e-ink and paper"
 KOREADER_ACCEPT = "application/vnd.koreader.v1+json"
 
 
@@ -49,14 +48,6 @@ def device(account: Account, password: str = SYNC_PASSWORD) -> httpx.AsyncClient
 def api(server: ServerProcess, account: Account) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=server.base_url + "/api/v1", timeout=60,
                              headers={"Authorization": f"Bearer {account.token}"})  # fmt: skip
-
-
-async def kosync_reader(server: ServerProcess) -> Account:
-    account = await register(server.base_url)
-    async with api(server, account) as http:
-        made = await http.put("/users/me/sync-password", json={"password": SYNC_PASSWORD})
-    assert made.status_code == 204, made.text
-    return account
 
 
 async def upload(server: ServerProcess, account: Account, path: Path) -> str:

@@ -17,6 +17,8 @@ export async function settingsView(bm, main) {
         h("dt", {}, "Server"), h("dd", {}, h("code", {}, server)),
         h("dt", {}, "Username"), h("dd", {}, h("code", {}, bm.user.username)),
         h("dt", {}, "Password"), h("dd", {}, "the sync password below")),
+      h("p", {}, "The same username and sync password open your library in OPDS apps (KOReader's ",
+        h("em", {}, "OPDS catalog"), ", Moon+ Reader, Thorium): catalog URL ", h("code", {}, `${location.origin}/opds`), "."),
       h("form", { onsubmit: save },
         h("label", { for: "sync-password" }, "Sync password"), password,
         h("button", { type: "submit" }, "Set sync password")),
