@@ -141,7 +141,7 @@ async def update_progress(request: Request[Any, Any, Any], ctx: AppContext) -> R
     user_id = await _reader(request, ctx)
     body = progress_of(await _object(request))
     async with ctx.pool.acquire() as conn:
-        timestamp, written = await kosync.put(conn, user_id, body)
+        timestamp, written = await kosync.put(conn, ctx.files, user_id, body)
     if written is not None:
         ctx.hub.publish(written.events)
     return _json({"document": body.document, "timestamp": timestamp})
@@ -154,7 +154,7 @@ async def get_progress(
     user_id = await _reader(request, ctx)
     document = _document(document)
     async with ctx.pool.acquire() as conn:
-        return _json(await kosync.get(conn, user_id, document))
+        return _json(await kosync.get(conn, ctx.files, user_id, document))
 
 
 def kosync_router() -> Router:

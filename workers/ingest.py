@@ -156,7 +156,7 @@ async def _ready(conn: Any, book: Book) -> list[StoredEvent]:
     stored = await append_events(
         conn, [Event(user_channel(book.user_id), ev.BOOK_READY, book)], None
     )
-    linked = await kosync.link_book(conn, book.id)
+    linked = await kosync.link_book(conn, context.current().files, book.id)
     return stored + (linked.events if linked else [])
 
 

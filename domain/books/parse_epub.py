@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import ebooklib
@@ -21,24 +22,45 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BREAKS = re.compile(r"\s*\n\s*\n\s*")
 
 
-def html_to_text(content: bytes) -> tuple[str, str | None]:
-    """The text of an XHTML document with a blank line between blocks, and its first
-    heading."""
+def parse_xhtml(content: bytes) -> lxml.html.HtmlElement | None:
+    """An XHTML document as lxml's HTML parser reads it, comments dropped (their text
+    around them joined, as reading systems do), or None when it cannot be read."""
     try:
         root = lxml.html.fromstring(content)
     except (lxml.etree.ParserError, ValueError):
-        return "", None
+        return None
+    for comment in root.xpath("//comment()|//processing-instruction()"):
+        if comment.getparent() is not None:
+            comment.drop_tree()
+    return root
+
+
+def drop_unread(root: lxml.html.HtmlElement) -> None:
     for junk in root.xpath("//script|//style|//head"):
         junk.drop_tree()
-    heading = next((" ".join(h.text_content().split()) for h in root.iter("h1", "h2", "h3")
-                    if h.text_content().strip()), None)  # fmt: skip
+
+
+def block_text(root: lxml.html.HtmlElement) -> str:
+    """The text of a parsed document with a blank line between blocks (marks the
+    blocks' tails in `root`)."""
     for element in root.iter():
         if isinstance(element.tag, str) and element.tag.lower() in _BLOCKS:
             element.tail = "\n\n" + (element.tail or "")
     lines = [_SPACES.sub(" ", line).strip() for line in root.text_content().split("\n")]
     text = _BREAKS.sub("\n\n", "\n".join(lines)).strip()
-    text = re.sub(r"(?<!\n)\n(?!\n)", " ", text)  # single line breaks inside a paragraph
-    return text, heading
+    return re.sub(r"(?<!\n)\n(?!\n)", " ", text)  # single line breaks inside a paragraph
+
+
+def html_to_text(content: bytes) -> tuple[str, str | None]:
+    """The text of an XHTML document with a blank line between blocks, and its first
+    heading."""
+    root = parse_xhtml(content)
+    if root is None:
+        return "", None
+    drop_unread(root)
+    heading = next((" ".join(h.text_content().split()) for h in root.iter("h1", "h2", "h3")
+                    if h.text_content().strip()), None)  # fmt: skip
+    return block_text(root), heading
 
 
 def _toc_titles(toc: list[Any]) -> dict[str, str]:
@@ -59,21 +81,35 @@ def _toc_titles(toc: list[Any]) -> dict[str, str]:
     return titles
 
 
-def parse_epub(data: bytes) -> ParsedBook:
+def _read(data: bytes) -> epub.EpubBook:
     check_zip(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            book = epub.read_epub(io.BytesIO(data), options={"ignore_ncx": False})
+            return epub.read_epub(io.BytesIO(data), options={"ignore_ncx": False})
     except Exception as exc:  # ebooklib raises KeyError, EpubException, lxml errors ...
         raise ParseError(f"the EPUB is damaged or not an EPUB ({type(exc).__name__})") from None
-    titles = _toc_titles(book.toc)
-    sections = []
-    # KOReader counts every spine item, non-linear ones included, from 1 (DocFragment[n])
+
+
+def _spine(book: epub.EpubBook) -> Iterator[tuple[int, Any]]:
+    """The spine's documents with their place in it: KOReader counts every spine item,
+    non-linear ones included, from 1 (its DocFragment[n])."""
     for position, (item_id, _linear) in enumerate(book.spine, start=1):
         item = book.get_item_with_id(item_id)
-        if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT:
-            continue
+        if item is not None and item.get_type() == ebooklib.ITEM_DOCUMENT:
+            yield position, item
+
+
+def spine_documents(data: bytes) -> dict[int, bytes]:
+    """Each spine document's XHTML by its place in the spine."""
+    return {position: item.get_content() for position, item in _spine(_read(data))}
+
+
+def parse_epub(data: bytes) -> ParsedBook:
+    book = _read(data)
+    titles = _toc_titles(book.toc)
+    sections = []
+    for position, item in _spine(book):
         text, heading = html_to_text(item.get_content())
         title = titles.get(item.get_name()) or heading
         sections.append(Section(title, text, source_index=position))

@@ -16,7 +16,8 @@ from uuid import UUID
 
 import msgspec
 
-from domain.kosync import positions
+from domain.kosync import positions, spine
+from domain.ports import FileStore
 from domain.reading import progress
 from domain.reading.models import Progress, ProgressUpdate
 from domain.sql import Conn, load_queries
@@ -52,19 +53,24 @@ async def _spans(conn: Conn, book_id: UUID) -> list[positions.ChapterSpan]:
             for r in rows]  # fmt: skip
 
 
-async def _position(conn: Conn, book: Any, put: DeviceProgress) -> positions.Position:
+async def _position(
+    conn: Conn, files: FileStore, book: Any, put: DeviceProgress
+) -> positions.Position:
     chapters = await _spans(conn, book["id"])
-    passage = None
+    passage, resolved = None, None
     page = positions.PAGE.match(put.progress)
     if book["file_type"] == "pdf" and page:
         row = await conn.fetchrow(Q.passage_with_page, book["id"], int(page.group(1)))
         passage = positions.PassageSpan(*row) if row else None
+    elif book["file_type"] == "epub":
+        resolved = await spine.offset_of(conn, files, book["id"], chapters, put.progress)
     return positions.from_koreader(book["file_type"], put.progress, put.percentage, chapters,
-                                   passage)  # fmt: skip
+                                   passage, resolved)  # fmt: skip
 
 
-async def _apply(conn: Conn, user_id: UUID, book: Any, put: DeviceProgress) -> Written[Progress]:
-    at = await _position(conn, book, put)
+async def _apply(
+    conn: Conn, user_id: UUID, book: Any, put: DeviceProgress, at: positions.Position
+) -> Written[Progress]:
     cmd = ProgressUpdate(
         current_page=at.page, progress_percentage=at.fraction,
         current_character_offset=at.offset,
@@ -76,20 +82,22 @@ async def _apply(conn: Conn, user_id: UUID, book: Any, put: DeviceProgress) -> W
 
 
 async def put(
-    conn: Conn, user_id: UUID, body: DeviceProgress
+    conn: Conn, files: FileStore, user_id: UUID, body: DeviceProgress
 ) -> tuple[int, Written[Progress] | None]:
     """Store a KOReader device's position; returns the server's timestamp (Unix seconds)
     and the progress write to publish (None while the document is not in the library)."""
     now = datetime.now(UTC)
+    book = await conn.fetchrow(Q.book_for_document, user_id, body.document)
+    # placed before the transaction: it may read the book's file
+    at = await _position(conn, files, book, body) if book else None
     async with conn.transaction():
         await conn.execute(Q.save_device_progress, user_id, body.document, body.progress,
                            body.percentage, body.device, body.device_id, now)  # fmt: skip
-        book = await conn.fetchrow(Q.book_for_document, user_id, body.document)
-        written = await _apply(conn, user_id, book, body) if book else None
+        written = await _apply(conn, user_id, book, body, at) if book and at else None
     return int(now.timestamp()), written
 
 
-async def get(conn: Conn, user_id: UUID, document: str) -> dict[str, Any]:
+async def get(conn: Conn, files: FileStore, user_id: UUID, document: str) -> dict[str, Any]:
     """What KOReader's GET /syncs/progress/{document} answers ({} when nothing)."""
     stored = await conn.fetchrow(Q.device_progress, user_id, document)
     book = await conn.fetchrow(Q.book_for_document, user_id, document)
@@ -112,9 +120,13 @@ async def get(conn: Conn, user_id: UUID, document: str) -> dict[str, Any]:
         offset = int(
             (latest.progress_percentage or 0) * (chapters[-1].end_offset if chapters else 0)
         )
+    pointer = None
+    if book["file_type"] == "epub":
+        pointer = await spine.progress_at(conn, files, book["id"], chapters, offset)
     return {
         "document": document,
-        "progress": positions.to_koreader(book["file_type"], offset, latest.current_page, chapters),
+        "progress": pointer
+        or positions.to_koreader(book["file_type"], offset, latest.current_page, chapters),
         "percentage": latest.progress_percentage or 0.0,
         "device": latest.device or "BookMind",
         "device_id": BOOKMIND_DEVICE_ID,
@@ -122,7 +134,7 @@ async def get(conn: Conn, user_id: UUID, document: str) -> dict[str, Any]:
     }
 
 
-async def link_book(conn: Conn, book_id: UUID) -> Written[Progress] | None:
+async def link_book(conn: Conn, files: FileStore, book_id: UUID) -> Written[Progress] | None:
     """A book just read whose file a KOReader device of its owner reported a position on
     before the upload: that position becomes the book's, as if the device sent it now."""
     row = await conn.fetchrow(Q.progress_before_book, book_id)
@@ -131,4 +143,4 @@ async def link_book(conn: Conn, book_id: UUID) -> Written[Progress] | None:
     put = DeviceProgress(document=row["document"], progress=row["progress"],
                          percentage=row["percentage"], device=row["device"],
                          device_id=row["device_id"])  # fmt: skip
-    return await _apply(conn, row["user_id"], row, put)
+    return await _apply(conn, row["user_id"], row, put, await _position(conn, files, row, put))

@@ -9,16 +9,17 @@ text (PROTOCOL.md), with a page and a fraction.
 Precision, KOReader → BookMind:
 - PDF: the page's first character, found in the passage that holds the page start
   (pages inside a passage are placed by their share of its text).
-- EPUB: the chapter of the spine item exactly; inside it, KOReader's `percentage` when
-  it falls inside that chapter (within a page or so of the spot), else the chapter's
-  start. The element path inside the fragment is not resolved (BookMind keeps the text,
-  not the markup).
+- EPUB: the XPointer resolved in its spine item to the character (spine.py,
+  xpointer.py); when it cannot be (a path naming nothing, a spine item without text),
+  the chapter of the spine item, and inside it KOReader's `percentage` when that falls
+  inside the chapter, else the chapter's start.
 - other formats (MOBI, DOCX): `percentage` of the whole text.
 
 BookMind → KOReader:
 - PDF: the page number BookMind's device stored.
-- EPUB: `/body/DocFragment[n]` of the chapter holding the offset (KOReader opens the
-  chapter's start), with the fraction as `percentage`.
+- EPUB: the path of the text node at or just before the offset (spine.py); failing
+  that, `/body/DocFragment[n]` of the chapter holding it (KOReader opens the chapter's
+  start), with the fraction as `percentage`.
 - other formats: `percentage` only, `progress` naming the document's start."""
 
 from __future__ import annotations
@@ -122,14 +123,21 @@ def from_koreader(
     percentage: float,
     chapters: list[ChapterSpan],
     pdf_passage: PassageSpan | None = None,
+    resolved: int | None = None,
 ) -> Position:
+    """`resolved`: the offset of an EPUB XPointer found in its spine item (spine.py),
+    when it could be."""
     total = chapters[-1].end_offset if chapters else 0
     page_match = PAGE.match(progress)
     if file_type == "pdf" and page_match:
         offset = from_pdf_page(int(page_match.group(1)), pdf_passage, total)
         page = int(page_match.group(1))
     elif file_type == "epub":
-        offset = from_xpointer(progress, percentage, chapters, total)
+        offset = (
+            resolved
+            if resolved is not None
+            else from_xpointer(progress, percentage, chapters, total)
+        )
         page = page_of(chapters, offset)
     else:
         offset = int(_clamp(percentage, 0.0, 1.0) * total)

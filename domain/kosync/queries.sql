@@ -38,3 +38,6 @@ SELECT b.id, b.user_id, b.file_type, k.document, k.progress, k.percentage, k.dev
        k.device_id
 FROM books b JOIN kosync_progress k ON k.user_id = b.user_id AND k.document = b.partial_md5
 WHERE b.id = $1
+
+-- name: chapter_text
+SELECT content FROM book_chapters WHERE book_id = $1 AND start_offset = $2

@@ -15,6 +15,7 @@ books are ingested once; the OPDS tests come first (they expect no position yet)
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -23,9 +24,11 @@ from typing import Any
 
 import asyncpg
 import httpx
+import lxml.html
 import pytest
 
 from domain.books.fingerprint import partial_md5
+from domain.books.parse_epub import spine_documents
 from tests.e2e.helpers import SYNC_PASSWORD, Account, kosync_reader, register, upload_ready
 from tests.factories import make_book
 from tests.services import CORPUS, ServerProcess
@@ -313,7 +316,8 @@ async def _chapter_of(database_url: str, book_id: str, offset: int) -> asyncpg.R
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow(
-            """SELECT chapter_number, source_index, start_offset, end_offset FROM book_chapters
+            """SELECT chapter_number, source_index, start_offset, end_offset, content
+               FROM book_chapters
                WHERE book_id = $1 AND start_offset <= $2 AND $2 <= end_offset""",
             book_id, offset,
         )  # fmt: skip
@@ -323,13 +327,29 @@ async def _chapter_of(database_url: str, book_id: str, offset: int) -> asyncpg.R
         await conn.close()
 
 
+def _words_at(xhtml: bytes, pointer: str) -> str:
+    """What a KOReader XPointer names in a spine item, read with lxml alone: the words
+    from its character on (blank runs folded, as crengine does)."""
+    path, _, char = pointer.rpartition(".")
+    *elements, text = path.split("/")[4:]  # after /body/DocFragment[n]/body
+    element = lxml.html.fromstring(xhtml).find("body")
+    for step in elements:
+        name, _, index = step.rstrip("]").partition("[")
+        element = [c for c in element if c.tag == name][int(index or 1) - 1]
+    nodes = [t for t in [element.text, *(c.tail for c in element)] if t and t.strip()]
+    node = nodes[int(text[7:-1] or 1) - 1 if "[" in text else 0]
+    return re.sub(r"\s+", " ", node)[int(char) :]
+
+
 async def test_an_epub_position_reaches_a_bookmind_device_live_and_back(
     server: ServerProcess, reader: Account, epub_book: str, koreader: httpx.AsyncClient,
     database_url: str,
 ) -> None:  # fmt: skip
+    spine = spine_documents(EPUB.read_bytes())
     phone = WsClient(server.ws_url, reader.token, "phone")
     await phone.open()
-    xpointer = "/body/DocFragment[5]/body/div/p[3]/text().0"
+    # the third paragraph of chapter 2 (the 7th spine item), 25 characters in
+    xpointer = "/body/DocFragment[7]/body/section/p[3]/text().25"
     sent = time.monotonic()
     put = await koreader.put("/syncs/progress", json=put_body(EPUB_ID, xpointer, 0.06))
     assert put.status_code == 200
@@ -337,22 +357,31 @@ async def test_an_epub_position_reaches_a_bookmind_device_live_and_back(
     assert time.monotonic() - sent < 1.0
     data = heard["data"]
     assert data["book_id"] == epub_book and data["device"] == "KOReader test (A1B2C3)"
-    chapter = await _chapter_of(database_url, epub_book, data["current_character_offset"])
-    assert chapter["source_index"] == 5  # the spine item KOReader named
+    offset = data["current_character_offset"]
+    chapter = await _chapter_of(database_url, epub_book, offset)
+    assert chapter["source_index"] == 7  # the spine item KOReader named
+    here = chapter["content"][offset - chapter["start_offset"] :]
+    assert here[:40] == _words_at(spine[7], xpointer)[:40]  # the very words
     async with api(server, reader) as http:
         view = (await http.get(f"/books/{epub_book}/progress")).json()
     assert "KOReader test (A1B2C3)" in {d["device"] for d in view["devices"]}
 
-    # the phone reads on, two chapters later: KOReader is offered that chapter
+    # the phone reads on, two chapters later, mid-paragraph: KOReader is sent a path to
+    # that paragraph, at or just before the phone's spot
     later = await _chapter_of(database_url, epub_book, chapter["end_offset"] + 500)
-    target = later["end_offset"] + 100
+    landing = await _chapter_of(database_url, epub_book, later["end_offset"] + 2500)
+    target = landing["start_offset"] + 2500
     moved = await phone.call("progress.update", {
         "book_id": epub_book, "current_page": 40, "current_character_offset": target,
         "progress_percentage": 0.3})  # fmt: skip
     assert moved["type"] == "ack"
-    landing = await _chapter_of(database_url, epub_book, target)
     got = (await koreader.get(f"/syncs/progress/{EPUB_ID}")).json()
-    assert got["progress"] == f"/body/DocFragment[{landing['source_index']}]"
+    assert got["progress"].startswith(f"/body/DocFragment[{landing['source_index']}]/body/")
+    words = _words_at(spine[landing["source_index"]], got["progress"])[:30]
+    local = target - landing["start_offset"]
+    found = landing["content"].rfind(words, 0, local + len(words))
+    assert found >= 0, (got["progress"], words, landing["content"][local - 200 : local + 50])
+    assert "\n\n" not in landing["content"][found:local]
     assert got["percentage"] == 0.3 and got["device"] == "phone"
     assert got["device_id"] != "A1B2C3D4E5F6" and got["timestamp"] >= put.json()["timestamp"]
     await phone.close()
