@@ -12,6 +12,7 @@ BENCHES = [
     ["tests.bench.bench_ingest"],
     ["tests.bench.bench_search"],
     ["tests.bench.bench_retrieval"],
+    ["tests.bench.bench_anchoring"],
     ["tests.bench.bench_ai"],
     ["tests.bench.bench_feed"],
     ["tests.bench.bench_stalls"],

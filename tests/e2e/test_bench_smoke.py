@@ -79,3 +79,10 @@ def test_stalls_smoke() -> None:
     out = _run("tests.bench.bench_stalls", "--rounds", "1", "--only", "login")
     assert re.search(r"baseline: no attack +\d+ probes: p50 [\d.]+", out), out
     assert re.search(r"5 MB login body +answered \[413\]; \d+ probes", out), out
+
+
+def test_anchoring_smoke() -> None:
+    out = _run("tests.bench.bench_anchoring", "--highlights", "20", "--books", "1")
+    for change in ("typography", "ocr", "front matter", "reflow", "all together"):
+        assert re.search(rf"{change} +bookmind +[\d.]+% +[\d.]+% +[\d.]+% +0\.0%", out), out
+        assert re.search(rf"{change} +baseline +[\d.]+%", out), out

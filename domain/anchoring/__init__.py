@@ -1,0 +1,1 @@
+"""Anchoring positions to the words they mark: finding quotes in a book's text."""
