@@ -20,6 +20,7 @@ from handlers import (
     http_ai,
     http_auth,
     http_books,
+    http_exports,
     http_ops,
     http_quotes,
     http_reading,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_admin.admin_health,
             http_reading.BookReadingController,
             http_reading.ReadingItemsController,
+            http_exports.ExportsController,
         ],
     )
     hosts = AllowedHostsConfig(allowed_hosts=settings.trusted_hosts())

@@ -244,9 +244,22 @@ async def test_ownership_visibility_and_delete(
         assert (await theirs.get(f"/books/{book_id}")).status_code == 404
         assert (await theirs.get(f"/books/{book_id}/chapters")).status_code == 404
         assert (await theirs.patch(f"/books/{book_id}", json={"title": "x"})).status_code == 404
+        assert (await theirs.get(f"/books/{book_id}/export")).status_code == 404
+        made = await mine.post(f"/books/{book_id}/highlights", json={
+            "selected_text": "Alice", "page_number": 1, "start_offset": 0, "end_offset": 5,
+            "note": "mine"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        export = await mine.get(f"/books/{book_id}/export", params={"format": "readwise"})
+        assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+        assert export.headers["content-disposition"].startswith("attachment;")
+        assert export.text.count("\r\n") == 2 and ",mine," in export.text
+        bad = await mine.get(f"/books/{book_id}/export", params={"format": "pdf"})
+        assert bad.status_code == 422
         assert (
             await mine.patch(f"/books/{book_id}", json={"visibility": "public"})
         ).status_code == 200
+        theirs_export = await theirs.get(f"/books/{book_id}/export", params={"format": "readwise"})
+        assert theirs_export.status_code == 200 and "mine" not in theirs_export.text
         assert (await theirs.get(f"/books/{book_id}/chapters/1")).status_code == 200
         assert (await theirs.patch(f"/books/{book_id}", json={"title": "x"})).status_code == 403
         assert (await theirs.delete(f"/books/{book_id}")).status_code == 403

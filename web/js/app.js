@@ -13,6 +13,12 @@ let current = null; // the view on screen: {destroy()}
 
 const routes = [
   [/^#\/book\/([0-9a-f-]{36})$/, (m) => readerView(bm, main, m[1])],
+  // a place in a book, as exports link to it: #/book/{id}/at/{start}[-{end}]
+  [/^#\/book\/([0-9a-f-]{36})\/at\/(\d+)(?:-(\d+))?$/, (m) => {
+    const start = Number(m[2]);
+    sessionStorage.setItem("bookmind.jump", JSON.stringify({ book: m[1], start, end: m[3] ? Number(m[3]) : start }));
+    return readerView(bm, main, m[1]);
+  }],
   [/^#\/social$/, () => socialView(bm, main)],
   [/^#\/stats$/, () => statsView(bm, main)],
   [/^#\/settings$/, () => settingsView(bm, main)],

@@ -206,6 +206,18 @@ export class BookMind extends EventTarget {
     return URL.createObjectURL(await res.blob());
   }
 
+  /** An authenticated file to save (an export): its Blob and the name the server gave it. */
+  async download(path) {
+    if (this.session && this.session.expires_at < Date.now() + 5_000) await this.refresh();
+    const res = await fetch(this.base + path, {
+      headers: { Authorization: `Bearer ${this.session.access_token}` },
+    });
+    if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => ({})));
+    const disposition = res.headers.get("Content-Disposition") || "";
+    const named = disposition.match(/filename\*=UTF-8''([^;]+)/);
+    return { blob: await res.blob(), filename: named ? decodeURIComponent(named[1]) : "export" };
+  }
+
   /** POST /books with upload progress (fetch cannot report it). Resolves to the Book. */
   upload(file, fields = {}, onProgress = () => {}) {
     const send = () => new Promise((resolve, reject) => {

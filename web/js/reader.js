@@ -1,6 +1,7 @@
 // The reading view: a chapter of the server's own text, highlights, bookmarks and notes
 // kept live across devices, other readers' public highlights and presence on a shared
 // book, the position saved as the reader reads and offered back on other devices.
+import { exportControls } from "./exports.js";
 import { h, clear, announce, errorText, debounce } from "./dom.js";
 import { liveState } from "./live.js";
 import { TextView } from "./textview.js";
@@ -434,6 +435,7 @@ export async function readerView(bm, main, bookId) {
     if (tab === "ask") { body.append(ask.element); return; }
     if (tab === "highlights") {
       const items = [...mine.highlights.values()].sort((a, b) => (a.start_offset || 0) - (b.start_offset || 0));
+      body.append(exportControls(bm, `/books/${bookId}/export`, "Export this book's highlights as"));
       body.append(h("ul", { class: "items", "aria-label": "Your highlights" }, items.length ? items.map((x) => h("li", { class: `item hl-${x.color}-edge` },
         h("button", { type: "button", class: "link quote", onclick: () => jumpTo(x.start_offset, x.end_offset) }, x.selected_text.slice(0, 160)),
         x.note ? h("p", { class: "note" }, x.note) : null,

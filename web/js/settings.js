@@ -1,5 +1,6 @@
 // The reader's settings: the sync password that KOReader (kosync) signs in with.
 import { h, clear, errorText } from "./dom.js";
+import { exportControls } from "./exports.js";
 
 export async function settingsView(bm, main) {
   const status = h("p", { role: "status" });
@@ -22,7 +23,12 @@ export async function settingsView(bm, main) {
       h("form", { onsubmit: save },
         h("label", { for: "sync-password" }, "Sync password"), password,
         h("button", { type: "submit" }, "Set sync password")),
-      status)));
+      status),
+    h("section", { "aria-labelledby": "export-h" },
+      h("h2", { id: "export-h" }, "Your highlights, notes and bookmarks"),
+      h("p", {}, "Everything you marked in every book, in one file for Obsidian, Readwise, ",
+        "annotation tools or anything that reads a Kindle's clippings."),
+      exportControls(bm, "/users/me/export", "Export all as"))));
 
   async function save(e) {
     e.preventDefault();
