@@ -21,6 +21,7 @@ from handlers import (
     http_auth,
     http_books,
     http_exports,
+    http_imports,
     http_ops,
     http_quotes,
     http_reading,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_reading.BookReadingController,
             http_reading.ReadingItemsController,
             http_exports.ExportsController,
+            http_imports.imports_router(),
         ],
     )
     hosts = AllowedHostsConfig(allowed_hosts=settings.trusted_hosts())

@@ -39,11 +39,11 @@ class Normalised:
 
     text: str
     origin: list[int]
-    length: int  # the original's
+    original: str
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original offsets of normalised [start, end)."""
-        first = self.origin[start] if start < len(self.origin) else self.length
+        first = self.origin[start] if start < len(self.origin) else len(self.original)
         last = self.origin[end - 1] + 1 if end > 0 else first
         return first, max(first, last)
 
@@ -84,7 +84,7 @@ def normalise(text: str) -> Normalised:
     while out and out[-1] == " ":
         out.pop()
         origin.pop()
-    return Normalised("".join(out), origin, n)
+    return Normalised("".join(out), origin, text)
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,9 @@ class Quote:
     prefix: str = ""
     suffix: str = ""
     hint: float | None = None  # where in the book, as a fraction of its text
+    # a range of offsets known to hold the quote's start (a location the file's other
+    # entries proved exact): decides between equal places when only one is inside
+    window: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,21 +127,35 @@ def _context_score(book: Normalised, start: int, end: int, quote: Quote) -> int:
 
 
 def _choose(book: Normalised, spans: list[tuple[int, int]], quote: Quote) -> tuple[int, int] | None:
-    """One of several equally good places: the one its context or hint points at, or
-    None when nothing tells them apart."""
+    """One of several equally good places: the one its context points at, else the only
+    one written exactly as quoted (case, typography), else the only one in the quote's
+    window, else the one a clear hint points at; None when nothing tells them apart."""
     if len(spans) == 1:
         return spans[0]
     scored = sorted(((_context_score(book, s, e, quote), (s, e)) for s, e in spans), reverse=True)
     if scored[0][0] > scored[1][0]:
         return scored[0][1]
+    best = [span for score, span in scored if score == scored[0][0]]
+    original = [span for span in best if _original(book, span) == quote.exact.strip()]
+    if len(original) == 1:
+        return original[0]
+    if quote.window is not None:
+        low, high = quote.window
+        inside = [span for span in best if low <= book.span(*span)[0] < high]
+        if len(inside) == 1:
+            return inside[0]
     if quote.hint is None:
         return None
     target = quote.hint * len(book.text)
-    best = [span for score, span in scored if score == scored[0][0]]
     by_distance = sorted(best, key=lambda span: abs(span[0] - target))
     gap = abs(by_distance[1][0] - target) - abs(by_distance[0][0] - target)
     # a hint is a rough place (a Kindle location, a page): it decides only when clear
     return by_distance[0] if gap > 0.02 * len(book.text) else None
+
+
+def _original(book: Normalised, span: tuple[int, int]) -> str:
+    start, end = book.span(*span)
+    return book.original[start:end]
 
 
 def _exact(book: Normalised, needle: str) -> list[tuple[int, int]]:

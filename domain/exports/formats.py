@@ -176,7 +176,9 @@ def readwise_csv(books: list[BookMarks]) -> str:
     writer.writerow(READWISE_HEADER)
     for book in books:
         for mark in book.highlights:
-            location = ("page", str(mark.page)) if mark.page else ("order", str(mark.start or 0))
+            # a Kindle-style location (finer than a page; what Readwise shows for Kindle)
+            location = (("location", str(_location(mark.start))) if mark.start is not None
+                        else ("page", str(mark.page or 1)))  # fmt: skip
             writer.writerow([
                 mark.text, book.title, book.author or "", "", "\n\n".join(mark.all_notes()),
                 mark.color, ", ".join(mark.tags), *location,

@@ -70,10 +70,15 @@ class _Input(msgspec.Struct):
 
 
 def new_highlight(
-    user_id: UUID, book_id: UUID, cmd: HighlightCreate, origin: str | None
+    user_id: UUID,
+    book_id: UUID,
+    cmd: HighlightCreate,
+    origin: str | None,
+    created_at: datetime | None = None,
 ) -> NewHighlight:
+    """`created_at`: when it was made elsewhere (an import keeps the original date)."""
     rules.check_span(cmd.start_offset, cmd.end_offset)
-    now = datetime.now(UTC)
+    now = created_at or datetime.now(UTC)
     highlight = Highlight(
         id=cmd.id or uuid.uuid4(), user_id=user_id, book_id=book_id, book_chapter_id=None,
         selected_text=cmd.selected_text, word_count=rules.word_count(cmd.selected_text),

@@ -9,10 +9,12 @@ each picks up where the story left off, as a reader's day would."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -28,7 +30,7 @@ from tests.browser.pages import (
     sign_in,
     sign_up,
 )
-from tests.services import CORPUS, ServerProcess
+from tests.services import CORPUS, ROOT, ServerProcess
 from tests.standin_anthropic import Scenario, StandIn
 
 pytestmark = pytest.mark.e2e
@@ -176,6 +178,23 @@ async def test_a_highlight_is_edited_from_the_keyboard(story: Story) -> None:
     await expect(form).to_be_hidden()
 
 
+async def test_highlights_are_exported_and_the_export_links_back_to_them(story: Story) -> None:
+    page = story.owner.page
+    await open_book(page, TITLE, CHAPTER)
+    await page.get_by_role("button", name="Highlights (").click()
+    await page.get_by_label("Export this book's highlights as").select_option("markdown")
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Export", exact=True).click()
+    saved = await download.value
+    assert saved.suggested_filename.endswith(" - highlights.md")
+    markdown = Path(await saved.path()).read_text(encoding="utf-8")
+    assert markdown.startswith("---\ntitle: ") and "\n> " in markdown
+    link = re.search(r"\]\((http[^)]+/#/book/[0-9a-f-]+/at/\d+-\d+)\)", markdown)
+    assert link is not None, markdown
+    await page.goto(link[1])  # Obsidian's link opens the book at those words
+    await expect(page.locator("#book-text mark.mine").first).to_be_in_viewport()
+
+
 async def test_bookmarks_and_notes_reach_the_other_device(story: Story) -> None:
     page, tablet = story.owner.page, story.owner_tablet.page
     await open_book(tablet, TITLE, CHAPTER)
@@ -306,6 +325,24 @@ async def test_the_position_is_offered_on_the_device_that_is_behind(story: Story
     await banner.get_by_role("button", name="Continue from there").click()
     await expect(tablet.locator("#chapter-title")).to_have_text("The Queen's Croquet Ground")
     await expect(banner).to_be_hidden()
+
+
+async def test_a_kindle_clippings_file_is_imported_and_its_highlights_appear(
+    story: Story,
+) -> None:
+    page = story.owner.page
+    await open_book(page, TITLE, CHAPTER)
+    tab = page.get_by_role("button", name=re.compile(r"Highlights \(\d+\)"))
+    before = int(re.findall(r"\d+", await tab.inner_text())[0])
+    await page.set_input_files(
+        "#import-file", ROOT / "tests" / "data" / "imports" / "My Clippings.txt"
+    )
+    await page.get_by_role("button", name="Import", exact=True).click()
+    status = page.get_by_role("form", name="Import from another app").get_by_role("status")
+    await expect(status).to_contain_text("Imported 9 new", timeout=20_000)
+    await expect(status).to_contain_text("1 not found in this book, 1 for other books")
+    await expect(tab).to_have_text(f"Highlights ({before + 8})")  # the bookmark is not one
+    await page.screenshot(path=screenshot_path("import"))
 
 
 async def test_stats_and_a_session_that_outlived_its_access_tokens(story: Story) -> None:

@@ -255,6 +255,22 @@ async def test_ownership_visibility_and_delete(
         assert export.text.count("\r\n") == 2 and ",mine," in export.text
         bad = await mine.get(f"/books/{book_id}/export", params={"format": "pdf"})
         assert bad.status_code == 422
+        clippings = (ROOT / "tests" / "data" / "imports" / "My Clippings.txt").read_bytes()
+        queued = await mine.post(f"/books/{book_id}/imports",
+                                 files={"file": ("My Clippings.txt", clippings)})  # fmt: skip
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["status"] == "queued" and queued.json()["format"] == "clippings"
+        finished = await ws.wait_for(lambda f: f.get("event") == "import.finished")
+        assert finished["data"]["created"] == 9 and finished["data"]["unmatched"] == 1
+        job = (await mine.get(f"/imports/{queued.json()['id']}")).json()
+        assert job["status"] == "completed" and len(job["report"]) == job["total"] == 11
+        assert (await theirs.get(f"/imports/{queued.json()['id']}")).status_code == 404
+        refused = await theirs.post(f"/books/{book_id}/imports",
+                                    files={"file": ("My Clippings.txt", clippings)})  # fmt: skip
+        assert refused.status_code == 404  # not their book to import into
+        odd = await mine.post(f"/books/{book_id}/imports", files={"file": ("a.txt", b"hello")},
+                              data={"format": "pdf"})  # fmt: skip
+        assert odd.status_code == 422
         assert (
             await mine.patch(f"/books/{book_id}", json={"visibility": "public"})
         ).status_code == 200

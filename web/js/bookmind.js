@@ -206,10 +206,20 @@ export class BookMind extends EventTarget {
     return URL.createObjectURL(await res.blob());
   }
 
-  /** An authenticated file to save (an export): its Blob and the name the server gave it. */
+  /** A multipart POST to the API (an import's file); resolves to the JSON answer. */
+  async postForm(path, form) {
+    if (this.session && this.session.expires_at < Date.now() + 5_000) await this.refresh();
+    const res = await fetch(this.base + "/api/v1" + path, {
+      method: "POST", body: form,
+      headers: { Authorization: `Bearer ${this.session.access_token}`, "X-Device": this.device },
+    });
+    return readJson(res);
+  }
+
+  /** An API file to save (an export): its Blob and the name the server gave it. */
   async download(path) {
     if (this.session && this.session.expires_at < Date.now() + 5_000) await this.refresh();
-    const res = await fetch(this.base + path, {
+    const res = await fetch(this.base + "/api/v1" + path, {
       headers: { Authorization: `Bearer ${this.session.access_token}` },
     });
     if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => ({})));

@@ -2,6 +2,7 @@
 // kept live across devices, other readers' public highlights and presence on a shared
 // book, the position saved as the reader reads and offered back on other devices.
 import { exportControls } from "./exports.js";
+import { importControls } from "./imports.js";
 import { h, clear, announce, errorText, debounce } from "./dom.js";
 import { liveState } from "./live.js";
 import { TextView } from "./textview.js";
@@ -87,6 +88,9 @@ export async function readerView(bm, main, bookId) {
   const ask = askPanel(bm, {
     book, chapter: () => chapters[chapterIndex], jumpTo, selection: () => view.selection(),
   });
+  // made once: the panel is redrawn on every change, and an import reports as it runs
+  const exporter = exportControls(bm, `/books/${bookId}/export`, "Export this book's highlights as");
+  const importer = importControls(bm, bookId);
 
   clear(main, h("section", { class: "reader", "data-theme": prefs.theme },
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Reading" },
@@ -435,7 +439,7 @@ export async function readerView(bm, main, bookId) {
     if (tab === "ask") { body.append(ask.element); return; }
     if (tab === "highlights") {
       const items = [...mine.highlights.values()].sort((a, b) => (a.start_offset || 0) - (b.start_offset || 0));
-      body.append(exportControls(bm, `/books/${bookId}/export`, "Export this book's highlights as"));
+      body.append(exporter, importer.element);
       body.append(h("ul", { class: "items", "aria-label": "Your highlights" }, items.length ? items.map((x) => h("li", { class: `item hl-${x.color}-edge` },
         h("button", { type: "button", class: "link quote", onclick: () => jumpTo(x.start_offset, x.end_offset) }, x.selected_text.slice(0, 160)),
         x.note ? h("p", { class: "note" }, x.note) : null,
@@ -521,6 +525,7 @@ export async function readerView(bm, main, bookId) {
       endSession();
       live.stop();
       ask.stop();
+      importer.destroy();
       removeEventListener("scroll", saveSoon);
       removeEventListener("pagehide", endSession);
       bm.removeEventListener("status", onStatus);

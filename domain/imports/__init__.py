@@ -1,0 +1,1 @@
+"""Highlights brought in from other tools: Kindle, KOReader, Readwise."""
