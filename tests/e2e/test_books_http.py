@@ -3,8 +3,11 @@ over the WebSocket, read chapters; hostile and wrong files; limits; ownership.""
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 import shutil
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -255,6 +258,14 @@ async def test_ownership_visibility_and_delete(
         assert export.text.count("\r\n") == 2 and ",mine," in export.text
         bad = await mine.get(f"/books/{book_id}/export", params={"format": "pdf"})
         assert bad.status_code == 422
+        assert (
+            await mine.get(f"/books/{book_id}/export", params={"format": "zip"})
+        ).status_code == 422
+        everything = await mine.get("/users/me/export", params={"format": "zip"})
+        assert everything.headers["content-type"] == "application/zip"
+        zipped = zipfile.ZipFile(io.BytesIO(everything.content))
+        assert zipped.testzip() is None and "highlights.json" in zipped.namelist()
+        assert [h["note"] for h in json.loads(zipped.read("highlights.json"))] == ["mine"]
         clippings = (ROOT / "tests" / "data" / "imports" / "My Clippings.txt").read_bytes()
         queued = await mine.post(f"/books/{book_id}/imports",
                                  files={"file": ("My Clippings.txt", clippings)})  # fmt: skip

@@ -18,6 +18,7 @@ import difflib
 import io
 import json
 import re
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ import pytest
 from domain.anchoring.quotes import normalise
 from domain.errors import Invalid, NotFound
 from domain.exports import formats
+from domain.exports.archive import PIECE, TABLES, archive
 from domain.exports.operations import gather, render
 from domain.imports import operations as imports
 from domain.imports.models import ImportJob
@@ -39,7 +41,7 @@ from server.settings import Settings
 from server.storage import LocalStorage
 from tests.factories import make_user
 from tests.ingested import ingest_corpus_book
-from tests.services import ROOT
+from tests.services import CORPUS, ROOT
 from workers import context
 from workers.imports import run_import
 
@@ -368,3 +370,26 @@ async def test_bad_files_and_other_readers_books_are_refused(library: Library) -
             await imports.get(conn, stranger, (await imports.start(
                 conn, library.reader, library.book, (DATA / "koreader.md").read_bytes(),
                 "k.md", None)).id)  # fmt: skip
+
+
+async def test_the_whole_account_comes_out_as_a_zip_in_bounded_pieces(
+    marked: Marked, services: Services
+) -> None:
+    pieces = [p async for p in archive(services.pool, services.files, marked.reader)]
+    assert len(pieces) > len(TABLES) and max(len(p) for p in pieces) <= 2 * PIECE
+    zipped = zipfile.ZipFile(io.BytesIO(b"".join(pieces)))
+    assert zipped.testzip() is None  # every member's CRC checks
+    names = zipped.namelist()
+    assert {f"{t}.json" for t in TABLES} <= set(names)
+    (profile,) = json.loads(zipped.read("profile.json"))
+    assert profile["id"] == str(marked.reader)
+    assert not {"encrypted_password", "sync_password_hash", "last_sign_in_ip"} & set(profile)
+    marks = json.loads(zipped.read("highlights.json"))
+    assert {h["selected_text"] for h in marks} == {
+        "Alice was beginning to get very tired", "Curiouser and curiouser!",
+        "It was the White Rabbit"}  # fmt: skip
+    assert len(json.loads(zipped.read("bookmarks.json"))) == 1
+    assert len(json.loads(zipped.read("annotations.json"))) == 2
+    (book,) = json.loads(zipped.read("books.json"))
+    (original,) = [n for n in names if n.startswith(f"files/{book['id']}/")]
+    assert zipped.read(original) == (CORPUS / ALICE).read_bytes()

@@ -8,10 +8,11 @@ const FORMATS = [
   ["clippings", "Kindle clippings"],
 ];
 
-/** A format picker and a button that downloads `${path}?format=…`. */
-export function exportControls(bm, path, label) {
+/** A format picker and a button that downloads `${path}?format=…` (`more`: formats
+ * only this place offers). */
+export function exportControls(bm, path, label, more = []) {
   const id = `export-${Math.random().toString(36).slice(2, 8)}`;
-  const select = h("select", { id }, FORMATS.map(([value, text]) => h("option", { value }, text)));
+  const select = h("select", { id }, [...FORMATS, ...more].map(([value, text]) => h("option", { value }, text)));
   const status = h("span", { role: "status", class: "small" });
   async function save(e) {
     e.preventDefault();

@@ -28,7 +28,10 @@ export async function settingsView(bm, main) {
       h("h2", { id: "export-h" }, "Your highlights, notes and bookmarks"),
       h("p", {}, "Everything you marked in every book, in one file for Obsidian, Readwise, ",
         "annotation tools or anything that reads a Kindle's clippings."),
-      exportControls(bm, "/users/me/export", "Export all as"))));
+      h("p", {}, "Or take everything: your profile, books and their files, progress, sessions, ",
+        "highlights, notes, conversations, quote cards and collections, as JSON in a ZIP."),
+      exportControls(bm, "/users/me/export", "Export all as",
+        [["zip", "Everything (ZIP of JSON and your books' files)"]]))));
 
   async function save(e) {
     e.preventDefault();
