@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
@@ -114,6 +114,32 @@ class BookUploadController(Controller):
         ctx.hub.publish(written.events)
         await ingest_task.kiq(str(written.value.id))
         return written.value
+
+    @put("/{book_id:uuid}/file", status_code=HTTP_202_ACCEPTED)
+    async def replace_file(
+        self,
+        book_id: UUID,
+        data: Annotated[ReplaceForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        ctx: AppContext,
+        conn: PooledConn,
+        user_id: UUID,
+    ) -> Book:
+        """Another edition of the book: read again, every reader's marks re-placed."""
+        if data.file.filename and len(data.file.filename) > MAX_FILENAME_CHARS:
+            raise Invalid(f"the file's name is over {MAX_FILENAME_CHARS} characters", field="file")
+        content = await data.file.read()
+        written = await books.replace_file(
+            conn, ctx.files, user_id, book_id, content, filename=data.file.filename,
+            max_bytes=ctx.settings.max_upload_bytes, per_hour=ctx.settings.uploads_per_hour,
+        )  # fmt: skip
+        ctx.hub.publish(written.events)
+        await ingest_task.kiq(str(book_id))
+        return written.value
+
+
+@dataclass
+class ReplaceForm:
+    file: UploadFile
 
 
 class BooksController(Controller):

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import events as ev
+from domain.anchoring import text as anchor_text
 from domain.events import Event, StoredEvent, append_events, user_channel
 from domain.imports import operations as imports
 from domain.imports.formats import Entry
@@ -58,10 +59,10 @@ async def _run(row: Any) -> list[ImportLine]:
     _, entries = imports.read_entries(bytes(row["source"]), row["format"])
     async with res.pool.acquire() as conn:
         book = await conn.fetchrow(imports.Q.book_for_import, row["book_id"])
-        chapters = await conn.fetch(imports.Q.book_text, row["book_id"])
+        chapters = await conn.fetch(anchor_text.Q.book_text, row["book_id"])
     if book is None or not chapters:
         raise LookupError("the book is gone")
-    text = await asyncio.to_thread(imports.book_text, book["title"] or "", book["page_count"],
+    text = await asyncio.to_thread(anchor_text.book_text, book["title"] or "", book["page_count"],
                                    chapters)  # fmt: skip
     titles = await asyncio.to_thread(imports.book_titles, entries, text)
     numbered = list(enumerate(entries, start=1))
@@ -84,7 +85,7 @@ async def _run(row: Any) -> list[ImportLine]:
 
 
 async def _write_batch(
-    row: Any, text: imports.BookText, placed: list[Placed], done: int, total: int
+    row: Any, text: anchor_text.BookText, placed: list[Placed], done: int, total: int
 ) -> list[ImportLine]:
     """Write a batch's entries and say how far the import is."""
     res = context.current()
@@ -102,7 +103,7 @@ async def _write_batch(
 
 
 async def _write(
-    conn: Conn, row: Any, text: imports.BookText, placed: list[Placed]
+    conn: Conn, row: Any, text: anchor_text.BookText, placed: list[Placed]
 ) -> tuple[list[ImportLine], list[StoredEvent]]:
     user_id, book_id = row["user_id"], row["book_id"]
     lines: dict[int, ImportLine] = {}
@@ -128,7 +129,7 @@ async def _write(
     return [lines[p.n] for p in placed], stored
 
 
-def _new_highlight(row: Any, text: imports.BookText, p: Placed) -> highlights.NewHighlight:
+def _new_highlight(row: Any, text: anchor_text.BookText, p: Placed) -> highlights.NewHighlight:
     assert p.start is not None and p.end is not None
     user_id, book_id, entry = row["user_id"], row["book_id"], p.entry
     where = {"format": row["format"], "page": entry.page,
@@ -142,7 +143,7 @@ def _new_highlight(row: Any, text: imports.BookText, p: Placed) -> highlights.Ne
 
 
 async def _place_mark(
-    conn: Conn, user_id: UUID, book_id: UUID, text: imports.BookText, p: Placed
+    conn: Conn, user_id: UUID, book_id: UUID, text: anchor_text.BookText, p: Placed
 ) -> tuple[ImportLine, list[StoredEvent]]:
     """A bookmark, or a note not on any imported highlight, at its place."""
     assert p.start is not None

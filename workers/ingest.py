@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import events as ev
+from domain.anchoring.reanchor import reanchor
 from domain.books import keywords, metadata
 from domain.books.chunk import INDEX_VERSION
 from domain.books.cover import thumbnail
@@ -151,13 +152,18 @@ async def _store(
 
 
 async def _ready(conn: Any, book: Book) -> list[StoredEvent]:
-    """`book.ready` for the uploader, and the position a KOReader device of theirs
-    reported on this file before it was uploaded (kosync), now the book's."""
+    """`book.ready` for the uploader; the marks readers made on an earlier text of the
+    book, re-placed in this one (domain/anchoring/reanchor.py); and the position a
+    KOReader device of theirs reported on this file before it was uploaded (kosync),
+    now the book's."""
     stored = await append_events(
         conn, [Event(user_channel(book.user_id), ev.BOOK_READY, book)], None
     )
+    moved, counts = await reanchor(conn, book.id)
+    if counts:
+        log.info("marks re-anchored", extra={"book": str(book.id), **counts})
     linked = await kosync.link_book(conn, context.current().files, book.id)
-    return stored + (linked.events if linked else [])
+    return stored + moved + (linked.events if linked else [])
 
 
 async def _reuse(book_id: UUID, row: Any) -> bool:

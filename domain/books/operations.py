@@ -27,6 +27,7 @@ from domain.books.models import (
     Processing,
 )
 from domain.errors import (
+    Conflict,
     Forbidden,
     Invalid,
     NotFound,
@@ -113,6 +114,54 @@ async def upload(
     except BaseException:
         await files.delete_prefix(f"books/{book_id}/")  # no orphan file
         raise
+
+
+async def replace_file(
+    conn: Conn,
+    files: FileStore,
+    user_id: UUID,
+    book_id: UUID,
+    data: bytes,
+    *,
+    filename: str | None,
+    max_bytes: int,
+    per_hour: int = 20,
+) -> Written[Book]:
+    """Another edition's file for the owner's book: stored, the book `pending` again; the
+    caller queues ingestion, which re-places every reader's marks in the new text
+    (domain/anchoring/reanchor.py). Counts as an upload in the hourly limit. Only the
+    owner (others: 404, or 403 on a public book), and not while the book is being read."""
+    if not data:
+        raise Invalid("the file is empty", field="file")
+    if len(data) > max_bytes:
+        raise TooLarge(f"the file is larger than {max_bytes} bytes")
+    book = await readable_book(conn, book_id, user_id)
+    if book.user_id != user_id:
+        raise Forbidden("only the book's owner may replace its file")
+    if book.processing_status not in {"completed", "failed"}:
+        raise Conflict("the book is being read: replace its file once it is ready")
+    kind, digest, document_id = await asyncio.to_thread(_sniff, data)
+    if kind is None:
+        raise UnsupportedType("not a PDF, EPUB, MOBI or DOCX file")
+    await _within_upload_rate(conn, user_id, per_hour)
+    old = await conn.fetchrow(Q.book_by_id, book_id)
+    key = file_key(book_id, kind)
+    await files.put(key, data, CONTENT_TYPES[kind])
+    async with conn.transaction():
+        await conn.execute(Q.lock_uploads, user_id)
+        await _within_upload_rate(conn, user_id, per_hour)
+        row = await conn.fetchrow(Q.replace_file, book_id, user_id, kind, len(data), key,
+                                  filename, digest, document_id)  # fmt: skip
+        if row is None:  # began being read, or went away, since the check
+            raise Conflict("the book is being read: replace its file once it is ready")
+        await conn.execute(Q.record_replacement, book_id, user_id)
+        changed = book_from_row(row)
+        pending = [Event(user_channel(user_id), ev.BOOK_PROCESSING,
+                         Processing(book_id, "stored", 0))]  # fmt: skip
+        written = Written(changed, await append_events(conn, pending, None))
+    if old is not None and old["file_type"] and old["file_type"] != kind:
+        await files.delete_prefix(file_key(book_id, old["file_type"]))  # the other edition
+    return written
 
 
 async def _within_upload_rate(conn: Conn, user_id: UUID, per_hour: int) -> None:

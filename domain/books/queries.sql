@@ -10,13 +10,30 @@ RETURNING {book_columns}
 SELECT pg_advisory_xact_lock(hashtextextended('uploads:' || $1::uuid::text, 0))
 
 -- name: uploads_this_hour
--- The uploader's books of the last hour, with the seconds until the oldest leaves it
--- (at most an hour: a racing upload's transaction may have started after this one's).
+-- The uploader's books and replaced files of the last hour, with the seconds until the
+-- oldest leaves it (at most an hour: a racing upload's transaction may have started
+-- after this one's).
 SELECT count(*) AS n,
-       least(3600, ceil(extract(epoch FROM min(created_at) + interval '1 hour' - now())))::int
+       least(3600, ceil(extract(epoch FROM min(at) + interval '1 hour' - now())))::int
            AS wait_s
-FROM books
-WHERE user_id = $1 AND created_at > now() - interval '1 hour'
+FROM (SELECT created_at AS at FROM books
+      WHERE user_id = $1 AND created_at > now() - interval '1 hour'
+      UNION ALL
+      SELECT replaced_at FROM book_file_replacements
+      WHERE user_id = $1 AND replaced_at > now() - interval '1 hour') recent
+
+-- name: replace_file
+-- the owner's ready (or failed) book gets another file; ingestion reads it again
+UPDATE books
+SET file_type = $3, file_size = $4, file_path = $5, original_filename = $6,
+    file_sha256 = $7, partial_md5 = $8, processing_status = 'pending',
+    processing_error = NULL, processing_attempts = 0
+WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL
+  AND processing_status IN ('completed', 'failed')
+RETURNING {book_columns}
+
+-- name: record_replacement
+INSERT INTO book_file_replacements (book_id, user_id) VALUES ($1, $2)
 
 -- name: book_by_id
 SELECT {book_columns} FROM books WHERE id = $1

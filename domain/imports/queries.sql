@@ -17,10 +17,6 @@ RETURNING *
 SELECT b.id, b.title, b.author, b.page_count, b.processing_status FROM books b
 WHERE b.id = $1 AND b.deleted_at IS NULL
 
--- name: book_text
-SELECT chapter_number, start_offset, end_offset, start_page, end_page, content
-FROM book_chapters WHERE book_id = $1 ORDER BY chapter_number
-
 -- name: import_progress
 UPDATE imports SET done = $2, updated_at = now() WHERE id = $1
 

@@ -63,7 +63,7 @@ async def _position(
         row = await conn.fetchrow(Q.passage_with_page, book["id"], int(page.group(1)))
         passage = positions.PassageSpan(*row) if row else None
     elif book["file_type"] == "epub":
-        resolved = await spine.offset_of(conn, files, book["id"], chapters, put.progress)
+        resolved = await spine.offset_of(conn, files, book, chapters, put.progress)
     return positions.from_koreader(book["file_type"], put.progress, put.percentage, chapters,
                                    passage, resolved)  # fmt: skip
 
@@ -122,7 +122,7 @@ async def get(conn: Conn, files: FileStore, user_id: UUID, document: str) -> dic
         )
     pointer = None
     if book["file_type"] == "epub":
-        pointer = await spine.progress_at(conn, files, book["id"], chapters, offset)
+        pointer = await spine.progress_at(conn, files, book, chapters, offset)
     return {
         "document": document,
         "progress": pointer

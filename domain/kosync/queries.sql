@@ -1,7 +1,7 @@
 -- name: book_for_document
 -- The reader's book with KOReader's id $2: their own upload first, else a public book
 -- they have opened. Two readers with the same file each get their own.
-SELECT b.id, b.file_type FROM books b
+SELECT b.id, b.file_type, b.file_sha256 FROM books b
 WHERE b.partial_md5 = $2 AND b.deleted_at IS NULL AND b.processing_status = 'completed'
   AND (b.user_id = $1
        OR (b.visibility = 'public'
@@ -34,7 +34,8 @@ WHERE user_id = $1 AND document = $2
 
 -- name: progress_before_book
 -- KOReader's position on the book's file, stored before its owner uploaded it
-SELECT b.id, b.user_id, b.file_type, k.document, k.progress, k.percentage, k.device,
+SELECT b.id, b.user_id, b.file_type, b.file_sha256, k.document, k.progress, k.percentage,
+       k.device,
        k.device_id
 FROM books b JOIN kosync_progress k ON k.user_id = b.user_id AND k.document = b.partial_md5
 WHERE b.id = $1

@@ -4,7 +4,7 @@ offset to a path KOReader opens at the same paragraph.
 A chapter is one spine item (`source_index`), or several when ingestion merged short
 ones: then each item's text is found in the chapter's text. The spine items are read
 from the stored file on demand and kept, a few books and their read fragments, per
-process (a book's file never changes under its id)."""
+process, under the file's digest (a book's file may be replaced by another edition)."""
 
 from __future__ import annotations
 
@@ -53,26 +53,28 @@ _documents = _Kept(BOOKS_KEPT)
 _fragments = _Kept(FRAGMENTS_KEPT)
 
 
-async def _spine(files: FileStore, book_id: UUID) -> dict[int, bytes]:
-    documents = _documents.find(book_id)
+async def _spine(files: FileStore, book_id: UUID, version: str) -> dict[int, bytes]:
+    documents = _documents.find((book_id, version))
     if documents is None:
         try:
             data = await files.get(file_key(book_id, "epub"))
             documents = await asyncio.to_thread(spine_documents, data)
         except (FileNotFoundError, ParseError):
             documents = {}
-        _documents.keep(book_id, documents)
+        _documents.keep((book_id, version), documents)
     return dict(documents)
 
 
-async def fragment(files: FileStore, book_id: UUID, n: int) -> Fragment | None:
-    """Spine item n of a stored EPUB, read as ingestion reads it (None if there is none)."""
-    found = _fragments.find((book_id, n))
+async def fragment(files: FileStore, book_id: UUID, version: str, n: int) -> Fragment | None:
+    """Spine item n of a stored EPUB (`version`: its digest), read as ingestion reads it
+    (None if there is none)."""
+    found = _fragments.find((book_id, version, n))
     if found is None:
-        content = (await _spine(files, book_id)).get(n)
+        content = (await _spine(files, book_id, version)).get(n)
         if content is None:
             return None
-        found = _fragments.keep((book_id, n), await asyncio.to_thread(read_fragment, content))
+        found = _fragments.keep((book_id, version, n),
+                                await asyncio.to_thread(read_fragment, content))  # fmt: skip
     return found if isinstance(found, Fragment) else None
 
 
@@ -81,7 +83,7 @@ async def _chapter_text(conn: Conn, book_id: UUID, chapter: ChapterSpan) -> str:
 
 
 async def offset_of(
-    conn: Conn, files: FileStore, book_id: UUID, chapters: list[ChapterSpan], progress: str
+    conn: Conn, files: FileStore, book: Any, chapters: list[ChapterSpan], progress: str
 ) -> int | None:
     """The book offset of a KOReader XPointer resolved inside its spine item; None when
     it cannot be (no such item, an item without text, a path naming nothing)."""
@@ -91,7 +93,8 @@ async def offset_of(
     n = int(m[1])
     chapter = next((c for c in reversed(chapters)
                     if c.source_index is not None and c.source_index <= n), None)  # fmt: skip
-    item = await fragment(files, book_id, n) if chapter else None
+    book_id, version = book["id"], book["file_sha256"] or ""
+    item = await fragment(files, book_id, version, n) if chapter else None
     local = item.offset_of(m[2]) if item and item.text else None
     if chapter is None or item is None or local is None:
         return None
@@ -104,7 +107,7 @@ async def offset_of(
 
 
 async def progress_at(
-    conn: Conn, files: FileStore, book_id: UUID, chapters: list[ChapterSpan], offset: int
+    conn: Conn, files: FileStore, book: Any, chapters: list[ChapterSpan], offset: int
 ) -> str | None:
     """A KOReader XPointer to the text at or just before a book offset, or None."""
     indexed = [c for c in chapters if c.source_index is not None]
@@ -112,16 +115,17 @@ async def progress_at(
     if chapter is None or chapter.source_index is None:
         return None
     n, local = chapter.source_index, max(0, offset - chapter.start_offset)
-    item = await fragment(files, book_id, n)
+    book_id, version = book["id"], book["file_sha256"] or ""
+    item = await fragment(files, book_id, version, n)
     if item is None:
         return None
     if len(item.text) != chapter.end_offset - chapter.start_offset:
         # merged: the last spine item whose text starts at or before the offset
         text, cursor, base = await _chapter_text(conn, book_id, chapter), 0, 0
         later = [c.source_index for c in indexed if c.source_index and c.source_index > n]
-        end = later[0] if later else max(await _spine(files, book_id)) + 1
+        end = later[0] if later else max(await _spine(files, book_id, version)) + 1
         for k in range(n, end):
-            candidate = await fragment(files, book_id, k)
+            candidate = await fragment(files, book_id, version, k)
             if candidate is None or not candidate.text:
                 continue
             at = text.find(candidate.text, cursor)

@@ -138,6 +138,8 @@ class Highlight(Struct, kw_only=True):
     device_type: str | None
     created_at: datetime
     updated_at: datetime
+    # its words are not in the book's text any more (another edition): kept, not placed
+    orphaned: bool = False
 
 
 # -- bookmarks ------------------------------------------------------------------------
@@ -186,6 +188,7 @@ class Bookmark(Struct, kw_only=True):
     reading_progress_when_created: float | None
     created_at: datetime
     updated_at: datetime
+    orphaned: bool = False  # its place's words are gone from the book's text
 
 
 # -- annotations ----------------------------------------------------------------------
@@ -235,6 +238,7 @@ class Annotation(Struct, kw_only=True):
     public: bool
     created_at: datetime
     updated_at: datetime
+    orphaned: bool = False  # its place's words are gone from the book's text
 
 
 class Deleted(Struct):

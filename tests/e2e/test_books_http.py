@@ -287,6 +287,12 @@ async def test_ownership_visibility_and_delete(
         ).status_code == 200
         theirs_export = await theirs.get(f"/books/{book_id}/export", params={"format": "readwise"})
         assert theirs_export.status_code == 200 and "mine" not in theirs_export.text
+        alice = (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes()
+        edition = {"file": ("alice.epub", alice)}
+        assert (await theirs.put(f"/books/{book_id}/file", files=edition)).status_code == 403
+        again = await mine.put(f"/books/{book_id}/file", files=edition)
+        assert again.status_code == 202 and again.json()["processing_status"] == "pending"
+        assert (await _finished(ws, book_id))["event"] == "book.ready"
         assert (await theirs.get(f"/books/{book_id}/chapters/1")).status_code == 200
         assert (await theirs.patch(f"/books/{book_id}", json={"title": "x"})).status_code == 403
         assert (await theirs.delete(f"/books/{book_id}")).status_code == 403

@@ -27,8 +27,9 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from domain.anchoring import text as anchor_text
 from domain.anchoring.quotes import normalise
-from domain.errors import Invalid, NotFound
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.exports import formats
 from domain.exports.archive import PIECE, TABLES, archive
 from domain.exports.operations import gather, render
@@ -242,7 +243,7 @@ class Library:
     reader: UUID
     book: UUID
     text: str
-    pages: imports.BookText
+    pages: anchor_text.BookText
 
 
 @pytest.fixture(scope="module")
@@ -252,8 +253,8 @@ async def library(services: Services) -> Library:
         reader = await make_user(conn)
     book = await ingest_corpus_book(pool, files, reader, ALICE)
     async with pool.acquire() as conn:
-        rows = await conn.fetch(imports.Q.book_text, book)
-    pages = imports.book_text("", None, rows)
+        rows = await conn.fetch(anchor_text.Q.book_text, book)
+    pages = anchor_text.book_text("", None, rows)
     return Library(pool, files, reader, book, pages.text, pages)
 
 
@@ -393,3 +394,103 @@ async def test_the_whole_account_comes_out_as_a_zip_in_bounded_pieces(
     (book,) = json.loads(zipped.read("books.json"))
     (original,) = [n for n in names if n.startswith(f"files/{book['id']}/")]
     assert zipped.read(original) == (CORPUS / ALICE).read_bytes()
+
+
+def second_edition(original: bytes) -> bytes:
+    """Alice as another publisher might set it: curly quotes, an editor's preface before
+    the first chapter's text, and one paragraph (the Caucus-race's first) cut."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(original)) as old, zipfile.ZipFile(out, "w") as new:
+        for item in old.infolist():
+            data = old.read(item)
+            if item.filename.endswith(".xhtml"):
+                head, tag, page = re.split(r"(<body[^>]*>)", data.decode(), maxsplit=1)
+                page = re.sub(
+                    r">([^<]+)<",
+                    lambda m: (
+                        ">"
+                        + re.sub(  # text only, not tags
+                            r'"([^"\n]{1,80})"', "\u201c\\1\u201d", m[1]
+                        )
+                        + "<"
+                    ),
+                    page,
+                )
+                if item.filename.endswith("chapter_001.xhtml"):
+                    section = '<section epub:type="chapter">'
+                    preface = ("<p>A preface by the editor of this edition, who thanks the "
+                               "reader for their patience.</p>")  # fmt: skip
+                    page = page.replace(section, section + preface, 1)
+                if item.filename.endswith("chapter_003.xhtml"):
+                    page = re.sub(r"<p>They were indeed a queer-looking party.*?</p>", "", page,
+                                  count=1, flags=re.S)  # fmt: skip
+                data = (head + tag + page).encode()
+            compress = zipfile.ZIP_STORED if item.filename == "mimetype" else zipfile.ZIP_DEFLATED
+            new.writestr(item, data, compress_type=compress)
+    return out.getvalue()
+
+
+async def test_a_new_edition_moves_every_mark_to_its_words_or_orphans_it(
+    services: Services,
+) -> None:
+    from domain.books import operations as books
+    from workers.ingest import ingest_book
+
+    pool = services.pool
+    async with pool.acquire() as conn:
+        owner, friend = await make_user(conn), await make_user(conn)
+    book = await ingest_corpus_book(pool, services.files, owner, ALICE, public=True)
+    async with pool.acquire() as conn:
+        old = anchor_text.book_text("", None, await conn.fetch(anchor_text.Q.book_text, book)).text
+        made = {}
+        for who, words in [(owner, "Curiouser and curiouser!"), (owner, "Who are you?"),
+                           (friend, "It was the White Rabbit, trotting slowly back again"),
+                           (owner, "They were indeed a queer-looking party")]:  # fmt: skip
+            start = old.index(words)
+            written = await highlights.create(conn, who, book, HighlightCreate(
+                selected_text=words, page_number=1, start_offset=start,
+                end_offset=start + len(words), public=who == friend), None)  # fmt: skip
+            made[words] = written.value.id
+        rabbit = old.index("W. RABBIT")
+        mark = await bookmarks.create(conn, owner, book, BookmarkCreate(
+            page_number=5, position_data={"offset": rabbit}), None)  # fmt: skip
+        stored = await conn.fetchrow("SELECT quote_prefix, quote_suffix FROM highlights "
+                                     "WHERE id = $1", made["Who are you?"])  # fmt: skip
+        assert stored is not None
+        start = old.index("Who are you?")
+        assert stored["quote_prefix"] == old[start - 32 : start]  # the selector, kept at once
+        assert stored["quote_suffix"] == old[start + 12 : start + 44]
+        replaced = await books.replace_file(
+            conn, services.files, owner, book, second_edition((CORPUS / ALICE).read_bytes()),
+            filename="alice-second-edition.epub", max_bytes=10**8)  # fmt: skip
+    assert replaced.value.processing_status == "pending"
+    async with pool.acquire() as conn:
+        with pytest.raises(Conflict):  # not while the book is being read
+            await books.replace_file(conn, services.files, owner, book, b"%PDF-1.4",
+                                     filename="x.pdf", max_bytes=10**8)  # fmt: skip
+        with pytest.raises(Forbidden):  # a reader of the public book is not its owner
+            await books.replace_file(conn, services.files, friend, book, b"%PDF-1.4",
+                                     filename="x.pdf", max_bytes=10**8)  # fmt: skip
+    assert await ingest_book(book) == "completed"
+    async with pool.acquire() as conn:
+        new = anchor_text.book_text("", None, await conn.fetch(anchor_text.Q.book_text, book)).text
+        rows = {r["id"]: r for r in await conn.fetch(
+            "SELECT id, selected_text, start_offset, end_offset, orphaned FROM highlights "
+            "WHERE book_id = $1", book)}  # fmt: skip
+        moved = await conn.fetchrow("SELECT position_data, orphaned FROM bookmarks WHERE id = $1",
+                                    mark.value.id)  # fmt: skip
+        updates = await conn.fetchval(
+            "SELECT count(*) FROM channel_events WHERE event = 'highlight.updated' "
+            "AND channel IN ($1, $2)", f"user:{owner}", f"user:{friend}")  # fmt: skip
+    assert new != old and "A preface by the editor" in new
+    for words, highlight_id in made.items():
+        row = rows[highlight_id]
+        if words.startswith("They were indeed"):  # its paragraph is gone: kept, flagged
+            assert row["orphaned"] and row["selected_text"] == words
+            continue
+        assert not row["orphaned"], words
+        assert same_words(new[row["start_offset"] : row["end_offset"]], words), words
+        assert row["start_offset"] != old.index(words)  # the preface moved everything
+    assert moved is not None and not moved["orphaned"]
+    assert new[moved["position_data"]["offset"] :].startswith("W. RABBIT")
+    assert updates >= 4  # every device heard of every moved or orphaned highlight

@@ -266,12 +266,13 @@ export async function readerView(bm, main, bookId) {
     const marks = [];
     if (prefs.show_others) {
       for (const x of theirs.values()) {
-        if (x.start_offset === null) continue;
+        if (x.start_offset === null || x.orphaned) continue;
         marks.push({ id: x.id, start: x.start_offset, end: x.end_offset, cls: `hl hl-${x.color} theirs`,
           title: `${readerName(x.user_id)}'s public highlight` });
       }
     }
-    const own = [...mine.highlights.values()].filter((x) => x.start_offset !== null)
+    // an orphaned highlight's words are not in this edition: listed, never drawn elsewhere
+    const own = [...mine.highlights.values()].filter((x) => x.start_offset !== null && !x.orphaned)
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
     for (const x of own) {
       marks.push({ id: x.id, start: x.start_offset, end: x.end_offset, cls: `hl hl-${x.color} mine`,
@@ -443,7 +444,8 @@ export async function readerView(bm, main, bookId) {
       body.append(h("ul", { class: "items", "aria-label": "Your highlights" }, items.length ? items.map((x) => h("li", { class: `item hl-${x.color}-edge` },
         h("button", { type: "button", class: "link quote", onclick: () => jumpTo(x.start_offset, x.end_offset) }, x.selected_text.slice(0, 160)),
         x.note ? h("p", { class: "note" }, x.note) : null,
-        h("p", { class: "small" }, `p. ${x.page_number}`, x.public ? " · public" : "", x.tags.length ? ` · ${x.tags.join(", ")}` : ""),
+        h("p", { class: "small" }, `p. ${x.page_number}`, x.public ? " · public" : "", x.tags.length ? ` · ${x.tags.join(", ")}` : "",
+          x.orphaned ? h("strong", { class: "orphaned" }, " · not found in this edition") : null),
         h("button", { type: "button", class: "link", onclick: () => shareDialog(bm, x) }, "Share"),
         h("button", { type: "button", class: "link", onclick: () => removeHighlight(x) }, "Delete"))) : h("li", {}, "Select text to highlight it.")));
     } else if (tab === "bookmarks") {
