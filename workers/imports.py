@@ -64,8 +64,11 @@ async def _run(row: Any) -> list[ImportLine]:
         raise LookupError("the book is gone")
     text = await asyncio.to_thread(anchor_text.book_text, book["title"] or "", book["page_count"],
                                    chapters)  # fmt: skip
-    titles = await asyncio.to_thread(imports.book_titles, entries, text)
-    numbered = list(enumerate(entries, start=1))
+    # a whole-file import's share of the file, else decided here
+    titles = set(row["titles"] or []) or await asyncio.to_thread(imports.book_titles, entries, text)
+    # numbered as in the file; a whole-file import's share of it only
+    numbered = [(n, e) for n, e in enumerate(entries, start=1)
+                if not row["titles"] or e.title.casefold() in titles]  # fmt: skip
     lines: list[ImportLine] = []
     placed_all: list[Placed] = []
     later: list[tuple[int, Entry]] = []  # unplaced highlights a location may yet place

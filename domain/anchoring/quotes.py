@@ -5,7 +5,9 @@ Both sides are normalised first (NFKC, case, curly quotes and dashes, blank runs
 hyphens and words broken across lines), with a map back to the book's offsets. Then:
 1. exact: every occurrence of the quote; several are told apart by the quote's prefix
    and suffix, then by the hinted position (a fraction of the book);
-2. approximate (OCR errors, another edition's spelling): edlib's edit-distance search,
+2. elided (`…` where the reader left words out): the first piece placed, the last one
+   the nearest after it, the pieces between found between;
+3. approximate (OCR errors, another edition's spelling): edlib's edit-distance search,
    around the places where pieces of the quote occur exactly, or over the whole text
    when none does; confidence is 1 - distance / length.
 Anything below MIN_CONFIDENCE, shorter than MIN_APPROXIMATE characters for an
@@ -14,6 +16,8 @@ placed: unmatched is an answer, a wrong place never is."""
 
 from __future__ import annotations
 
+import bisect
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -214,6 +218,11 @@ def locate(book: Normalised, quote: Quote) -> Anchor | None:
     if exact:
         chosen = _choose(book, exact, quote)
         return None if chosen is None else Anchor(*book.span(*chosen), 1.0)
+    parts = [p.strip() for p in _ELLIPSIS.split(quote.exact) if p.strip()]
+    if "..." in needle and parts and parts != [quote.exact.strip()]:
+        elided = _elided(book, quote, parts)
+        if elided is not None:
+            return elided
     if len(needle) < MIN_APPROXIMATE:
         return None
     distance, places = _approximate(book, needle)
@@ -224,6 +233,28 @@ def locate(book: Normalised, quote: Quote) -> Anchor | None:
     if chosen is None or confidence < MIN_CONFIDENCE:
         return None
     return Anchor(*book.span(*chosen), min(confidence, 0.999))
+
+
+_ELLIPSIS = re.compile(r"\s*(?:\u2026|\.\s?\.\s?\.|\[\.\.\.\])\s*")
+
+
+def _elided(book: Normalised, quote: Quote, parts: list[str]) -> Anchor | None:
+    """A quote with words left out (`…`): its first piece placed as a quote of its own,
+    then the nearest of its last piece after it, not far, with every piece between in
+    what lies between."""
+    first = locate(book, Quote(parts[0], quote.prefix, "", quote.hint, quote.window))
+    if first is None or len(parts) == 1:
+        return first
+    after = bisect.bisect_left(book.origin, first.end)
+    piece = normalise(parts[-1]).text
+    at = book.text.find(piece, after, after + 4 * len(quote.exact) + 200)
+    if at < 0:
+        return None
+    start, end = book.span(at, at + len(piece))
+    between = normalise(book.original[first.end : start]).text
+    if any(normalise(p).text not in between for p in parts[1:-1]):
+        return None
+    return Anchor(first.start, end, min(first.confidence, 0.999))
 
 
 def selector(text: str, start: int, end: int) -> Quote:

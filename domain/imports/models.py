@@ -50,3 +50,18 @@ class ImportProgress(Struct, kw_only=True):
     book_id: UUID
     done: int
     total: int
+
+
+class UnmatchedTitle(Struct, kw_only=True):
+    """A book in the file that is not in the reader's library."""
+
+    title: str
+    author: str | None
+    entries: int
+
+
+class LibraryImport(Struct, kw_only=True):
+    """A whole file into the library: an import per book it matched, and the rest."""
+
+    imports: list[ImportJob]
+    unmatched: list[UnmatchedTitle]

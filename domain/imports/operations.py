@@ -30,7 +30,13 @@ from domain.anchoring.text import BookText
 from domain.books.access import readable_book
 from domain.errors import Invalid, NotFound, NotReady, TooLarge
 from domain.imports.formats import FORMATS, Entry, ImportFormatError, detect, parse
-from domain.imports.models import EntryStatus, ImportJob, ImportLine
+from domain.imports.models import (
+    EntryStatus,
+    ImportJob,
+    ImportLine,
+    LibraryImport,
+    UnmatchedTitle,
+)
 from domain.reading.models import Color
 from domain.sql import Conn, load_queries
 
@@ -63,22 +69,56 @@ def read_entries(data: bytes, kind: str | None) -> tuple[str, list[Entry]]:
         raise Invalid(str(exc), field="format" if "format is" in str(exc) else "file") from None
 
 
-async def start(
-    conn: Conn, user_id: UUID, book_id: UUID, data: bytes, filename: str | None, kind: str | None
-) -> ImportJob:
+async def _read_file(data: bytes, kind: str | None) -> tuple[str, list[Entry]]:
     if not data:
         raise Invalid("the file is empty", field="file")
     if len(data) > MAX_IMPORT_BYTES:
         raise TooLarge(f"an import file is at most {MAX_IMPORT_BYTES // (1024 * 1024)} MiB")
+    found, entries = await asyncio.to_thread(read_entries, data, kind)
+    if not entries:
+        raise Invalid("the file holds no highlights, notes or bookmarks", field="file")
+    return found, entries
+
+
+async def start(
+    conn: Conn, user_id: UUID, book_id: UUID, data: bytes, filename: str | None, kind: str | None
+) -> ImportJob:
     book = await readable_book(conn, book_id, user_id)
     if book.processing_status != "completed":
         raise NotReady("the book is not ready yet: import into it once it is read")
-    kind, entries = await asyncio.to_thread(read_entries, data, kind)
-    if not entries:
-        raise Invalid("the file holds no highlights, notes or bookmarks", field="file")
-    row = await conn.fetchrow(Q.create_import, user_id, book_id, kind,
-                              (filename or "")[:255] or None, data, len(entries))  # fmt: skip
+    found, entries = await _read_file(data, kind)
+    row = await conn.fetchrow(Q.create_import, user_id, book_id, found,
+                              (filename or "")[:255] or None, data, len(entries), None)  # fmt: skip
     return job_from_row(row)
+
+
+async def start_library(
+    conn: Conn, user_id: UUID, data: bytes, filename: str | None, kind: str | None
+) -> LibraryImport:
+    """A whole file into the reader's library: each title matched to one of their books
+    (their own first, then public ones they read; the newest of several) gets an import
+    of its entries; the titles no book matches are reported."""
+    found, entries = await _read_file(data, kind)
+    library = await conn.fetch(Q.library_books, user_id)
+    groups: dict[str, list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.title.casefold(), []).append(entry)
+    matched: dict[UUID, list[str]] = {}
+    unmatched = []
+    for title, group in groups.items():
+        book = next((b for b in library if same_title(b["title"] or "", title)), None)
+        if book is None:
+            unmatched.append(UnmatchedTitle(title=group[0].title, author=group[0].author,
+                                            entries=len(group)))  # fmt: skip
+        else:
+            matched.setdefault(book["id"], []).append(title)
+    jobs = []
+    for book_id, titles in matched.items():
+        total = sum(len(groups[t]) for t in titles)
+        row = await conn.fetchrow(Q.create_import, user_id, book_id, found,
+                                  (filename or "")[:255] or None, data, total, titles)  # fmt: skip
+        jobs.append(job_from_row(row))
+    return LibraryImport(imports=jobs, unmatched=unmatched)
 
 
 async def get(conn: Conn, user_id: UUID, import_id: UUID) -> ImportJob:

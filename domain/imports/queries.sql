@@ -1,7 +1,18 @@
 -- name: create_import
-INSERT INTO imports (user_id, book_id, format, filename, source, total)
-VALUES ($1, $2, $3, $4, $5, $6)
+-- $7: the file's titles this import takes (casefolded), or NULL to decide when it runs
+INSERT INTO imports (user_id, book_id, format, filename, source, total, titles)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING *
+
+-- name: library_books
+-- the books a whole-file import may go into: the reader's own, and public ones they read
+SELECT b.id, b.title, b.author, b.user_id = $1 AS own FROM books b
+WHERE b.deleted_at IS NULL AND b.processing_status = 'completed'
+  AND (b.user_id = $1
+       OR (b.visibility = 'public'
+           AND EXISTS (SELECT 1 FROM reading_progress p
+                       WHERE p.book_id = b.id AND p.user_id = $1)))
+ORDER BY own DESC, b.created_at DESC
 
 -- name: get_import
 SELECT * FROM imports WHERE id = $1 AND user_id = $2

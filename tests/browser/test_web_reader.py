@@ -334,8 +334,9 @@ async def test_a_kindle_clippings_file_is_imported_and_its_highlights_appear(
     await open_book(page, TITLE, CHAPTER)
     tab = page.get_by_role("button", name=re.compile(r"Highlights \(\d+\)"))
     before = int(re.findall(r"\d+", await tab.inner_text())[0])
-    await page.set_input_files(
-        "#import-file", ROOT / "tests" / "data" / "imports" / "My Clippings.txt"
+    clippings = ROOT / "tests" / "data" / "imports" / "My Clippings.txt"
+    await page.get_by_label("Import highlights from Kindle, KOReader or Readwise").set_input_files(
+        clippings
     )
     await page.get_by_role("button", name="Import", exact=True).click()
     status = page.get_by_role("form", name="Import from another app").get_by_role("status")
@@ -406,4 +407,19 @@ async def test_a_wrong_password_is_refused_with_a_message(
     await form.get_by_role("button", name="Sign in").click()
     await expect(reader.page.get_by_role("alert")).not_to_be_empty()
     await expect(reader.page.get_by_role("heading", name="Library")).to_be_hidden()
+    await reader.context.close()
+
+
+async def test_a_clippings_file_of_books_not_in_the_library_says_so(
+    browser: Browser, web_server: ServerProcess
+) -> None:
+    reader = await sign_up(browser, web_server.base_url, "kindle")
+    await reader.page.get_by_role("link", name="Settings").click()
+    clippings = ROOT / "tests" / "data" / "imports" / "My Clippings.txt"
+    await reader.page.get_by_label("Import into your library").set_input_files(clippings)
+    await reader.page.get_by_role("button", name="Import", exact=True).click()
+    status = reader.page.get_by_role("form", name="Import from another app").get_by_role("status")
+    await expect(status).to_contain_text("Not in your library: Alice's Adventures in Wonderland "
+                                         "(10), Pride and Prejudice (1).")  # fmt: skip
+    await reader.page.screenshot(path=screenshot_path("settings"), full_page=True)
     await reader.context.close()

@@ -494,3 +494,22 @@ async def test_a_new_edition_moves_every_mark_to_its_words_or_orphans_it(
     assert moved is not None and not moved["orphaned"]
     assert new[moved["position_data"]["offset"] :].startswith("W. RABBIT")
     assert updates >= 4  # every device heard of every moved or orphaned highlight
+
+
+async def test_a_file_of_several_books_goes_into_the_books_of_the_library(
+    services: Services,
+) -> None:
+    async with services.pool.acquire() as conn:
+        reader = await make_user(conn)
+    book = await ingest_corpus_book(services.pool, services.files, reader, ALICE)
+    clippings = (DATA / "My Clippings.txt").read_bytes()
+    async with services.pool.acquire() as conn:
+        made = await imports.start_library(conn, reader, clippings, "My Clippings.txt", None)
+    assert [job.book_id for job in made.imports] == [book]
+    assert [(u.title, u.author, u.entries) for u in made.unmatched] == [
+        ("Pride and Prejudice", "Austen, Jane", 1)]  # fmt: skip
+    assert await run_import(made.imports[0].id) == "completed"
+    async with services.pool.acquire() as conn:
+        job = await imports.get(conn, reader, made.imports[0].id)
+    assert (job.total, job.created, job.unmatched, job.other_book) == (10, 9, 1, 0)
+    assert [x.n for x in job.report] == [n for n in range(1, 12) if n != 9]  # as in the file

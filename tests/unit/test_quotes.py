@@ -104,3 +104,14 @@ def test_changed_quotes_are_placed_right_or_not_at_all(seed: int) -> None:
             placed += 1
             assert abs(found.start - start) <= 6 and abs(found.end - end) <= 6, (start, end)
     assert placed >= 50
+
+
+def test_a_quote_with_words_left_out_spans_from_its_first_words_to_its_last() -> None:
+    text = normalise(book())
+    start, end = span_of(FAMOUS)
+    elided = "It is a truth universally acknowledged \u2026 in possession"
+    found = locate(text, Quote(elided))
+    assert found is not None and (found.start, found.end) == (start, end)
+    assert locate(text, Quote("It is a truth universally acknowledged... Call me Ishmael")) is None
+    leading = locate(text, Quote("...a truth universally acknowledged, that a single man"))
+    assert leading is not None and leading.start == start + len("It is ")

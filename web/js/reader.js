@@ -90,7 +90,8 @@ export async function readerView(bm, main, bookId) {
   });
   // made once: the panel is redrawn on every change, and an import reports as it runs
   const exporter = exportControls(bm, `/books/${bookId}/export`, "Export this book's highlights as");
-  const importer = importControls(bm, bookId);
+  const importer = importControls(bm, { path: `/books/${bookId}/imports`,
+    label: "Import highlights from Kindle, KOReader or Readwise" });
 
   clear(main, h("section", { class: "reader", "data-theme": prefs.theme },
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Reading" },

@@ -1,8 +1,10 @@
 // The reader's settings: the sync password that KOReader (kosync) signs in with.
 import { h, clear, errorText } from "./dom.js";
 import { exportControls } from "./exports.js";
+import { importControls } from "./imports.js";
 
 export async function settingsView(bm, main) {
+  const importer = importControls(bm, { path: "/imports", label: "Import into your library" });
   const status = h("p", { role: "status" });
   const password = h("input", { id: "sync-password", type: "password", minlength: 8, required: true,
     autocomplete: "new-password" });
@@ -31,7 +33,10 @@ export async function settingsView(bm, main) {
       h("p", {}, "Or take everything: your profile, books and their files, progress, sessions, ",
         "highlights, notes, conversations, quote cards and collections, as JSON in a ZIP."),
       exportControls(bm, "/users/me/export", "Export all as",
-        [["zip", "Everything (ZIP of JSON and your books' files)"]]))));
+        [["zip", "Everything (ZIP of JSON and your books' files)"]]),
+      h("p", {}, "Bring highlights in: a Kindle's whole My Clippings.txt, or any export that ",
+        "holds several books, goes into the books of your library it names."),
+      importer.element)));
 
   async function save(e) {
     e.preventDefault();
@@ -41,5 +46,5 @@ export async function settingsView(bm, main) {
       status.textContent = "Sync password set. Sign in from KOReader with it.";
     } catch (err) { status.textContent = errorText(err); }
   }
-  return { destroy() {} };
+  return { destroy() { importer.destroy(); } };
 }
