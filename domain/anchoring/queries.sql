@@ -52,5 +52,5 @@ RETURNING {annotation_columns}
 UPDATE annotations SET orphaned = true WHERE id = $1 RETURNING {annotation_columns}
 
 -- name: book_text
-SELECT chapter_number, start_offset, end_offset, start_page, end_page, content
+SELECT chapter_number, title, start_offset, end_offset, start_page, end_page, content
 FROM book_chapters WHERE book_id = $1 ORDER BY chapter_number

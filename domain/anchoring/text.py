@@ -21,6 +21,17 @@ class BookText:
     starts: list[int]  # each chapter's start offset
     pages: list[tuple[int, int, int, int]]  # each chapter's start, end, first, last page
     page_count: int
+    chapter_titles: list[str]
+
+    def chapter_named(self, title: str | None) -> tuple[int, int] | None:
+        """The offsets of the one chapter with this title (compared without case or
+        blanks), or None when none or several have it."""
+        if not title or not title.strip():
+            return None
+        wanted = " ".join(title.casefold().split())
+        found = [i for i, t in enumerate(self.chapter_titles)
+                 if " ".join(t.casefold().split()) == wanted]  # fmt: skip
+        return (self.pages[found[0]][0], self.pages[found[0]][1]) if len(found) == 1 else None
 
     def page_at(self, offset: int) -> int:
         i = max(0, bisect.bisect_right(self.starts, offset) - 1)
@@ -41,4 +52,5 @@ def book_text(title: str, page_count: int | None, chapters: list[Any]) -> BookTe
     pages = [(c["start_offset"], c["end_offset"], c["start_page"] or 1,
               c["end_page"] or c["start_page"] or 1) for c in chapters]  # fmt: skip
     return BookText(title, text, normalise(text), [c["start_offset"] for c in chapters], pages,
-                    page_count or (pages[-1][3] if pages else 1))  # fmt: skip
+                    page_count or (pages[-1][3] if pages else 1),
+                    [c["title"] or "" for c in chapters])  # fmt: skip

@@ -166,9 +166,12 @@ def _hint(entry: Entry, book: BookText) -> float | None:
     return None
 
 
-def _window(entry: Entry, exact_locations: bool) -> tuple[int, int] | None:
+def _window(entry: Entry, book: BookText, exact_locations: bool) -> tuple[int, int] | None:
+    """Where the entry surely starts, when the file says: its location, when the file's
+    locations are proven BookMind's, else the one chapter of the book it names (KOReader
+    writes the chapter's title)."""
     if not exact_locations or entry.location is None:
-        return None
+        return book.chapter_named(entry.chapter)
     first = entry.location[0]
     return (first - 1) * CHARS_PER_LOCATION, first * CHARS_PER_LOCATION
 
@@ -224,7 +227,7 @@ def place(
             out.append(Placed(n, entry, offset, offset, None))
             continue
         found = locate(book.index, Quote(entry.text, hint=_hint(entry, book),
-                                         window=_window(entry, exact_locations)))  # fmt: skip
+                                         window=_window(entry, book, exact_locations)))  # fmt: skip
         if entry.kind == "note" and found is None:  # a note's words are the reader's own
             hint = _hint(entry, book)
             offset = int(hint * len(book.text)) if hint is not None else None
