@@ -117,7 +117,7 @@ _PAGE = re.compile(
     r"(?:page|seite|página|pagina|страниц\w*|стр\.)\s*(\d+)|第\s*(\d+)\s*页|(\d+)\s*ページ", re.I
 )
 _DATES = ["%A, %B %d, %Y %I:%M:%S %p", "%A, %d %B %Y %H:%M:%S", "%A, %B %d, %Y %H:%M:%S",
-          "%A, %d %B %Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S"]  # fmt: skip
+          "%A, %d %B %Y %I:%M:%S %p", "%A, %B %d, %Y, %I:%M %p", "%Y-%m-%d %H:%M:%S"]  # fmt: skip
 _SPLIT = re.compile(r"^==========\s*$", re.M)
 
 
@@ -139,11 +139,45 @@ def _end(first: int, last: str | None) -> int:
     return max(first, end)
 
 
+# month names as Kindles write them in each language (Russian in the genitive)
+_MONTHS = {name: n for names in (
+    "january february march april may june july august september october november december",
+    "januar februar märz april mai juni juli august september oktober november dezember",
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
+    "dicembre",
+    "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    "januari februari maart april mei juni juli augustus september oktober november december",
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+) for n, name in enumerate(names.split(), start=1)}  # fmt: skip
+_CJK_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日.*?(上午|下午|午前|午後)?\s*"
+                       r"(\d{1,2}):(\d{2})(?::(\d{2}))?")  # fmt: skip
+_WORDY_DATE = re.compile(r"(\d{1,2})\.?\s+(?:de\s+)?([^\W\d_]+)\.?\s+(?:de\s+)?(\d{4})\D+?"
+                         r"(\d{1,2}):(\d{2})(?::(\d{2}))?")  # fmt: skip
+
+
+def _localized_date(text: str) -> datetime | None:
+    """A date in another language's layout: `22. August 2024 19:01:04`, `22 de agosto
+    de 2024 19:01:04`, Russian's genitive month, `2024年8月22日 … 下午7:01:04`."""
+    try:
+        if m := _CJK_DATE.search(text):
+            hour = int(m[5]) % 12 + (12 if m[4] in {"下午", "午後"} else 0) if m[4] else int(m[5])
+            return datetime(int(m[1]), int(m[2]), int(m[3]), hour, int(m[6]), int(m[7] or 0),
+                            tzinfo=UTC)  # fmt: skip
+        if (m := _WORDY_DATE.search(text)) and (month := _MONTHS.get(m[2].casefold())):
+            return datetime(int(m[3]), month, int(m[1]), int(m[4]), int(m[5]), int(m[6] or 0),
+                            tzinfo=UTC)  # fmt: skip
+    except ValueError:  # a day or an hour out of range
+        return None
+    return None
+
+
 def _kindle_date(meta: str) -> datetime | None:
     tail = meta.rsplit("|", 1)[-1]
     tail = re.sub(r"^\s*(?:added on|hinzugefügt am|ajouté le|añadido el|aggiunto il)\s*", "",
                   tail.strip(), flags=re.I)  # fmt: skip
-    return _date(tail, _DATES)
+    return _date(tail, _DATES) or _localized_date(tail)
 
 
 def _title_author(line: str) -> tuple[str, str | None]:

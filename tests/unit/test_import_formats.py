@@ -46,6 +46,11 @@ def test_kindle_entries_in_every_language_and_layout() -> None:
     assert [e.kind for e in alice].count("bookmark") == 1
     first = by_location[(7, 8)]
     assert first.created_at == datetime(2024, 8, 22, 19, 0, 10, tzinfo=UTC)
+    # every language's date is read: German, French, Spanish, Japanese, Chinese (下午 is
+    # PM), Russian; and the old firmware's, without seconds
+    for location in ((180, 181), (305, 306), (500, 501), (700, 701), (720, 721), (730, 731)):
+        assert by_location[location].created_at == datetime(2024, 8, 22, 19, 1, 4, tzinfo=UTC)
+    assert by_location[(563, 564)].created_at == datetime(2011, 4, 4, 20, 32, tzinfo=UTC)
 
 
 def test_an_edited_kindle_highlight_keeps_its_longest_text_and_gets_its_note() -> None:
