@@ -42,6 +42,13 @@ class UploadForm:
     visibility: str = "private"
 
 
+async def _book_file(file: UploadFile) -> bytes:
+    """An uploaded book's bytes (its name checked first)."""
+    if file.filename and len(file.filename) > MAX_FILENAME_CHARS:
+        raise Invalid(f"the file's name is over {MAX_FILENAME_CHARS} characters", field="file")
+    return await file.read()
+
+
 async def _stored(ctx: AppContext, key: str, missing: str) -> bytes:
     """A stored object's bytes; 404 with `missing` when storage has none."""
     try:
@@ -103,9 +110,7 @@ class BookUploadController(Controller):
             value = getattr(data, name)
             if value is not None and not 1 <= len(value) <= 500:
                 raise Invalid(f"{name} must be 1 to 500 characters", field=name)
-        if data.file.filename and len(data.file.filename) > MAX_FILENAME_CHARS:
-            raise Invalid(f"the file's name is over {MAX_FILENAME_CHARS} characters", field="file")
-        content = await data.file.read()
+        content = await _book_file(data.file)
         written = await books.upload(
             conn, ctx.files, user_id, content, filename=data.file.filename, title=data.title,
             author=data.author, visibility=data.visibility,
@@ -125,9 +130,7 @@ class BookUploadController(Controller):
         user_id: UUID,
     ) -> Book:
         """Another edition of the book: read again, every reader's marks re-placed."""
-        if data.file.filename and len(data.file.filename) > MAX_FILENAME_CHARS:
-            raise Invalid(f"the file's name is over {MAX_FILENAME_CHARS} characters", field="file")
-        content = await data.file.read()
+        content = await _book_file(data.file)
         written = await books.replace_file(
             conn, ctx.files, user_id, book_id, content, filename=data.file.filename,
             max_bytes=ctx.settings.max_upload_bytes, per_hour=ctx.settings.uploads_per_hour,

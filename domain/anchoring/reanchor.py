@@ -21,7 +21,7 @@ from domain import events as ev
 from domain.anchoring.quotes import Anchor, Quote, locate
 from domain.anchoring.text import BookText, book_text
 from domain.events import Event, StoredEvent, append_events, book_channel, user_channel
-from domain.reading.models import Annotation, Bookmark, Highlight
+from domain.reading.models import MAX_SELECTED_CHARS, Annotation, Bookmark, Highlight
 from domain.reading.sql import ANNOTATION_COLUMNS, BOOKMARK_COLUMNS, HIGHLIGHT_COLUMNS
 from domain.sql import Conn, load_queries
 
@@ -31,7 +31,6 @@ Q = load_queries(
     bookmark_columns=BOOKMARK_COLUMNS,
     annotation_columns=ANNOTATION_COLUMNS,
 )
-MAX_QUOTE_CHARS = 2000
 
 
 def _hint(offset: int | None, text: BookText) -> float | None:
@@ -69,7 +68,7 @@ async def reanchor(conn: Conn, book_id: UUID) -> tuple[list[StoredEvent], Counte
     pending: list[Event] = []
     for m in marks:
         anchor = found[m["id"]]
-        if anchor is not None and anchor.end - anchor.start > MAX_QUOTE_CHARS:
+        if anchor is not None and anchor.end - anchor.start > MAX_SELECTED_CHARS:
             anchor = None
         same = anchor is not None and (anchor.start, anchor.end) == (m["start_offset"],
                                                                      m["end_offset"])  # fmt: skip

@@ -11,6 +11,17 @@ from domain.anchoring.quotes import Normalised, normalise
 from domain.sql import load_queries
 
 Q = load_queries(__file__)
+# a Kindle location counts about 150 bytes; BookMind's exports write offset // 150 + 1
+CHARS_PER_LOCATION = 150
+
+
+def kindle_location(offset: int) -> int:
+    return offset // CHARS_PER_LOCATION + 1
+
+
+def location_span(location: int) -> tuple[int, int]:
+    """The offsets whose Kindle location (as BookMind writes it) is `location`."""
+    return (location - 1) * CHARS_PER_LOCATION, location * CHARS_PER_LOCATION
 
 
 @dataclass(frozen=True)

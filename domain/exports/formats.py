@@ -25,10 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from domain.anchoring.text import kindle_location
+
 READWISE_HEADER = ["Highlight", "Book Title", "Book Author", "Amazon Book ID", "Note",
                    "Color", "Tags", "Location Type", "Location", "Highlighted at",
                    "Document tags"]  # fmt: skip
-CHARS_PER_LOCATION = 150
 CLIPPING_END = "=========="
 
 
@@ -251,7 +252,7 @@ def _kindle_date(at: datetime) -> str:
 
 
 def _location(offset: int | None) -> int:
-    return (offset or 0) // CHARS_PER_LOCATION + 1
+    return kindle_location(offset or 0)
 
 
 def _clipping(title: str, kind: str, page: int | None, location: str, at: datetime,

@@ -16,7 +16,6 @@ from domain.exports.formats import BookMarks, Mark, Place
 from domain.sql import Conn, load_queries
 
 Q = load_queries(__file__)
-CONTEXT = 32  # characters of prefix and suffix in a quote selector
 FORMATS = {
     "markdown": ("text/markdown; charset=utf-8", "md"),
     "readwise": ("text/csv; charset=utf-8", "csv"),
@@ -36,7 +35,7 @@ async def gather(conn: Conn, user_id: UUID, book_id: UUID | None) -> list[BookMa
     books = {r["id"]: BookMarks(r["id"], r["title"] or "Untitled", r["author"])
              for r in await conn.fetch(Q.books, user_id, book_id)}  # fmt: skip
     ids = list(books)
-    for r in await conn.fetch(Q.highlights, user_id, ids, CONTEXT):
+    for r in await conn.fetch(Q.highlights, user_id, ids):
         books[r["book_id"]].highlights.append(Mark(
             r["id"], r["selected_text"], r["note"], [str(n) for n in _tags(r["notes"])],
             _tags(r["tags"]), r["color"], r["page_number"], r["start_offset"], r["end_offset"],

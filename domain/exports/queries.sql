@@ -14,20 +14,16 @@ ORDER BY lower(b.title), b.id
 
 -- name: highlights
 -- The reader's highlights on the books $2, in reading order, each with its chapter and
--- CONTEXT ($3) characters of text on either side (the quote selector's prefix/suffix).
+-- its quote selector's context (kept by the triggers of migration 0024)
 SELECT h.id, h.book_id, h.selected_text, h.note, h.tags, h.color, h.category,
        h.page_number, h.start_offset, h.end_offset, h.created_at, h.updated_at,
        c.title AS chapter_title, c.chapter_number,
-       coalesce(substr(c.content,
-                       greatest(1, h.start_offset - c.start_offset - $3 + 1),
-                       least($3, h.start_offset - c.start_offset)), '') AS prefix,
-       coalesce(substr(c.content, h.end_offset - c.start_offset + 1, $3), '') AS suffix,
+       coalesce(h.quote_prefix, '') AS prefix, coalesce(h.quote_suffix, '') AS suffix,
        coalesce((SELECT jsonb_agg(a.content ORDER BY a.created_at) FROM annotations a
                  WHERE a.highlight_id = h.id AND a.user_id = $1 AND a.deleted_at IS NULL
                    AND a.annotation_type = 'text'), '[]') AS notes
 FROM highlights h
-LEFT JOIN book_chapters c ON c.book_id = h.book_id
-     AND c.start_offset <= h.start_offset AND h.start_offset < c.end_offset + 1
+LEFT JOIN book_chapters c ON c.id = h.book_chapter_id
 WHERE h.user_id = $1 AND h.book_id = ANY($2::uuid[]) AND h.deleted_at IS NULL
 ORDER BY h.book_id, h.start_offset NULLS LAST, h.created_at
 

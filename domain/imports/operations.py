@@ -26,7 +26,7 @@ from uuid import UUID
 import msgspec
 
 from domain.anchoring.quotes import Quote, locate
-from domain.anchoring.text import BookText
+from domain.anchoring.text import BookText, kindle_location, location_span
 from domain.books.access import readable_book
 from domain.errors import Invalid, NotFound, NotReady, TooLarge
 from domain.imports.formats import FORMATS, Entry, ImportFormatError, detect, parse
@@ -37,13 +37,11 @@ from domain.imports.models import (
     LibraryImport,
     UnmatchedTitle,
 )
-from domain.reading.models import Color
+from domain.reading.models import MAX_SELECTED_CHARS, Color
 from domain.sql import Conn, load_queries
 
 Q = load_queries(__file__)
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
-MAX_QUOTE_CHARS = 2000  # a highlight's longest selected text
-CHARS_PER_LOCATION = 150  # a Kindle location, roughly
 _NAMESPACE = uuid.UUID("6f1f5a52-4f0c-4c8e-9a43-bd6a3a0e8c11")
 
 
@@ -160,7 +158,7 @@ def _hint(entry: Entry, book: BookText) -> float | None:
     """Where the file says the entry is, as a fraction of the book: a Kindle location
     is finer than a page (and pages differ between editions more)."""
     if entry.location:
-        return min(1.0, entry.location[0] * CHARS_PER_LOCATION / max(1, len(book.text)))
+        return min(1.0, location_span(entry.location[0])[0] / max(1, len(book.text)))
     if entry.page:
         return min(1.0, (entry.page - 0.5) / max(1, book.page_count))
     return None
@@ -172,8 +170,7 @@ def _window(entry: Entry, book: BookText, exact_locations: bool) -> tuple[int, i
     writes the chapter's title)."""
     if not exact_locations or entry.location is None:
         return book.chapter_named(entry.chapter)
-    first = entry.location[0]
-    return (first - 1) * CHARS_PER_LOCATION, first * CHARS_PER_LOCATION
+    return location_span(entry.location[0])
 
 
 def locations_exact(placed: list[Placed]) -> bool:
@@ -184,10 +181,8 @@ def locations_exact(placed: list[Placed]) -> bool:
     sure = [p for p in placed if p.entry.kind == "highlight" and p.entry.location
             and p.start is not None and p.confidence == 1.0]  # fmt: skip
     return len(sure) >= 2 and all(
-        (p.entry.location[0] - 1) * CHARS_PER_LOCATION <= (p.start or 0)
-        < p.entry.location[0] * CHARS_PER_LOCATION
-        for p in sure if p.entry.location
-    )  # fmt: skip
+        kindle_location(p.start or 0) == p.entry.location[0] for p in sure if p.entry.location
+    )
 
 
 def book_titles(entries: list[Entry], book: BookText) -> set[str]:
@@ -232,7 +227,7 @@ def place(
             hint = _hint(entry, book)
             offset = int(hint * len(book.text)) if hint is not None else None
             out.append(Placed(n, entry, offset, offset, None))
-        elif found is None or found.end - found.start > MAX_QUOTE_CHARS:
+        elif found is None or found.end - found.start > MAX_SELECTED_CHARS:
             out.append(Placed(n, entry, None, None, None))
         else:
             out.append(Placed(n, entry, found.start, found.end, round(found.confidence, 3)))

@@ -22,6 +22,7 @@ BookmarkCategory = Literal["manual", "favorite", "review", "notes"]
 AnnotationType = Literal["text", "voice", "drawing", "ai_insight"]
 Page = Annotated[int, Meta(ge=1, le=1_000_000)]
 Offset = Annotated[int, Meta(ge=0, le=2_000_000_000)]
+MAX_SELECTED_CHARS = 2000  # a highlight's longest words (imports and re-anchoring keep to it)
 Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
 Device = Annotated[str, Meta(min_length=1, max_length=64)]
 Tag = Annotated[str, Meta(min_length=1, max_length=50)]
@@ -93,7 +94,7 @@ class ReadingSession(Struct, kw_only=True):
 
 class HighlightCreate(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     id: UUID | None = None
-    selected_text: Annotated[str, Meta(min_length=1, max_length=2000)]
+    selected_text: Annotated[str, Meta(min_length=1, max_length=MAX_SELECTED_CHARS)]
     page_number: Page
     start_offset: Offset
     end_offset: Offset
