@@ -79,3 +79,9 @@ class UpstreamError(DomainError):
     """The model's API failed, refused (rate limit), timed out or cut the stream."""
 
     code = "upstream_error"
+
+
+class Unavailable(DomainError):
+    """A part of the service that is switched off here (not configured)."""
+
+    code = "unavailable"

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+import msgspec
+
 if TYPE_CHECKING:
     from domain.ai.prompt import Prompt
 
@@ -70,3 +72,15 @@ class Answerer(Protocol):
     def stream(self, prompt: Prompt) -> AnswerStream: ...
 
     def cost_usd(self, usage: Usage | None) -> Decimal: ...
+
+
+class Mail(msgspec.Struct, frozen=True):
+    to: str
+    subject: str
+    text: str
+
+
+class Mailer(Protocol):
+    async def send(self, mail: Mail) -> None:
+        """Deliver or raise; the caller decides what a failure means."""
+        ...

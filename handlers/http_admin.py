@@ -1,4 +1,5 @@
-"""GET /admin/health: the operator's view (administrators only)."""
+"""GET /admin/health: the operator's view; PUT /admin/users/{id}/subscription: a tier
+set by hand (administrators only)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import time
 from typing import Any
 from uuid import UUID
 
-from litestar import get
+from litestar import get, put
 
+from domain.accounts import billing
+from domain.accounts.models import User
 from domain.ops.health import check_admin, database_report
 from handlers.deps import PooledConn
 from server.context import AppContext
@@ -32,6 +35,18 @@ async def admin_health(ctx: AppContext, conn: PooledConn, user_id: UUID) -> dict
             "max": ctx.pool.get_max_size(),
         },
     }
+
+
+@put("/admin/users/{reader:uuid}/subscription", tags=["admin"])
+async def set_subscription(
+    reader: UUID, data: billing.SubscriptionSet, ctx: AppContext, conn: PooledConn, user_id: UUID
+) -> User:
+    """A refund, a gift, a support case: the tier and its end (null: never). The reader's
+    open devices get `quota.updated`."""
+    await check_admin(conn, user_id)
+    written = await billing.set_subscription(conn, reader, data)
+    ctx.hub.publish(written.events)
+    return written.value
 
 
 async def _redis(ctx: AppContext) -> dict[str, Any]:

@@ -1,14 +1,25 @@
-"""POST /auth/register, /auth/login, /auth/refresh, /auth/logout (PROTOCOL.md §2)."""
+"""POST /auth/register, /auth/login, /auth/refresh, /auth/logout (PROTOCOL.md §2), and
+the links mail carries: password reset and email confirmation."""
 
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, post
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar import Controller, Response, post
+from litestar.background_tasks import BackgroundTask
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+)
 
+from domain.accounts import mail
 from domain.accounts import operations as accounts
 from domain.accounts.models import (
+    EmailConfirmation,
     LoginCommand,
+    PasswordReset,
+    PasswordResetRequest,
     RefreshCommand,
     RegisterCommand,
     Revoked,
@@ -16,7 +27,7 @@ from domain.accounts.models import (
     User,
 )
 from domain.errors import TokenReused
-from handlers.deps import PooledConn
+from handlers.deps import PooledConn, logged
 from server.context import AppContext
 
 
@@ -47,10 +58,13 @@ class AuthController(Controller):
         data: RegisterCommand,
         ctx: AppContext,
         client: accounts.ClientInfo,
-    ) -> AuthResponse:
+    ) -> Response[AuthResponse]:
+        """Signs the reader in and mails a link that confirms their address."""
         # the pool, not a connection: none is held while the password is hashed
         session = await accounts.register(ctx.pool, data, client, ctx.settings.refresh_token_ttl_s)
-        return _respond(ctx, session)
+        confirm = logged(mail.send_confirmation, ctx.pool, ctx.mailer, session.user.id,
+                         ctx.settings.public_base_url)  # fmt: skip
+        return Response(_respond(ctx, session), background=BackgroundTask(confirm))
 
     @post("/login", status_code=HTTP_200_OK)
     async def login(
@@ -90,3 +104,25 @@ class AuthController(Controller):
         revoked = await accounts.logout(conn, data.refresh_token)
         if revoked is not None:
             ctx.hub.revoke(revoked)
+
+    @post("/password-reset", status_code=HTTP_202_ACCEPTED)
+    async def request_password_reset(
+        self, data: PasswordResetRequest, ctx: AppContext
+    ) -> Response[None]:
+        """Mails a single-use link valid for an hour to the account with this address.
+        The answer is the same, and as quick, whether or not one exists: the lookup and
+        the mail happen after it is sent."""
+        send = logged(mail.request_password_reset, ctx.pool, ctx.mailer, data.email,
+                      ctx.settings.public_base_url)  # fmt: skip
+        return Response(None, status_code=HTTP_202_ACCEPTED, background=BackgroundTask(send))
+
+    @post("/password-reset/confirm", status_code=HTTP_204_NO_CONTENT)
+    async def reset_password(self, data: PasswordReset, ctx: AppContext) -> None:
+        """A used, expired or unknown token is 422 naming `token`. Every session of the
+        account ends, its sockets close with 4401."""
+        ctx.hub.revoke(await mail.reset_password(ctx.pool, data.token, data.password))
+
+    @post("/confirm-email", status_code=HTTP_204_NO_CONTENT)
+    async def confirm_email(self, data: EmailConfirmation, conn: PooledConn) -> None:
+        """Needs no sign-in: the link may be opened on any device."""
+        await mail.confirm_email(conn, data.token)

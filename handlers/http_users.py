@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.background_tasks import BackgroundTask, BackgroundTasks
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from domain.accounts import devices
+from domain.accounts import devices, mail
 from domain.accounts import operations as accounts
 from domain.accounts.models import (
     AccountRemoval,
@@ -20,7 +21,7 @@ from domain.accounts.models import (
 from domain.ai import quota
 from domain.stats import operations as stats
 from domain.stats.models import ReadingDays, UserStats
-from handlers.deps import PooledConn
+from handlers.deps import PooledConn, logged
 from server.context import AppContext
 
 
@@ -33,8 +34,28 @@ class UsersController(Controller):
         return await accounts.get_user(conn, user_id)
 
     @patch("/me")
-    async def update_me(self, data: ProfilePatch, conn: PooledConn, user_id: UUID) -> User:
-        return await accounts.update_profile(conn, user_id, data)
+    async def update_me(self, data: ProfilePatch, ctx: AppContext, user_id: UUID) -> Response[User]:
+        """A new email needs `current_password`; the new address gets a confirmation
+        link and the old one a notice."""
+        change = await accounts.update_profile(
+            ctx.pool, user_id, data, ctx.settings.login_failures_before_throttle
+        )
+        if change.old_email is None:
+            return Response(change.user)
+        user = change.user
+        return Response(user, background=BackgroundTasks([
+            BackgroundTask(logged(mail.send_confirmation, ctx.pool, ctx.mailer, user_id,
+                                  ctx.settings.public_base_url)),
+            BackgroundTask(logged(mail.notify_address_changed, ctx.mailer, change.old_email,
+                                  user.email, user.username)),
+        ]))  # fmt: skip
+
+    @post("/me/confirmation", status_code=HTTP_202_ACCEPTED)
+    async def resend_confirmation(self, ctx: AppContext, user_id: UUID) -> None:
+        """Mails the confirmation link again: 409 when the address is confirmed, 429
+        after three in an hour."""
+        await mail.send_confirmation(ctx.pool, ctx.mailer, user_id, ctx.settings.public_base_url,
+                                     asked=True)  # fmt: skip
 
     @post("/me/password", status_code=HTTP_204_NO_CONTENT)
     async def change_password(self, data: PasswordChange, ctx: AppContext, user_id: UUID) -> None:

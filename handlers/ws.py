@@ -127,6 +127,7 @@ class Socket:
         except (msgspec.DecodeError, DomainError):
             await self._close_now(CLOSE_UNAUTHORIZED, "unauthorized")
             return None
+        self.ctx.activity.seen(user.id)
         profile = msgspec.to_builtins(to_public(user))
         # a private profile is not announced to a book's readers (presence shows names)
         self.announced = user.public_profile
@@ -201,6 +202,9 @@ class Socket:
             self._push(p.Error(request_id, "internal", "internal error"))
 
     async def _dispatch(self, frame: p.Frame) -> None:
+        if not isinstance(frame, p.Ping | p.Auth):  # keeping a socket open is not activity
+            assert self.conn is not None
+            self.ctx.activity.seen(self.conn.user_id)
         match frame:
             case p.Call():
                 await self._call(frame)

@@ -28,6 +28,7 @@ PUBLIC_PATHS = [
     "^/kosync/",  # devices sign in with their own headers (handlers/kosync.py)
     "^/opds",  # reading apps sign in with HTTP Basic auth (handlers/opds.py)
     "^/api/v1/auth/",
+    "^/api/v1/billing/stripe$",  # signed by Stripe (handlers/http_billing.py)
 ]
 
 

@@ -19,12 +19,13 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
-from domain.ports import Answerer, Embedder
+from domain.ports import Answerer, Embedder, Mailer
 from domain.reading import highlights
 from domain.reading.highlights import NewHighlight
 from domain.reading.models import Highlight
 from domain.writes import Written
 from server import embedded, metrics
+from server.activity import Activity
 from server.answerers import make_answerer
 from server.auth import Tokens
 from server.db import create_pool
@@ -34,6 +35,7 @@ from server.hub.fanout import Fanout
 from server.hub.feed import FeedRouter
 from server.hub.hub import Hub
 from server.live_answers import LiveAnswers
+from server.mail import make_mailer
 from server.migrate import migrate
 from server.schedule_loop import run_schedule
 from server.settings import Settings
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 class AppContext:
     settings: Settings
     tokens: Tokens
+    mailer: Mailer
     pool: asyncpg.Pool = field(init=False)
     redis: aioredis.Redis | None = None
     hub: Hub = field(init=False)
@@ -57,6 +60,7 @@ class AppContext:
     answerer: Answerer = field(init=False)
     live_answers: LiveAnswers = field(init=False)
     feed: FeedRouter = field(init=False)
+    activity: Activity = field(init=False)
     highlight_creates: GroupCommit[NewHighlight, Written[Highlight]] = field(init=False)
     _embedded_handle: Any = None
 
@@ -101,7 +105,8 @@ def build_context(settings: Settings) -> AppContext:
         if not settings.embedded_database:
             log.warning("JWT_SECRET is not set: using a secret kept in %s", settings.data_dir)
         secret = embedded.jwt_secret(settings.data_dir)
-    return AppContext(settings=settings, tokens=Tokens(secret, settings.access_token_ttl_s))
+    return AppContext(settings=settings, tokens=Tokens(secret, settings.access_token_ttl_s),
+                      mailer=make_mailer(settings))  # fmt: skip
 
 
 @asynccontextmanager
@@ -128,6 +133,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     await ctx.hub.start(lambda hub: make_fanout(settings, hub))
     ctx.live_answers = LiveAnswers(ctx.hub, ctx.pool, ctx.answerer)
     ctx.feed = FeedRouter(ctx.hub, ctx.pool)
+    ctx.activity = Activity(ctx.pool, settings.activity_flush_s)
+    ctx.activity.start()
     ctx.highlight_creates = GroupCommit(ctx.pool, highlights.create_many)
     worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish, ctx.hub.publish_ephemeral)
     await broker.startup()
@@ -148,6 +155,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
             with contextlib.suppress(asyncio.CancelledError):
                 await schedule
         await broker.shutdown()
+        await ctx.activity.stop()
         await ctx.highlight_creates.close()
         await ctx.hub.stop()
         if ctx.redis is not None:

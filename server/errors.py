@@ -29,6 +29,7 @@ HTTP_STATUS: dict[str, int] = {
     "too_large": 413,
     "not_ready": 409,
     "upstream_error": 502,
+    "unavailable": 503,
     "internal": 500,
 }
 WS_CODES = {

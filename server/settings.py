@@ -45,11 +45,21 @@ class Settings:
     anthropic_timeout_s: float = 60.0
     # embedded defaults live here
     data_dir: Path = Path(".bookmind")
+    # mail (password reset, email confirmation): logged when SMTP_URL is unset
+    smtp_url: str | None = None
+    mail_from: str = "BookMind <no-reply@localhost>"
+    # billing: Stripe's webhook signing secret (unset: the webhook answers 503), and
+    # which price pays for which tier (`price_123=pro,price_456=premium`; a price whose
+    # lookup key is `pro` or `premium` needs no entry)
+    stripe_webhook_secret: str | None = None
+    stripe_price_tiers: str | None = None
     # auth
     jwt_secret: str | None = None
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     login_failures_before_throttle: int = 5
+    # last_active_at is written this often (once for every reader active since)
+    activity_flush_s: float = 60.0
     # database pool
     db_pool_min: int = 2
     db_pool_max: int = 20

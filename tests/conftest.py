@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from server.db import init_connection
+from tests.mailbox import Mailbox
 from tests.services import Postgres, RedisService, ServerProcess, running_server
 from tests.standin_anthropic import StandIn
 
@@ -34,6 +35,15 @@ async def standin() -> AsyncIterator[StandIn]:
     await s.start()
     yield s
     await s.stop()
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback keeping the mail the server sends."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
 
 
 @pytest.fixture(scope="module")

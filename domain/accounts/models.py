@@ -5,18 +5,18 @@ Constraints declared here are the validation: msgspec names the failing field.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from domain.accounts.tiers import Tier, asks_remaining
 from domain.limits import BoundedJson
 
 Username = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_]{3,30}$")]
 Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
-Tier = Literal["free", "pro", "premium"]
 Name = Annotated[str, Meta(max_length=50)]
 Prefs = dict[str, Any]
 
@@ -53,8 +53,13 @@ class RefreshCommand(Struct, forbid_unknown_fields=True):
 
 
 class ProfilePatch(BoundedJson, forbid_unknown_fields=True, omit_defaults=True):
-    """Fields absent from the request stay as they are; preference objects are merged
-    key by key into the stored ones."""
+    """Fields absent from the request stay as they are; preference objects (and the
+    onboarding steps) are merged key by key into the stored ones. A new email needs the
+    current password."""
+
+    email: Email | UnsetType = UNSET
+    username: Username | UnsetType = UNSET
+    current_password: Annotated[str, Meta(min_length=1, max_length=256)] | UnsetType = UNSET
 
     first_name: Name | UnsetType | None = UNSET
     last_name: Name | UnsetType | None = UNSET
@@ -65,6 +70,20 @@ class ProfilePatch(BoundedJson, forbid_unknown_fields=True, omit_defaults=True):
     ai_preferences: Prefs | UnsetType = UNSET
     notification_preferences: Prefs | UnsetType = UNSET
     public_profile: bool | UnsetType = UNSET
+    onboarding_completed: Prefs | UnsetType = UNSET
+
+
+class PasswordResetRequest(Struct, forbid_unknown_fields=True):
+    email: Annotated[str, Meta(min_length=1, max_length=254)]
+
+
+class PasswordReset(Struct, forbid_unknown_fields=True):
+    token: Annotated[str, Meta(min_length=1, max_length=128)]
+    password: Password
+
+
+class EmailConfirmation(Struct, forbid_unknown_fields=True):
+    token: Annotated[str, Meta(min_length=1, max_length=128)]
 
 
 class PublicUser(Struct, kw_only=True):
@@ -81,9 +100,11 @@ class PublicUser(Struct, kw_only=True):
 
 
 class User(PublicUser, kw_only=True):
-    """The account as its owner sees it."""
+    """The account as its owner sees it. `subscription_tier` is the tier in force (a
+    paid one past its expiry is free)."""
 
     email: str
+    confirmed_at: datetime | None
     subscription_tier: Tier
     subscription_expires_at: datetime | None
     reading_preferences: Prefs
@@ -95,6 +116,9 @@ class User(PublicUser, kw_only=True):
     current_sign_in_at: datetime | None
     last_sign_in_at: datetime | None
     last_active_at: datetime | None
+    onboarding_completed: Prefs
+    # AI questions left today (UTC); null: no limit
+    ai_queries_remaining_today: int | None
     updated_at: datetime
 
 
@@ -120,12 +144,23 @@ def to_public(user: User) -> PublicUser:
     return PublicUser(**fields)
 
 
-USER_COLUMNS = ", ".join(User.__struct_fields__)
+# columns a User is read from: computed ones by their SQL, the rest as stored
+_COMPUTED = {
+    "subscription_tier": "effective_tier(subscription_tier, subscription_expires_at)",
+    "ai_queries_remaining_today": "ai_asks_today(id)",  # asked so far; user_from_row subtracts
+}
+USER_COLUMNS = ", ".join(
+    f"{_COMPUTED[f]} AS {f}" if f in _COMPUTED else f for f in User.__struct_fields__
+)
 PUBLIC_USER_COLUMNS = ", ".join(PublicUser.__struct_fields__)
 
 
 def user_from_row(row: Any) -> User:
-    return msgspec.convert(dict(row), User)
+    fields = dict(row)
+    fields["ai_queries_remaining_today"] = asks_remaining(
+        fields["subscription_tier"], fields["ai_queries_remaining_today"]
+    )
+    return msgspec.convert(fields, User)
 
 
 def public_user_from_row(row: Any) -> PublicUser:

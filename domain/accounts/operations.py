@@ -49,7 +49,12 @@ Q = load_queries(__file__, user_columns=USER_COLUMNS, public_columns=PUBLIC_USER
 BAD_CREDENTIALS = "wrong login or password"
 # a removed account can come back by signing in this long; then it is purged
 REMOVAL_GRACE = timedelta(days=30)
-PREFERENCE_FIELDS = ("reading_preferences", "ai_preferences", "notification_preferences")
+MERGED_FIELDS = (
+    "reading_preferences",
+    "ai_preferences",
+    "notification_preferences",
+    "onboarding_completed",
+)
 
 
 class ClientInfo(msgspec.Struct, frozen=True):
@@ -152,9 +157,7 @@ async def refresh(
     already rotated means it leaked: the whole chain is revoked."""
     reused = False
     async with conn.transaction():
-        row = await conn.fetchrow(
-            Q.refresh_token_for_update, rules.hash_refresh_token(refresh_token)
-        )
+        row = await conn.fetchrow(Q.refresh_token_for_update, rules.hash_token(refresh_token))
         if row is None:
             raise Unauthorized("invalid refresh token")
         if row["expires_at"] <= datetime.now(UTC):
@@ -241,7 +244,7 @@ async def logout(conn: Conn, refresh_token: str) -> Revoked | None:
     """Revoke the token's chain; an unknown token is already as good as revoked."""
     row = await conn.fetchrow(
         "SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = $1",
-        rules.hash_refresh_token(refresh_token),
+        rules.hash_token(refresh_token),
     )
     if row is None:
         return None
@@ -256,39 +259,59 @@ async def get_user(conn: Conn, user_id: UUID) -> User:
     return user_from_row(row)
 
 
-async def update_profile(conn: Conn, user_id: UUID, patch: ProfilePatch) -> User:
-    given, value = patch_fields(patch)
+class ProfileChange(msgspec.Struct, frozen=True):
+    """A changed profile, and its old address when the email changed (it is told)."""
 
+    user: User
+    old_email: str | None = None
+
+
+async def update_profile(db: Connections, user_id: UUID, patch: ProfilePatch,
+                         failure_threshold: int) -> ProfileChange:  # fmt: skip
+    """Names, bio, preferences and onboarding as given; a new username or email must be
+    free (409), and a new email needs the current password (403 when wrong, throttled like
+    logins) and is unconfirmed until its link is followed."""
+    given, value = patch_fields(patch)
     time_zone = value("time_zone")
     if isinstance(time_zone, str):
         rules.check_time_zone(time_zone)
-    await _check_merged_preferences(conn, user_id, patch)
-    row = await conn.fetchrow(
-        Q.update_profile,
-        user_id,
-        given("first_name"),
-        value("first_name"),
-        given("last_name"),
-        value("last_name"),
-        given("bio"),
-        value("bio"),
-        given("avatar_url"),
-        value("avatar_url"),
-        time_zone,
-        value("reading_preferences"),
-        value("ai_preferences"),
-        value("notification_preferences"),
-        value("public_profile"),
-    )
+    email, username = value("email"), value("username")
+    async with db.acquire() as conn:
+        old_email = await conn.fetchval(Q.email_of, user_id)
+    changing_email = isinstance(email, str) and email.strip().lower() != (old_email or "").lower()
+    if changing_email:
+        if patch.current_password is msgspec.UNSET:
+            raise Invalid("changing the email needs current_password", field="current_password")
+        key = await _confirm_password(db, user_id, patch.current_password, "current_password",
+                                      failure_threshold)  # fmt: skip
+    try:
+        async with db.acquire() as conn, conn.transaction():
+            await _check_merged_preferences(conn, user_id, patch)
+            if email is not None or username is not None:
+                await conn.execute(Q.change_identity, user_id,
+                                   email.strip() if changing_email else None, username)  # fmt: skip
+            if changing_email:
+                await conn.execute(Q.throttle_clear, key)
+            row = await conn.fetchrow(
+                Q.update_profile, user_id, given("first_name"), value("first_name"),
+                given("last_name"), value("last_name"), given("bio"), value("bio"),
+                given("avatar_url"), value("avatar_url"), time_zone,
+                value("reading_preferences"), value("ai_preferences"),
+                value("notification_preferences"), value("public_profile"),
+                value("onboarding_completed"),
+            )  # fmt: skip
+    except asyncpg.UniqueViolationError as exc:
+        field = "email" if "email" in (exc.constraint_name or "") else "username"
+        raise Conflict(f"that {field} is already taken", field=field) from None
     if row is None:
         raise NotFound("no such user")
-    return user_from_row(row)
+    return ProfileChange(user_from_row(row), old_email if changing_email else None)
 
 
 async def _check_merged_preferences(conn: Conn, user_id: UUID, patch: ProfilePatch) -> None:
     """Preferences are merged key by key, so small patches could grow them without end:
     the merged object is held to the same bound as one patch."""
-    for name in PREFERENCE_FIELDS:
+    for name in MERGED_FIELDS:
         given = getattr(patch, name)
         if given is msgspec.UNSET or not given:
             continue
@@ -325,9 +348,14 @@ async def _issue_refresh_token(
         Q.insert_refresh_token,
         user_id,
         family_id,
-        rules.hash_refresh_token(token),
+        rules.hash_token(token),
         float(ttl_s),
         client.user_agent,
         client.ip,
     )
     return token, token_id
+
+
+async def record_activity(conn: Conn, seen: dict[UUID, datetime]) -> None:
+    """When each reader was last seen doing something (a request, a socket frame)."""
+    await conn.execute(Q.record_activity, list(seen), list(seen.values()))

@@ -51,8 +51,8 @@ SET first_name = CASE WHEN $2 THEN $3 ELSE first_name END,
     ai_preferences = ai_preferences || coalesce($12, '{}'::jsonb),
     notification_preferences = notification_preferences || coalesce($13, '{}'::jsonb),
     public_profile = coalesce($14, public_profile),
-    last_active_at = now()
-WHERE id = $1
+    onboarding_completed = onboarding_completed || coalesce($15, '{}'::jsonb)
+WHERE id = $1 AND deleted_at IS NULL
 RETURNING {user_columns}
 
 -- name: insert_refresh_token
@@ -71,6 +71,9 @@ WHERE id = $1 AND revoked_at IS NULL
 
 -- name: password_of
 SELECT encrypted_password FROM users WHERE id = $1
+
+-- name: email_of
+SELECT email FROM users WHERE id = $1
 
 -- name: set_password
 UPDATE users SET encrypted_password = $2 WHERE id = $1
@@ -152,3 +155,81 @@ SELECT id, sync_password_hash FROM users
 WHERE (lower(email) = $1 OR lower(username) = $1) AND deleted_at IS NULL
 ORDER BY lower(username) = $1 DESC
 LIMIT 1
+
+-- name: user_for_mail
+-- the account an address belongs to; a removed one too (a reset, then a sign-in within
+-- the grace period, restores it)
+SELECT id, email, username, confirmed_at FROM users WHERE lower(email) = $1
+
+-- name: mails_sent_recently
+SELECT count(*) FROM account_tokens
+WHERE user_id = $1 AND purpose = $2 AND created_at > now() - interval '1 hour'
+
+-- name: insert_account_token
+INSERT INTO account_tokens (token_hash, user_id, purpose, email, expires_at)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+
+-- name: valid_account_token
+SELECT user_id, email FROM account_tokens
+WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+
+-- name: use_account_token
+-- single use: of two requests with one token, one gets the row
+UPDATE account_tokens SET used_at = now()
+WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+RETURNING user_id, email
+
+-- name: retire_account_tokens
+UPDATE account_tokens SET used_at = now()
+WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL
+
+-- name: confirm_address
+-- confirms the account's address only if it is still the one the link was sent to
+UPDATE users SET confirmed_at = coalesce(confirmed_at, now())
+WHERE id = $1 AND lower(email) = lower($2)
+RETURNING id
+
+-- name: login_names
+SELECT lower(email) AS email, lower(username) AS username FROM users WHERE id = $1
+
+-- name: change_identity
+-- a new email is unconfirmed until its link is followed
+UPDATE users
+SET email = coalesce($2, email),
+    username = coalesce($3, username),
+    confirmed_at = CASE WHEN $2::text IS NOT NULL AND lower($2) <> lower(email) THEN NULL
+                        ELSE confirmed_at END
+WHERE id = $1 AND deleted_at IS NULL
+RETURNING lower(email) AS email
+
+-- name: record_activity
+-- one statement for every reader active since the last flush
+UPDATE users SET last_active_at = v.at
+FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)
+WHERE users.id = v.id AND deleted_at IS NULL
+  AND (users.last_active_at IS NULL OR users.last_active_at < v.at)
+
+-- name: billing_customer
+-- the account a billing customer belongs to: by its customer id, else by the account id
+-- the checkout put in the subscription's metadata (the first event links the two)
+SELECT id FROM users
+WHERE stripe_customer_id = $1 OR (stripe_customer_id IS NULL AND id = $2)
+ORDER BY stripe_customer_id = $1 DESC NULLS LAST
+LIMIT 1
+FOR UPDATE
+
+-- name: newest_billing_event
+SELECT max(created) FROM billing_events WHERE user_id = $1 AND applied
+
+-- name: record_billing_event
+INSERT INTO billing_events (id, type, user_id, created, applied)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+
+-- name: set_subscription
+UPDATE users
+SET subscription_tier = $2, subscription_expires_at = $3,
+    stripe_customer_id = coalesce($4, stripe_customer_id)
+WHERE id = $1
+RETURNING {user_columns}

@@ -67,6 +67,6 @@ def retry_after(locked_until: datetime, now: datetime) -> int:
     return max(1, math.ceil((locked_until - now).total_seconds()))
 
 
-def hash_refresh_token(token: str) -> bytes:
-    """Refresh tokens are random, so a fast hash is enough to keep them unusable at rest."""
+def hash_token(token: str) -> bytes:
+    """Refresh and mailed tokens are random, so a fast hash keeps them unusable at rest."""
     return hashlib.sha256(token.encode()).digest()

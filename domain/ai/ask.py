@@ -221,11 +221,13 @@ async def _finish(
         if outcome.status == "failed" and not text:
             await quota.give_back(conn, ask.user_id)
         conversation = conversation_from_row(row)
+        own = user_channel(ask.user_id)
         stored = await append_events(
             conn,
-            [Event(user_channel(ask.user_id), ev.AI_CONVERSATION, conversation)],
+            [Event(own, ev.AI_CONVERSATION, conversation),
+             Event(own, ev.QUOTA_UPDATED, await quota.today(conn, ask.user_id))],
             ask.device,
-        )
+        )  # fmt: skip
     publish(stored)
     return conversation
 

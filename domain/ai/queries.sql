@@ -8,17 +8,14 @@ WHERE u.asks < $2
 RETURNING asks
 
 -- name: asks_today
-SELECT coalesce((SELECT asks FROM ai_daily_usage
-                 WHERE user_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date), 0)
+SELECT ai_asks_today($1)
 
 -- name: give_back_ask
 UPDATE ai_daily_usage SET asks = asks - 1
 WHERE user_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date AND asks > 0
 
 -- name: tier
-SELECT CASE WHEN subscription_tier <> 'free' AND subscription_expires_at < now() THEN 'free'
-            ELSE subscription_tier END
-FROM users WHERE id = $1
+SELECT effective_tier(subscription_tier, subscription_expires_at) FROM users WHERE id = $1
 
 -- name: spoiler_limit
 -- How far the reader may be told about: the furthest position reached, else (nothing

@@ -7,19 +7,19 @@ from uuid import UUID
 
 from msgspec import Struct
 
+from domain.accounts import tiers
 from domain.ai.sql import Q
 from domain.errors import QuotaExceeded
 from domain.sql import Conn
 
-DAILY_ASKS: dict[str, int | None] = {"free": 5, "pro": 100, "premium": None}
+UNCOUNTED = 2**31 - 1
 
 
 async def take(conn: Conn, user_id: UUID) -> None:
     tier = await conn.fetchval(Q.tier, user_id) or "free"
-    limit = DAILY_ASKS.get(tier, DAILY_ASKS["free"])
-    if limit is None:
-        return
-    if await conn.fetchval(Q.take_ask, user_id, limit) is None:
+    limit = tiers.daily_asks(tier)
+    # an unlimited tier is counted too (`used_today`, stats), under a limit never reached
+    if await conn.fetchval(Q.take_ask, user_id, UNCOUNTED if limit is None else limit) is None:
         raise QuotaExceeded(f"the {tier} plan allows {limit} questions a day; more tomorrow (UTC)")
 
 
@@ -41,10 +41,9 @@ class Quota(Struct, kw_only=True):
 
 async def today(conn: Conn, user_id: UUID) -> Quota:
     tier = await conn.fetchval(Q.tier, user_id) or "free"
-    limit = DAILY_ASKS.get(tier, DAILY_ASKS["free"])
     used = await conn.fetchval(Q.asks_today, user_id)
     midnight = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(), UTC)
     return Quota(
-        tier=tier, daily_limit=limit, used_today=used,
-        remaining_today=None if limit is None else max(0, limit - used), resets_at=midnight,
+        tier=tier, daily_limit=tiers.daily_asks(tier), used_today=used,
+        remaining_today=tiers.asks_remaining(tier, used), resets_at=midnight,
     )  # fmt: skip

@@ -85,8 +85,9 @@ LIMIT $4
 -- name: highlight_to_share
 SELECT h.id, h.user_id, h.book_id, h.selected_text, h.public, b.title, b.author,
        (b.visibility = 'public' OR b.user_id = $2) AND b.deleted_at IS NULL AS book_readable,
-       (SELECT CASE WHEN subscription_tier <> 'free' AND subscription_expires_at < now()
-                    THEN 'free' ELSE subscription_tier END FROM users WHERE id = $2) AS tier
+       (SELECT effective_tier(subscription_tier, subscription_expires_at)
+        FROM users WHERE id = $2) AS tier,
+       (SELECT confirmed_at IS NOT NULL FROM users WHERE id = $2) AS confirmed
 FROM highlights h JOIN books b ON b.id = h.book_id
 WHERE h.id = $1 AND h.deleted_at IS NULL
 

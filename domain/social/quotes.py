@@ -62,6 +62,9 @@ async def share(
     if row is None or not row["book_readable"] or (row["user_id"] != user_id and not row["public"]):
         # another reader's private highlight, or one on a book the caller may not read
         raise NotFound("no such highlight")
+    if not row["confirmed"]:  # a card is a public page: spam needs a real address first
+        raise Forbidden("confirm your email address to share quote cards; "
+                        "POST /users/me/confirmation mails the link again")  # fmt: skip
     text = " ".join(row["selected_text"].split())
     if not QUOTE_MIN <= len(text) <= QUOTE_MAX:
         raise Invalid(f"a quote is {QUOTE_MIN} to {QUOTE_MAX} characters; this highlight has "

@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import server_env
+from tests.mailbox import Mailbox
 from tests.services import ROOT, ServerProcess, running_server
 from tests.standin_anthropic import StandIn
 
@@ -43,12 +44,14 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-async def web_server(database_url: str, standin: StandIn) -> AsyncIterator[ServerProcess]:
+async def web_server(
+    database_url: str, standin: StandIn, mailbox: Mailbox
+) -> AsyncIterator[ServerProcess]:
     # access tokens last 30 s so that the tests outlive several: the page must renew
     # them (and its socket's) without the reader noticing
     env = server_env(
         database_url, ANTHROPIC_API_KEY="test-key", ANTHROPIC_BASE_URL=standin.url,
-        ANTHROPIC_MODEL="claude-sonnet-5-5", ACCESS_TOKEN_TTL_S="30",
+        ANTHROPIC_MODEL="claude-sonnet-5-5", ACCESS_TOKEN_TTL_S="30", SMTP_URL=mailbox.url,
     )  # fmt: skip
     async with running_server(env) as proc:
         yield proc

@@ -30,6 +30,7 @@ from tests.browser.pages import (
     sign_in,
     sign_up,
 )
+from tests.mailbox import Mailbox, link_in
 from tests.services import CORPUS, ROOT, ServerProcess
 from tests.standin_anthropic import Scenario, StandIn
 
@@ -237,16 +238,35 @@ async def test_a_followers_feed_shows_a_new_public_highlight_live(story: Story) 
     await other.screenshot(path=screenshot_path("social"))
 
 
-async def test_a_highlight_becomes_a_quote_card_with_a_link(story: Story) -> None:
+async def test_a_highlight_becomes_a_quote_card_once_the_address_is_confirmed(
+    story: Story, mailbox: Mailbox
+) -> None:
     page = story.owner.page
-    await page.get_by_role("button", name="Highlights (", exact=False).click()
-    await (
-        page.get_by_role("list", name="Your highlights")
-        .get_by_role("button", name="Share")
-        .first.click()
+
+    async def open_share_dialog() -> Locator:
+        await page.get_by_role("button", name="Highlights (", exact=False).click()
+        await (
+            page.get_by_role("list", name="Your highlights")
+            .get_by_role("button", name="Share")
+            .first.click()
+        )
+        dialog = page.get_by_role("dialog", name="Share as a quote card")
+        await expect(dialog).to_be_visible()
+        return dialog
+
+    dialog = await open_share_dialog()
+    await dialog.get_by_role("button", name="Create card").click()
+    await expect(dialog.get_by_role("alert")).to_contain_text("confirm your email address")
+    await dialog.get_by_role("button", name="Close").click()
+    # the link in the mail sign-up sent, opened in the same browser
+    mail = await mailbox.wait_for(f"{story.owner.username}@example.com", "Confirm your email")
+    await page.goto(link_in(mail, "#/confirm-email/"))
+    await expect(page.locator("#main").get_by_role("status")).to_have_text(
+        "Your email address is confirmed."
     )
-    dialog = page.get_by_role("dialog", name="Share as a quote card")
-    await expect(dialog).to_be_visible()
+    await open_book(page, TITLE, CHAPTER)
+
+    dialog = await open_share_dialog()
     await dialog.get_by_role("button", name="Create card").click()
     card = dialog.locator("img.card")
     await expect(card).to_be_visible(timeout=20_000)
@@ -396,17 +416,35 @@ async def test_a_sync_password_set_in_settings_signs_koreader_in(
     await reader.context.close()
 
 
-async def test_a_wrong_password_is_refused_with_a_message(
-    browser: Browser, web_server: ServerProcess
+async def test_a_wrong_password_is_refused_and_a_forgotten_one_reset_by_mail(
+    browser: Browser, web_server: ServerProcess, mailbox: Mailbox
 ) -> None:
     reader = await sign_up(browser, web_server.base_url, "cy")
-    await reader.page.get_by_role("button", name="Sign out").click()
-    form = reader.page.locator("form", has=reader.page.get_by_role("heading", name="Sign in"))
+    page = reader.page
+    await page.get_by_role("button", name="Sign out").click()
+    form = page.locator("form", has=page.get_by_role("heading", name="Sign in"))
     await form.get_by_label("Email or username").fill(reader.username)
     await form.get_by_label("Password").fill("not the password")
     await form.get_by_role("button", name="Sign in").click()
-    await expect(reader.page.get_by_role("alert")).not_to_be_empty()
-    await expect(reader.page.get_by_role("heading", name="Library")).to_be_hidden()
+    await expect(page.get_by_role("alert")).not_to_be_empty()
+    await expect(page.get_by_role("heading", name="Library")).to_be_hidden()
+
+    await page.get_by_text("Forgot your password?").click()
+    forgot = page.get_by_role("form", name="Reset password")
+    await forgot.get_by_label("Email").fill(f"{reader.username}@example.com")
+    await forgot.get_by_role("button", name="Send me a link").click()
+    await expect(page.get_by_role("status")).to_contain_text("a link to choose a new password")
+    mail = await mailbox.wait_for(f"{reader.username}@example.com", "Reset your BookMind password")
+    await page.goto(link_in(mail, "#/reset-password/"))
+    chosen = page.get_by_role("form", name="New password")
+    await chosen.get_by_label("New password").fill("a new password for cy")
+    await chosen.get_by_role("button", name="Set password").click()
+    await expect(page.get_by_role("status")).to_contain_text("Sign in with your new password")
+    await page.get_by_role("link", name="Sign in").click()
+    await form.get_by_label("Email or username").fill(reader.username)
+    await form.get_by_label("Password").fill("a new password for cy")
+    await form.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Library")).to_be_visible()
     await reader.context.close()
 
 

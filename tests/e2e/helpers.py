@@ -37,6 +37,17 @@ async def register(base_url: str) -> Account:
     return Account(UUID(body["user"]["id"]), name, body["access_token"])
 
 
+async def confirm(database_url: str, *accounts: Account) -> None:
+    """Confirm the accounts' addresses as following the mailed link would (that path is
+    tested by tests/e2e/test_account_mail.py): sharing quote cards needs it."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE users SET confirmed_at = now() WHERE id = ANY($1::uuid[])",
+                           [a.id for a in accounts])  # fmt: skip
+    finally:
+        await conn.close()
+
+
 async def book_for(database_url: str, owner: UUID, *, public: bool = False) -> UUID:
     conn = await asyncpg.connect(database_url)
     try:

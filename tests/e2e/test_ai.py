@@ -298,6 +298,31 @@ async def test_the_quota_holds_under_a_race(
     await b.close()
 
 
+async def test_pro_asks_a_hundred_a_day_and_premium_without_limit(
+    ai_server: ServerProcess, reader: tuple[Account, str], database_url: str
+) -> None:
+    account = await register(ai_server.base_url)
+    book_id = await _ready_book(ai_server, account)
+    await _set_tier(database_url, account.id, "pro", used_today=99)
+    ws = WsClient(ai_server.ws_url, account.token, "phone")
+    await ws.open()
+    asks = {"book_id": book_id, "question": "Who is the Queen?", "spoilers": True}
+    assert (await ws.ask(**asks))[-1]["type"] == "ai.completed"  # the hundredth
+    told = await ws.wait_for(lambda f: f.get("event") == "quota.updated")
+    assert told["data"]["daily_limit"] == 100 and told["data"]["remaining_today"] == 0
+    over = await ws.ask(**asks)
+    assert over[-1]["code"] == "quota_exceeded" and "100 questions a day" in over[-1]["message"]
+    async with _http(ai_server, account) as http:
+        assert (await http.get("/users/me")).json()["ai_queries_remaining_today"] == 0
+        await _set_tier(database_url, account.id, "premium")
+        for _ in range(3):
+            assert (await ws.ask(**asks))[-1]["type"] == "ai.completed"
+        me = (await http.get("/users/me")).json()
+        assert me["subscription_tier"] == "premium" and me["ai_queries_remaining_today"] is None
+        assert (await http.get("/users/me/quota")).json()["used_today"] == 103
+    await ws.close()
+
+
 async def test_an_ask_cancelled_after_its_prompt_was_sent_is_counted(
     ai_server: ServerProcess, standin: StandIn, database_url: str
 ) -> None:

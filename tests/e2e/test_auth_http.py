@@ -214,3 +214,10 @@ async def test_operations_endpoints(server: ServerProcess) -> None:
         text = metrics.text
         for name in ("bookmind_requests_total", "bookmind_ws_connections", "bookmind_db_pool_size"):
             assert name in text, name
+
+
+async def test_billing_is_off_without_its_signing_secret(http: httpx.AsyncClient) -> None:
+    off = await http.post(
+        "/billing/stripe", content=b"{}", headers={"Stripe-Signature": "t=1,v1=0"}
+    )
+    assert off.status_code == 503 and "STRIPE_WEBHOOK_SECRET" in off.json()["message"]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image, ImageStat
 
-from tests.e2e.helpers import Account, book_for, post_highlight, register
+from tests.e2e.helpers import Account, book_for, confirm, post_highlight, register
 from tests.services import ServerProcess
 from tests.wsclient import WsClient
 
@@ -35,6 +35,7 @@ async def test_share_renders_a_card_and_a_public_page(
     server: ServerProcess, database_url: str
 ) -> None:
     reader = await register(server.base_url)
+    await confirm(database_url, reader)
     book = await book_for(database_url, reader.id)
     ws = WsClient(server.ws_url, reader.token, "phone")
     await ws.open()
@@ -114,6 +115,7 @@ async def test_share_renders_a_card_and_a_public_page(
 
 async def test_who_may_share_what(server: ServerProcess, database_url: str) -> None:
     owner, other = await register(server.base_url), await register(server.base_url)
+    await confirm(database_url, owner, other)
     book = await book_for(database_url, owner.id, public=True)
     async with _http(server, owner) as http:
         templates = await _templates(http)
@@ -164,6 +166,7 @@ async def test_collections_keep_order_notes_and_counts(
     server: ServerProcess, database_url: str
 ) -> None:
     curator, other = await register(server.base_url), await register(server.base_url)
+    await confirm(database_url, curator, other)
     book = await book_for(database_url, curator.id)
     async with _http(server, curator) as http:
         template = (await _templates(http))["Sunrise"]["id"]
@@ -223,6 +226,7 @@ async def test_trending_ranks_and_broadcasts(server: ServerProcess, database_url
     from workers.social import rank_trending, template_metrics
 
     author, watcher = await register(server.base_url), await register(server.base_url)
+    await confirm(database_url, author, watcher)
     book = await book_for(database_url, author.id)
     async with _http(server, author) as http:
         template = (await _templates(http))["Typewriter"]["id"]
@@ -269,6 +273,7 @@ async def test_share_and_engage_over_call(server: ServerProcess, database_url: s
     rules as REST, the card's links on the address the socket reached, and another
     reader's private highlight is not there."""
     reader, other = await register(server.base_url), await register(server.base_url)
+    await confirm(database_url, reader, other)
     book = await book_for(database_url, reader.id)
     ws = WsClient(server.ws_url, reader.token, "phone")
     await ws.open()

@@ -18,7 +18,7 @@ import websockets
 from server.db import create_pool
 from server.settings import Settings
 from server.storage import LocalStorage
-from tests.e2e.helpers import Account, book_for, register
+from tests.e2e.helpers import Account, book_for, confirm, register
 from tests.services import ServerProcess
 from tests.wsclient import WsClient
 from workers import context
@@ -58,6 +58,7 @@ async def test_public_items_on_a_private_book_stay_with_its_owner(
     server: ServerProcess, database_url: str
 ) -> None:
     author, fan = await register(server.base_url), await register(server.base_url)
+    await confirm(database_url, author, fan)
     private_book = await book_for(database_url, author.id)
     public_book = await book_for(database_url, author.id, public=True)
     fan_ws = WsClient(server.ws_url, fan.token, "fan-phone")
@@ -228,6 +229,7 @@ async def test_purging_a_removed_account_removes_only_its_data(
     server: ServerProcess, database_url: str
 ) -> None:
     leaving, reader = await register(server.base_url), await register(server.base_url)
+    await confirm(database_url, leaving, reader)
     shared_book = await book_for(database_url, leaving.id, public=True)
     own_book = await book_for(database_url, leaving.id)
     async with _http(server, leaving) as mine, _http(server, reader) as theirs:

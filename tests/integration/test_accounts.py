@@ -167,25 +167,29 @@ async def test_profile_patch_merges_preferences_and_keeps_absent_fields(
         b' "time_zone": "Europe/Berlin"}',
         type=ProfilePatch,
     )
-    updated = await accounts.update_profile(conn, user.id, patch)
+    updated = (await accounts.update_profile(Single(conn), user.id, patch, 5)).user
     assert updated.bio == "Reads at night"
     assert updated.time_zone == "Europe/Berlin"
     assert updated.reading_preferences == {**user.reading_preferences, "theme": "dark"}
     assert updated.first_name is None
-    cleared = await accounts.update_profile(
-        conn, user.id, msgspec.json.decode(b'{"bio": null}', type=ProfilePatch)
-    )
+    cleared = (
+        await accounts.update_profile(
+            Single(conn), user.id, msgspec.json.decode(b'{"bio": null}', type=ProfilePatch), 5
+        )
+    ).user
     assert cleared.bio is None
     assert cleared.time_zone == "Europe/Berlin"
     with pytest.raises(Invalid) as exc:
-        await accounts.update_profile(conn, user.id, ProfilePatch(time_zone="Mars/Olympus"))
+        await accounts.update_profile(
+            Single(conn), user.id, ProfilePatch(time_zone="Mars/Olympus"), 5
+        )
     assert exc.value.field == "time_zone"
 
 
 async def test_private_profiles_are_visible_to_their_owner_only(conn: asyncpg.Connection) -> None:
     alice = (await _register(conn, "alice")).user
     bob = (await _register(conn, "bob")).user
-    await accounts.update_profile(conn, alice.id, ProfilePatch(public_profile=False))
+    await accounts.update_profile(Single(conn), alice.id, ProfilePatch(public_profile=False), 5)
     with pytest.raises(NotFound):
         await accounts.public_profile(conn, "alice", bob.id)
     assert (await accounts.public_profile(conn, "ALICE", alice.id)).id == alice.id

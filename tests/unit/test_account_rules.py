@@ -58,7 +58,7 @@ def test_profile_patch_tells_absent_from_null() -> None:
 
 
 def test_refresh_tokens_are_stored_hashed() -> None:
-    digest = rules.hash_refresh_token("abc")
+    digest = rules.hash_token("abc")
     assert len(digest) == 32 and digest != b"abc"
 
 

@@ -6,10 +6,17 @@ import { readerView } from "./reader.js";
 import { socialView } from "./social.js";
 import { statsView } from "./stats.js";
 import { settingsView } from "./settings.js";
+import { confirmEmailView, forgotPassword, resetPasswordView } from "./account.js";
 
 const bm = new BookMind();
 const main = document.getElementById("main");
 let current = null; // the view on screen: {destroy()}
+
+// the links mail carries: they work signed in or not
+const openRoutes = [
+  [/^#\/reset-password\/([A-Za-z0-9_-]+)$/, (m) => resetPasswordView(bm, main, m[1])],
+  [/^#\/confirm-email\/([A-Za-z0-9_-]+)$/, (m) => confirmEmailView(bm, main, m[1])],
+];
 
 const routes = [
   [/^#\/book\/([0-9a-f-]{36})$/, (m) => readerView(bm, main, m[1])],
@@ -28,6 +35,14 @@ const routes = [
 async function route() {
   if (current && current.destroy) current.destroy();
   current = null;
+  for (const [pattern, make] of openRoutes) {
+    const m = location.hash.match(pattern);
+    if (m) {
+      document.getElementById("top").hidden = !bm.signedIn;
+      await make(m);
+      return;
+    }
+  }
   if (!bm.signedIn) { authView(); return; }
   showHeader();
   const hash = location.hash;
@@ -84,7 +99,8 @@ function authView() {
           field("Username", "username", "text", { pattern: "[A-Za-z0-9_]{3,30}", autocomplete: "username",
             title: "3 to 30 letters, digits or _" }),
           field("Password", "password", "password", { minlength: 8, autocomplete: "new-password" }),
-          h("button", { type: "submit" }, "Create account")))));
+          h("button", { type: "submit" }, "Create account"))),
+      forgotPassword(bm)));
 }
 
 document.getElementById("signout").addEventListener("click", async () => {

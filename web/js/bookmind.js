@@ -83,6 +83,16 @@ export class BookMind extends EventTarget {
     return this._start(await this._fetchJson("POST", "/auth/login", { login, password }));
   }
 
+  /** A request that needs no session (the links mail carries). */
+  anonymous(method, path, body) { return this._fetchJson(method, path, body); }
+
+  /** The account changed (a PATCH, a confirmation): keep the stored session's copy true. */
+  setUser(user) {
+    if (!this.session) return;
+    this.session.user = user;
+    this.storage.setItem(SESSION_KEY, JSON.stringify(this.session));
+  }
+
   async logout() {
     const token = this.session && this.session.refresh_token;
     this._end();

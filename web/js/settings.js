@@ -1,5 +1,7 @@
-// The reader's settings: the sync password that KOReader (kosync) signs in with.
+// The reader's settings: the account, the sync password that KOReader (kosync) signs
+// in with, exports and imports.
 import { h, clear, errorText } from "./dom.js";
+import { accountSection } from "./account.js";
 import { exportControls } from "./exports.js";
 import { importControls } from "./imports.js";
 
@@ -11,6 +13,7 @@ export async function settingsView(bm, main) {
   const server = `${location.origin}/kosync`;
   clear(main, h("section", { class: "settings" },
     h("h1", {}, "Settings"),
+    accountSection(bm),
     h("section", { "aria-labelledby": "devices-h" },
       h("h2", { id: "devices-h" }, "Reading devices (KOReader)"),
       h("p", {}, "KOReader's progress sync keeps your place between an e-reader and BookMind, live. ",
