@@ -103,12 +103,13 @@ function authView() {
       forgotPassword(bm)));
 }
 
-document.getElementById("signout").addEventListener("click", async () => {
-  await bm.logout();
-  location.hash = "#/";
-  route();
+document.getElementById("signout").addEventListener("click", () => {
+  // no hashchange: the signedout event draws the sign-in view once, so nothing typed into
+  // it is wiped by a second drawing when the logout request returns
+  history.replaceState(null, "", "#/");
+  bm.logout();
 });
-bm.addEventListener("signedout", () => { if (current) route(); });
+bm.addEventListener("signedout", () => route());
 // events after a resume point the server no longer keeps: the view loads its state again
 bm.addEventListener("resync", () => route());
 bm.addEventListener("status", (e) => {
