@@ -15,7 +15,9 @@ from litestar.params import Body, Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from domain.books import library
 from domain.books import operations as books
+from domain.books.library import LibraryFilter, Rating, RatingSet, Scope, Sort, Status
 from domain.books.models import Book, BookPatch, ChapterContent, ChapterSummary
 from domain.books.operations import CONTENT_TYPES
 from domain.books.search import BookHits, Hit, search_library
@@ -153,9 +155,18 @@ class BooksController(Controller):
     async def list_books(
         self, conn: PooledConn, user_id: UUID, cursor: str | None = None,
         limit: int = Parameter(query="limit", default=DEFAULT_LIMIT),
+        # `scope` itself would be Litestar's ASGI scope
+        shelf: Scope = Parameter(query="scope", default="all"),
+        sort: Sort = "recent", status: Status | None = None,
+        q: str | None = Parameter(query="q", default=None, max_length=200),
+        genre: str | None = Parameter(query="genre", default=None, max_length=200),
+        difficulty: int | None = Parameter(query="difficulty", default=None, ge=1, le=10),
     ) -> Response[Page[Book]]:  # fmt: skip
-        page, heads = await books.list_readable(
-            conn, user_id, cursor=cursor, limit=check_limit(limit)
+        where = LibraryFilter(
+            scope=shelf, q=q, genre=genre, difficulty=difficulty, status=status, sort=sort
+        )
+        page, heads = await library.list_library(
+            conn, user_id, where, cursor=cursor, limit=check_limit(limit)
         )
         return Response(page, headers=event_seq_header(heads))
 
@@ -179,6 +190,18 @@ class BooksController(Controller):
         written = await books.delete(conn, ctx.files, user_id, book_id)
         ctx.hub.publish(written.events)
         ctx.hub.close_book(book_id, user_id)  # nothing more of it reaches other readers
+
+    @get("/{book_id:uuid}/rating")
+    async def my_rating(self, book_id: UUID, conn: PooledConn, user_id: UUID) -> Rating:
+        return await library.rating(conn, user_id, book_id)
+
+    @put("/{book_id:uuid}/rating")
+    async def rate(self, book_id: UUID, data: RatingSet, conn: PooledConn, user_id: UUID) -> Rating:
+        return await library.rate(conn, user_id, book_id, data)
+
+    @delete("/{book_id:uuid}/rating", status_code=HTTP_204_NO_CONTENT)
+    async def unrate(self, book_id: UUID, conn: PooledConn, user_id: UUID) -> None:
+        await library.unrate(conn, user_id, book_id)
 
     @get("/{book_id:uuid}/file")
     async def original_file(

@@ -141,6 +141,7 @@ async def _store(
         chapter_ids = {r["chapter_number"]: r["id"] for r in made}
         cover_url = await _store_cover(book_id, parsed)
         await indexing.store(conn, book_id, chapter_ids, index, res.embedder.model_name)
+        await conn.execute(Q.store_facts, book_id, parsed.facts.columns())
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, title_is_placeholder, parsed.title, parsed.author,
             parsed.page_count, parsed.word_count,
@@ -189,6 +190,7 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
         await conn.execute(Q.copy_chapters, book_id, source["id"])
         await conn.execute(Q.copy_passages, book_id, source["id"])
         await conn.execute(Q.copy_windows, book_id, source["id"])
+        await conn.execute(Q.store_facts, book_id, source["file_facts"])
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, placeholder, source["file_title"], source["file_author"],
             source["page_count"], source["word_count"], source["reading_time_minutes"],

@@ -105,7 +105,9 @@ async def clean_old_data(pool: asyncpg.Pool) -> dict[str, int]:
         counts["ai_conversations"] = await _delete_in_batches(
             conn, "DELETE FROM ai_conversations WHERE (id, created_at) IN (SELECT c.id, "
             "c.created_at FROM ai_conversations c JOIN users u ON u.id = c.user_id "
-            f"WHERE c.created_at < $1 AND u.subscription_tier = 'free' LIMIT {BATCH})",
+            "WHERE c.created_at < $1 "
+            "AND effective_tier(u.subscription_tier, u.subscription_expires_at) = 'free' "
+            f"LIMIT {BATCH})",
             now - FREE_CONVERSATIONS_KEPT,
         )  # fmt: skip
         files = context.current().files

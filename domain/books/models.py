@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -20,6 +20,10 @@ class BookPatch(Struct, forbid_unknown_fields=True, kw_only=True):
     genre: Short | UnsetType | None = UNSET
     language: Annotated[str, Meta(min_length=2, max_length=16)] | UnsetType = UNSET
     visibility: Visibility | UnsetType = UNSET
+    # ISBN-10 or ISBN-13, hyphens and spaces allowed; stored as both forms when it has both
+    isbn: Annotated[str, Meta(max_length=32)] | UnsetType | None = UNSET
+    publisher: Short | UnsetType | None = UNSET
+    published_date: date | UnsetType | None = UNSET
 
 
 class Book(Struct, kw_only=True):
@@ -30,6 +34,12 @@ class Book(Struct, kw_only=True):
     description: str | None
     language: str
     genre: str | None
+    # from the file (EPUB's OPF, PDF's info and first pages, DOCX's core properties) or
+    # set by the owner
+    isbn_10: str | None
+    isbn_13: str | None
+    publisher: str | None
+    published_date: date | None
     page_count: int | None
     word_count: int | None
     file_type: str | None
@@ -51,6 +61,15 @@ class Book(Struct, kw_only=True):
     total_highlights: int
     total_bookmarks: int
     community_highlights_count: int
+    # readers' ratings (1-5): their average and count
+    community_rating: float | None
+    ratings_count: int
+    # readers who opened it, and the share of them who finished it
+    readers_count: int
+    completion_rate_percent: int
+    # quote cards made from its highlights, and those by readers other than its owner
+    total_shares: int
+    community_shares_count: int
     cover_image_url: str | None
     created_at: datetime
     updated_at: datetime

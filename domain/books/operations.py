@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 
 from domain import events as ev
+from domain.books import isbn
 from domain.books.access import BookRef, readable_book
 from domain.books.detect import detect_type
 from domain.books.fingerprint import partial_md5
@@ -36,11 +37,10 @@ from domain.errors import (
     UnsupportedType,
 )
 from domain.events import Event, StoredEvent, append_events, user_channel
-from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.ports import FileStore
 from domain.sql import Conn, load_queries
-from domain.writes import Written, read_with_heads
+from domain.writes import Written
 
 Q = load_queries(
     __file__,
@@ -185,19 +185,6 @@ async def get(conn: Conn, user_id: UUID, book_id: UUID) -> Book:
     return book_from_row(await conn.fetchrow(Q.book_by_id, book_id))
 
 
-async def list_readable(
-    conn: Conn, user_id: UUID, *, cursor: str | None, limit: int
-) -> tuple[Page[Book], dict[str, int]]:
-    after = decode_cursor(cursor)
-    stamp, last_id = after if after else (None, None)
-
-    async def read() -> Page[Book]:
-        rows = await conn.fetch(Q.readable_books, user_id, stamp, last_id, limit + 1)
-        return page_of([book_from_row(r) for r in rows], limit, lambda b: (b.created_at, b.id))
-
-    return await read_with_heads(conn, [user_channel(user_id)], read)
-
-
 async def _owned(conn: Conn, user_id: UUID, book_id: UUID) -> BookRef:
     book = await readable_book(conn, book_id, user_id)
     if book.user_id != user_id:
@@ -214,15 +201,29 @@ async def update(conn: Conn, user_id: UUID, book_id: UUID, patch: BookPatch) -> 
     """Change the owner's fields; `closed` when the book just turned private (its other
     readers' subscriptions must end)."""
     given, value = patch_fields(patch)
+    isbn_10, isbn_13 = _isbn_forms(value("isbn"))
 
     before = await _owned(conn, user_id, book_id)
     row = await conn.fetchrow(
         Q.update_book, book_id, value("title"), given("author"), value("author"),
         given("description"), value("description"), given("genre"), value("genre"),
-        value("language"), value("visibility"),
+        value("language"), value("visibility"), given("isbn"), isbn_10, isbn_13,
+        given("publisher"), value("publisher"), given("published_date"),
+        value("published_date"),
     )  # fmt: skip
     book = book_from_row(row)
     return BookChange(book, before.visibility == "public" and book.visibility != "public")
+
+
+def _isbn_forms(raw: str | None) -> tuple[str | None, str | None]:
+    """Both forms of the ISBN the owner gave (None clears them); one that fails its
+    check digit is refused, so a typo never reaches a catalog lookup."""
+    if raw is None:
+        return None, None
+    found = isbn.forms(raw)
+    if found is None:
+        raise Invalid("not a valid ISBN-10 or ISBN-13 (check digit)", field="isbn")
+    return found
 
 
 async def delete(

@@ -10,6 +10,8 @@ import docx
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from domain.books import facts, isbn
+from domain.books.facts import FileFacts
 from domain.books.parsed import ParsedBook, ParseError, Section, assemble
 from domain.books.zipguard import check_zip
 
@@ -31,7 +33,12 @@ def parse_docx(data: bytes) -> ParsedBook:
         current.text += ("\n\n" if current.text else "") + text
     sections.append(current)
     props = document.core_properties
-    return assemble(props.title or None, props.author or None, sections, None)
+    book = assemble(props.title or None, props.author or None, sections, None)
+    book.facts = FileFacts(
+        isbn=isbn.forms(props.identifier) if props.identifier else None,
+        language=facts.language(props.language),
+    )
+    return book
 
 
 def _blocks(content: Iterator[Paragraph | Table]) -> Iterator[tuple[str, bool]]:

@@ -13,6 +13,8 @@ import ebooklib
 import lxml.html
 from ebooklib import epub
 
+from domain.books import facts, isbn
+from domain.books.facts import FileFacts
 from domain.books.parsed import ParsedBook, ParseError, Section, assemble
 from domain.books.zipguard import check_zip
 
@@ -115,6 +117,13 @@ def parse_epub(data: bytes) -> ParsedBook:
         sections.append(Section(title, text, source_index=position))
     parsed = assemble(_first(book, "title"), _first(book, "creator"), sections, None)
     parsed.cover_image = _cover(book)
+    identifiers = [str(v[0]) for v in book.get_metadata("DC", "identifier")]
+    parsed.facts = FileFacts(
+        isbn=next(filter(None, map(isbn.forms, identifiers)), None),
+        publisher=facts.short(_first(book, "publisher")),
+        published=facts.published(_first(book, "date")),
+        language=facts.language(_first(book, "language")),
+    )
     return parsed
 
 

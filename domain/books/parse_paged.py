@@ -9,7 +9,8 @@ import re
 
 import pymupdf
 
-from domain.books import textlayer
+from domain.books import facts, textlayer
+from domain.books.facts import FileFacts
 from domain.books.parsed import ParsedBook, ParseError, Section, assemble
 
 MAX_PAGES = 5000
@@ -54,6 +55,12 @@ def parse_paged(data: bytes, kind: str) -> ParsedBook:
         book = assemble(_meta(doc, "title"), _meta(doc, "author"), sections, len(pages))
         book.cover_image = _first_page_image(doc)
         book.warnings = warnings
+        book.facts = FileFacts(
+            # MOBI's EXTH; PDF has none, and its creationDate is when the file was made,
+            # not when the book was published
+            publisher=facts.short(_meta(doc, "publisher")),
+            language=facts.language(doc.language),
+        )
         return book
 
 

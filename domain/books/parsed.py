@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain.books.facts import FileFacts
+
 SEPARATOR = "\n\n"
 # EPUB and DOCX have no pages: a virtual page is this many characters of text, so page
 # numbers still mean the same thing on every device
@@ -53,6 +55,7 @@ class ParsedBook:
     cover_image: bytes | None = None  # raw image bytes, made into a thumbnail later
     # sentences for the reader about text that could not be read (pages left out)
     warnings: list[str] = field(default_factory=list)
+    facts: FileFacts = field(default_factory=FileFacts)
 
     @property
     def text(self) -> str:

@@ -38,13 +38,6 @@ INSERT INTO book_file_replacements (book_id, user_id) VALUES ($1, $2)
 -- name: book_by_id
 SELECT {book_columns} FROM books WHERE id = $1
 
--- name: readable_books
-SELECT {book_columns} FROM books
-WHERE (user_id = $1 OR visibility = 'public') AND deleted_at IS NULL
-  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-ORDER BY created_at DESC, id DESC
-LIMIT $4
-
 -- name: update_book
 UPDATE books
 SET title = coalesce($2, title),
@@ -52,7 +45,11 @@ SET title = coalesce($2, title),
     description = CASE WHEN $5 THEN $6 ELSE description END,
     genre = CASE WHEN $7 THEN $8 ELSE genre END,
     language = coalesce($9, language),
-    visibility = coalesce($10, visibility)
+    visibility = coalesce($10, visibility),
+    isbn_10 = CASE WHEN $11 THEN $12 ELSE isbn_10 END,
+    isbn_13 = CASE WHEN $11 THEN $13 ELSE isbn_13 END,
+    publisher = CASE WHEN $14 THEN $15 ELSE publisher END,
+    published_date = CASE WHEN $16 THEN $17 ELSE published_date END
 WHERE id = $1
 RETURNING {book_columns}
 
@@ -138,6 +135,24 @@ SET processing_status = 'completed',
 WHERE id = $1
 RETURNING {book_columns}
 
+-- name: store_facts
+-- The file's facts ($2, as facts.FileFacts.columns): each column still holding what the
+-- last file said (or nothing, or the default language) takes what this one says.
+UPDATE books SET
+    isbn_10 = CASE WHEN isbn_13 IS NOT DISTINCT FROM file_facts->>'isbn_13'
+                   THEN $2::jsonb->>'isbn_10' ELSE isbn_10 END,
+    isbn_13 = CASE WHEN isbn_13 IS NOT DISTINCT FROM file_facts->>'isbn_13'
+                   THEN $2::jsonb->>'isbn_13' ELSE isbn_13 END,
+    publisher = CASE WHEN publisher IS NOT DISTINCT FROM file_facts->>'publisher'
+                     THEN $2::jsonb->>'publisher' ELSE publisher END,
+    published_date = CASE WHEN published_date IS NOT DISTINCT FROM
+                                   (file_facts->>'published_date')::date
+                          THEN ($2::jsonb->>'published_date')::date ELSE published_date END,
+    language = CASE WHEN language = coalesce(file_facts->>'language', 'en')
+                    THEN coalesce($2::jsonb->>'language', 'en') ELSE language END,
+    file_facts = $2::jsonb
+WHERE id = $1
+
 -- name: fail_ingest
 UPDATE books SET processing_status = 'failed', processing_error = $2
 WHERE id = $1 AND processing_status <> 'completed'
@@ -215,13 +230,14 @@ LIMIT $5
 -- An ingested book made from the very same file (any owner: the text, passages and
 -- vectors derive from the bytes alone, and nothing of the other reader comes along -- the
 -- title and author are the file's own, not what its owner renamed it to).
-SELECT b.id, b.file_title, b.file_author, b.page_count, b.word_count,
+SELECT b.id, b.file_title, b.file_author, b.file_facts, b.page_count, b.word_count,
        b.reading_time_minutes, b.difficulty_level, b.cover_image_url, b.topics, b.key_concepts,
        b.ai_summary
 FROM books b
 WHERE b.file_sha256 = $1 AND b.id <> $2 AND b.processing_status = 'completed'
   AND b.deleted_at IS NULL
   AND b.file_metadata_known
+  AND b.file_facts <> '{}'  -- its edition facts were read (not before migration 0027)
   AND cardinality(b.warnings) = 0  -- read again: this server may read more of it now
   AND b.index_version = $3  -- not one waiting to be re-indexed
   AND EXISTS (SELECT 1 FROM book_embeddings e WHERE e.book_id = b.id)

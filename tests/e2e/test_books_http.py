@@ -16,6 +16,7 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 import pytest
+from ebooklib import epub
 
 from tests.conftest import server_env
 from tests.e2e.helpers import Account, register
@@ -290,6 +291,7 @@ async def test_ownership_visibility_and_delete(
         alice = (CORPUS / "alice-in-wonderland_epub3.epub").read_bytes()
         edition = {"file": ("alice.epub", alice)}
         assert (await theirs.put(f"/books/{book_id}/file", files=edition)).status_code == 403
+        ws.frames.clear()  # the first book.ready is not the new edition's
         again = await mine.put(f"/books/{book_id}/file", files=edition)
         assert again.status_code == 202 and again.json()["processing_status"] == "pending"
         assert (await _finished(ws, book_id))["event"] == "book.ready"
@@ -317,4 +319,98 @@ async def test_ownership_visibility_and_delete(
     finally:
         await conn.close()
     assert not (ROOT / ".bookmind" / "files" / "books" / book_id).exists()
+    await ws.close()
+
+
+def _edition(identifier: str, publisher: str, issued: str, language: str) -> bytes:
+    """A small EPUB whose OPF names its edition, as publishers' files do."""
+    made = epub.EpubBook()
+    made.set_identifier(identifier)
+    made.set_title("An Edition")
+    made.set_language(language)
+    made.add_metadata("DC", "publisher", publisher)
+    made.add_metadata("DC", "date", issued)
+    chapter = epub.EpubHtml(title="One", file_name="one.xhtml", lang=language)
+    chapter.content = "<h1>One</h1>" + "<p>Words that a reader reads, one after another.</p>" * 20
+    made.add_item(chapter)
+    made.toc = [chapter]
+    made.spine = [chapter]
+    made.add_item(epub.EpubNcx())
+    made.add_item(epub.EpubNav())
+    out = io.BytesIO()
+    epub.write_epub(out, made)
+    return out.getvalue()
+
+
+async def test_the_edition_is_read_from_the_file_and_the_owners_corrections_stay(
+    books_server: ServerProcess, owner: Account
+) -> None:
+    ws = WsClient(books_server.ws_url, owner.token, "reader")
+    await ws.open()
+    first = _edition("urn:isbn:978-0-14-143951-8", "Penguin Classics", "2003-04-29", "en-GB")
+    async with _client(books_server, owner) as http:
+        made = await http.post("/books", files={"file": ("first.epub", first)})
+        book_id = made.json()["id"]
+        assert (await _finished(ws, book_id))["event"] == "book.ready"
+        book = (await http.get(f"/books/{book_id}")).json()
+        assert (book["isbn_10"], book["isbn_13"]) == ("0141439513", "9780141439518")
+        assert book["publisher"] == "Penguin Classics"
+        assert book["published_date"] == "2003-04-29" and book["language"] == "en-GB"
+        assert book["community_rating"] is None and book["ratings_count"] == 0
+        assert book["completion_rate_percent"] == 0 and book["total_shares"] == 0
+
+        typo = await http.patch(f"/books/{book_id}", json={"isbn": "978-0-14-143951-9"})
+        assert typo.status_code == 422 and typo.json()["field"] == "isbn"
+        for bad in ({"published_date": "2003-02-30"}, {"publisher": 5}, {"isbn": "x" * 40}):
+            assert (await http.patch(f"/books/{book_id}", json=bad)).status_code == 422, bad
+        edition = ("isbn_10", "isbn_13", "publisher", "published_date", "language", "title")
+        after = (await http.get(f"/books/{book_id}")).json()
+        assert [after[k] for k in edition] == [book[k] for k in edition]  # nothing changed
+
+        fixed = await http.patch(
+            f"/books/{book_id}", json={"isbn": "0-8044-2957-X", "publisher": "My Press"}
+        )
+        assert fixed.status_code == 200, fixed.text
+        assert (fixed.json()["isbn_10"], fixed.json()["isbn_13"]) == ("080442957X", "9780804429573")
+
+        # a new edition of the file: what the owner corrected stays theirs, the rest
+        # follows the new file
+        second = _edition("urn:isbn:9791090636071", "Other House", "2010", "fr")
+        ws.frames.clear()  # the first book.ready is not the second's
+        assert (
+            await http.put(f"/books/{book_id}/file", files={"file": ("second.epub", second)})
+        ).status_code == 202
+        assert (await _finished(ws, book_id))["event"] == "book.ready"
+        book = (await http.get(f"/books/{book_id}")).json()
+        assert book["isbn_13"] == "9780804429573" and book["publisher"] == "My Press"
+        assert book["published_date"] == "2010-01-01" and book["language"] == "fr"
+
+        cleared = await http.patch(f"/books/{book_id}", json={"isbn": None, "publisher": None})
+        assert cleared.json()["isbn_10"] is None and cleared.json()["isbn_13"] is None
+        assert cleared.json()["publisher"] is None
+
+        rated = await http.put(f"/books/{book_id}/rating", json={"rating": 4})
+        assert rated.status_code == 200, rated.text
+        assert rated.json() == {
+            "book_id": book_id, "rating": 4, "community_rating": 4.0, "ratings_count": 1
+        }  # fmt: skip
+        for bad in ({"rating": 6}, {"rating": "4"}, {"rating": 4, "extra": 1}, {}):
+            refused = await http.put(f"/books/{book_id}/rating", json=bad)
+            assert refused.status_code == 422, bad
+        assert (await http.get(f"/books/{book_id}")).json()["community_rating"] == 4.0
+        assert (await http.delete(f"/books/{book_id}/rating")).status_code == 204
+        assert (await http.get(f"/books/{book_id}/rating")).json()["rating"] is None
+        stranger = await register(books_server.base_url)
+        async with _client(books_server, stranger) as theirs:  # a private book: unseen
+            put = await theirs.put(f"/books/{book_id}/rating", json={"rating": 1})
+            assert put.status_code == 404
+            listed = await theirs.get("/books", params={"scope": "all"})
+            assert listed.status_code == 200, listed.text
+            assert listed.json()["items"] == []
+
+        found = await http.get("/books", params={"q": "an edit", "sort": "title", "limit": 1})
+        assert [b["id"] for b in found.json()["items"]] == [book_id]
+        for bad in ({"scope": "everyone"}, {"sort": "rating"}, {"status": "done"},
+                    {"difficulty": "11"}, {"cursor": "x"}):  # fmt: skip
+            assert (await http.get("/books", params=bad)).status_code == 422, bad
     await ws.close()

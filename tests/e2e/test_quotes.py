@@ -172,6 +172,9 @@ async def test_collections_keep_order_notes_and_counts(
         template = (await _templates(http))["Sunrise"]["id"]
         shares = [await _share(http, book, f"a quote worth keeping, number {i}", template)
                   for i in range(3)]  # fmt: skip
+        counted = (await http.get(f"/api/v1/books/{book}")).json()
+        # the owner's own cards: shares, none by the community
+        assert (counted["total_shares"], counted["community_shares_count"]) == (3, 0)
         made = await http.post("/api/v1/collections", json={"title": "Keepers", "public": True})
         assert made.status_code == 201
         cid = made.json()["id"]

@@ -95,6 +95,9 @@ async def test_clean_up_removes_exactly_what_the_retention_rules_say(
         free = await make_user(conn)
         pro = await make_user(conn)
         await conn.execute("UPDATE users SET subscription_tier = 'pro' WHERE id = $1", pro)
+        lapsed = await make_user(conn)  # paid once: its period is over, so it is free
+        await conn.execute("UPDATE users SET subscription_tier = 'pro', subscription_expires_at"
+                           " = now() - interval '1 day' WHERE id = $1", lapsed)  # fmt: skip
         book = await make_book(conn, free)
         sessions = {
             age: await conn.fetchval(
@@ -106,7 +109,7 @@ async def test_clean_up_removes_exactly_what_the_retention_rules_say(
             (who, age): await conn.fetchval(
                 "INSERT INTO ai_conversations (user_id, book_id, question, created_at) "
                 "VALUES ($1, $2, 'why?', now() - $3::interval) RETURNING id", user, book, age)
-            for who, user in (("free", free), ("pro", pro))
+            for who, user in (("free", free), ("pro", pro), ("lapsed", lapsed))
             for age in (timedelta(days=100), timedelta(days=80))
         }  # fmt: skip
         template = await conn.fetchval(
@@ -142,13 +145,14 @@ async def test_clean_up_removes_exactly_what_the_retention_rules_say(
         put = "INSERT INTO quote_collection_items (quote_collection_id, quote_share_id, position) "
         await conn.execute(put + "VALUES ($1, $2, 1)", shelf, collected)
     counts = await clean_old_data(pool)
-    assert counts == {"reading_sessions": 1, "ai_conversations": 1, "quote_shares": 1}
+    assert counts == {"reading_sessions": 1, "ai_conversations": 2, "quote_shares": 1}
     kept_sessions = {r["id"] for r in await pool.fetch("SELECT id FROM reading_sessions")}
     assert sessions[timedelta(days=364)] in kept_sessions
     assert sessions[timedelta(days=366)] not in kept_sessions
     kept = {r["id"] for r in await pool.fetch("SELECT id FROM ai_conversations")}
-    assert conversations[("free", timedelta(days=100))] not in kept
-    assert {conversations[k] for k in conversations if k != ("free", timedelta(days=100))} <= kept
+    gone = {("free", timedelta(days=100)), ("lapsed", timedelta(days=100))}
+    assert not {conversations[k] for k in gone} & kept
+    assert {conversations[k] for k in conversations if k not in gone} <= kept
     left = {r["id"] for r in await pool.fetch("SELECT id FROM quote_shares")}
     assert left == {shares[(0, 29)], shares[(3, 31)], liked, collected}
     assert not (tmp_path / quote_files_prefix(shares[(0, 31)])).exists()
