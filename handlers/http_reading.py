@@ -30,6 +30,7 @@ from domain.reading.models import (
     ProgressUpdate,
     ProgressView,
     ReadingSession,
+    ReadingState,
     SessionEnd,
     SessionStart,
 )
@@ -89,6 +90,19 @@ class BookReadingController(Controller):
         written = await sessions.start(conn, user_id, book_id, data, device)
         return published(ctx, written, creates=True)
 
+    @get("/sessions")
+    async def list_sessions(
+        self, book_id: UUID, conn: PooledConn, user_id: UUID, cursor: str | None = None,
+        limit: int = Limit,
+    ) -> Page[ReadingSession]:  # fmt: skip
+        return await sessions.history(
+            conn, user_id, book_id, cursor=cursor, limit=check_limit(limit)
+        )
+
+    @get("/reading")
+    async def reading_state(self, book_id: UUID, conn: PooledConn, user_id: UUID) -> ReadingState:
+        return await sessions.reading_state(conn, user_id, book_id)
+
     @post("/highlights")
     async def create_highlight(
         self, book_id: UUID, data: HighlightCreate, ctx: AppContext, user_id: UUID,
@@ -101,11 +115,12 @@ class BookReadingController(Controller):
     @get("/highlights")
     async def list_highlights(
         self, book_id: UUID, conn: PooledConn, user_id: UUID,
-        scope: Literal["own", "public"] = "own", cursor: str | None = None,
-        limit: int = Limit,
+        # named `scope` on the wire: the Python name `scope` is Litestar's ASGI scope
+        whose: Literal["own", "public"] = Parameter(query="scope", default="own"),
+        cursor: str | None = None, limit: int = Limit,
     ) -> Response[Page[Highlight]]:  # fmt: skip
         page, heads = await highlights.list_for_book(
-            conn, user_id, book_id, public=scope == "public", cursor=cursor,
+            conn, user_id, book_id, public=whose == "public", cursor=cursor,
             limit=check_limit(limit),
         )  # fmt: skip
         return paged(page, heads)

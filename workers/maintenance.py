@@ -1,8 +1,9 @@
 """Scheduled maintenance: partitions ahead of time, analytics views refreshed, expired
-events and tombstones purged, old data cleaned as the seed says.
+events and tombstones purged, old data cleaned as the seed says, reading sessions left
+open closed.
 
 `python -m workers.maintenance refresh-views` (or `partitions`, `purge`, `clean`,
-`sweep-books`, `reindex`, `document-ids`) runs a job by hand."""
+`close-sessions`, `sweep-books`, `reindex`, `document-ids`) runs a job by hand."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import asyncpg
 from domain.accounts.operations import purge_removed
 from domain.books.operations import purge_deleted
 from domain.events import purge_before
+from domain.reading import sessions
 from domain.social.files import quote_files_prefix
 from domain.sql import Conn
 from server.settings import Settings
@@ -136,6 +138,24 @@ async def _delete_in_batches(conn: Conn, statement: str, *args: object) -> int:
             return total
 
 
+async def close_idle_sessions(pool: asyncpg.Pool) -> dict[str, int]:
+    """End the reading sessions no device ended, at their last activity; every open
+    device of the reader hears `session.ended`."""
+    closed = 0
+    while True:
+        async with pool.acquire() as conn:
+            stored = await sessions.close_stale(conn)
+        context.current().publish(stored)
+        closed += len(stored)
+        if len(stored) < sessions.CLOSE_BATCH:
+            return {"closed": closed}
+
+
+@broker.task(task_name="maintenance.close_sessions", schedule=[{"cron": "*/10 * * * *"}])
+async def close_sessions_task() -> dict[str, Any] | None:
+    return await run_once("close_sessions", 600, close_idle_sessions)
+
+
 @broker.task(task_name="maintenance.partitions", schedule=[{"cron": "7 * * * *"}])
 async def partitions_task() -> dict[str, Any] | None:
     return await run_once("partitions", 3600, ensure_partitions)
@@ -193,6 +213,7 @@ async def _main(command: str) -> int:
             "partitions": ensure_partitions,
             "purge": purge_expired,
             "clean": clean_old_data,
+            "close-sessions": close_idle_sessions,
             "sweep-books": _sweep_books,
             "reindex": _reindex_all,
             "document-ids": _document_ids,

@@ -89,6 +89,21 @@ class ReadingSession(Struct, kw_only=True):
     platform: str | None
 
 
+class ReadingState(Struct, kw_only=True):
+    """The caller's reading of one book (zeros and nulls before they open it)."""
+
+    book_id: UUID
+    first_opened_at: datetime | None
+    last_read_at: datetime | None
+    progress_percentage: float | None
+    completed: bool
+    completed_at: datetime | None
+    total_time_spent_seconds: int
+    total_sessions: int
+    completion_time_seconds: int | None
+    estimated_finish_date: datetime | None
+
+
 # -- highlights -----------------------------------------------------------------------
 
 

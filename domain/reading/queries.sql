@@ -341,3 +341,41 @@ SET total_time_spent_seconds = p.total_time_spent_seconds + EXCLUDED.total_time_
 -- name: furthest
 SELECT furthest_character_offset, furthest_percentage FROM reading_progress
 WHERE user_id = $1 AND book_id = $2
+
+-- name: sessions_of_book
+-- the caller's sessions on a book, newest first ($3, $4: the last page's cursor)
+SELECT {session_columns} FROM reading_sessions
+WHERE user_id = $1 AND book_id = $2
+  AND ($3::timestamptz IS NULL OR (started_at, id) < ($3, $4))
+ORDER BY started_at DESC, id DESC
+LIMIT $5
+
+-- name: reading_state
+-- the caller's reading of a book, and the reading time of their last 14 days on it
+SELECT p.first_opened_at, p.last_read_at, p.progress_percentage, p.completed,
+       p.completed_at, coalesce(p.total_time_spent_seconds, 0) AS total_time_spent_seconds,
+       coalesce(p.total_sessions, 0) AS total_sessions, p.completion_time_seconds,
+       (SELECT coalesce(sum(s.duration_seconds), 0) FROM reading_sessions s
+        WHERE s.user_id = $1 AND s.book_id = $2 AND s.ended_at IS NOT NULL
+          AND s.started_at > now() - interval '14 days') AS recent_seconds
+FROM (SELECT 1) one
+LEFT JOIN reading_progress p ON p.user_id = $1 AND p.book_id = $2
+
+-- name: close_stale_sessions
+-- Sessions a device never ended (closed tab, dead battery) end at their last activity:
+-- the latest position any of the reader's devices saved in the book since the session
+-- began, else its start. Only sessions idle for $1 or longer; a batch at a time.
+SELECT s.id, s.started_at, s.user_id, s.book_id, s.start_page, a.last_active,
+       (SELECT p.current_page FROM reading_progress p
+        WHERE p.user_id = s.user_id AND p.book_id = s.book_id) AS last_page
+FROM reading_sessions s
+CROSS JOIN LATERAL (
+    SELECT greatest(s.started_at, (SELECT max(r.updated_at) FROM reading_positions r
+                                   WHERE r.user_id = s.user_id AND r.book_id = s.book_id
+                                     AND r.updated_at >= s.started_at)) AS last_active
+) a
+WHERE s.ended_at IS NULL AND s.started_at < now() - $1::interval
+  AND a.last_active < now() - $1::interval
+ORDER BY s.started_at
+LIMIT $2
+FOR UPDATE OF s SKIP LOCKED

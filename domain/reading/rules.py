@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.errors import Invalid
 
@@ -44,6 +44,25 @@ def plain_text(annotation_type: str, content: str | None, transcript: str | None
         return None
     text = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", source))).strip()
     return text or None
+
+
+# the pace of the last this-many days estimates when a reader will finish a book
+PACE_DAYS = 14
+
+
+def estimated_finish(
+    progress: float | None, total_seconds: int, recent_seconds: int, now: datetime
+) -> datetime | None:
+    """When the reader will finish at their recent pace: the time the rest of the book
+    takes at the speed they have read it so far, spread over days at the reading time
+    per day of their last PACE_DAYS days. None when finished or with no recent pace."""
+    if not progress or progress >= COMPLETION_THRESHOLD or total_seconds <= 0:
+        return None
+    if recent_seconds <= 0:
+        return None
+    seconds_left = (1 - progress) * total_seconds / progress
+    per_day = recent_seconds / PACE_DAYS
+    return now + timedelta(days=seconds_left / per_day)
 
 
 def session_figures(

@@ -109,3 +109,26 @@ async def test_reading_per_day_counts_each_day_in_the_readers_time_zone(
             assert refused.status_code in (400, 422), (bad, refused.text)
     async with _client(server, None) as http:
         assert (await http.get("/users/me/stats/daily")).status_code == 401
+
+
+async def test_reading_state_and_sessions_over_http(
+    server: ServerProcess, database_url: str
+) -> None:
+    reader, stranger = await register(server.base_url), await register(server.base_url)
+    book = await book_for(database_url, reader.id)
+    async with _client(server, reader) as http:
+        started = await http.post(f"/books/{book}/sessions", json={"start_page": 2})
+        assert started.status_code == 201
+        ended = await http.patch(f"/sessions/{started.json()['id']}", json={"end_page": 7})
+        assert ended.status_code == 200 and ended.json()["pages_read"] == 5
+        sessions = (await http.get(f"/books/{book}/sessions", params={"limit": 5})).json()
+        assert [s["id"] for s in sessions["items"]] == [started.json()["id"]]
+        state = (await http.get(f"/books/{book}/reading")).json()
+        assert state["book_id"] == str(book) and state["total_sessions"] == 1
+        assert state["completed"] is False and state["estimated_finish_date"] is None
+        assert (
+            await http.get(f"/books/{book}/sessions", params={"cursor": "x"})
+        ).status_code == 422
+    async with _client(server, stranger) as http:
+        assert (await http.get(f"/books/{book}/sessions")).status_code == 404
+        assert (await http.get(f"/books/{book}/reading")).status_code == 404

@@ -83,6 +83,12 @@ async def test_public_items_on_a_private_book_stay_with_its_owner(
         # stored: the same
         feed = (await theirs.get("/feed")).json()["items"]
         assert [(e["kind"], e["item"]["id"]) for e in feed] == [("highlight", shown)]
+        listed = await theirs.get(f"/books/{public_book}/highlights", params={"scope": "public"})
+        assert [h["id"] for h in listed.json()["items"]] == [shown]
+        assert (await theirs.get(f"/books/{public_book}/highlights")).json()["items"] == []
+        assert (
+            await theirs.get(f"/books/{private_book}/highlights", params={"scope": "public"})
+        ).status_code == 404
 
         # others get 404 for it, whatever they try
         for reply in (

@@ -19,7 +19,8 @@ def test_each_job_is_due_on_its_schedule() -> None:
     assert at(10, 7) == {"maintenance.partitions"}
     assert at(10, 17) == {"maintenance.purge_expired"}
     assert at(10, 20) == {"maintenance.refresh_views", "books.sweep", "imports.sweep",
-                          "highlights.analyze", "quotes.trending"}  # fmt: skip
+                          "highlights.analyze", "quotes.trending",
+                          "maintenance.close_sessions"}  # fmt: skip
     assert at(10, 37) == {"quotes.template_metrics"}
     assert at(10, 22) == {"highlights.analyze"}
     assert at(10, 21) == set()
