@@ -13,16 +13,21 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from domain.pagination import DEFAULT_LIMIT, Page, check_limit
+from domain.reading import across_books, bookmarks, highlights, progress, sessions
 from domain.reading import annotations as annotation_ops
-from domain.reading import bookmarks, highlights, progress, sessions
+from domain.reading.across_books import AnnotationFilter, BookmarkFilter, HighlightFilter
 from domain.reading.models import (
     Annotation,
     AnnotationCreate,
     AnnotationPatch,
+    AnnotationType,
     AutoBookmark,
     Bookmark,
+    BookmarkCategory,
     BookmarkCreate,
     BookmarkPatch,
+    Category,
+    Color,
     Highlight,
     HighlightCreate,
     HighlightPatch,
@@ -41,6 +46,7 @@ from server.context import AppContext
 T = TypeVar("T")
 Device = Parameter(header="X-Device", required=False, max_length=64)
 Limit = Parameter(query="limit", ge=1, le=100, default=DEFAULT_LIMIT)
+Words = Parameter(query="q", default=None, min_length=1, max_length=200)
 
 
 def event_seq_header(heads: dict[str, int]) -> dict[str, str]:
@@ -224,3 +230,63 @@ class ReadingItemsController(Controller):
         device: str | None = Device,
     ) -> None:  # fmt: skip
         published(ctx, await annotation_ops.delete(conn, user_id, item_id, device))
+
+    @post("/highlights/{item_id:uuid}/restore", status_code=HTTP_200_OK)
+    async def restore_highlight(
+        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
+        device: str | None = Device,
+    ) -> Response[Highlight]:  # fmt: skip
+        return published(ctx, await highlights.restore(conn, user_id, item_id, device))
+
+    @post("/bookmarks/{item_id:uuid}/restore", status_code=HTTP_200_OK)
+    async def restore_bookmark(
+        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
+        device: str | None = Device,
+    ) -> Response[Bookmark]:  # fmt: skip
+        return published(ctx, await bookmarks.restore(conn, user_id, item_id, device))
+
+    @post("/annotations/{item_id:uuid}/restore", status_code=HTTP_200_OK)
+    async def restore_annotation(
+        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
+        device: str | None = Device,
+    ) -> Response[Annotation]:  # fmt: skip
+        return published(ctx, await annotation_ops.restore(conn, user_id, item_id, device))
+
+    @get("/highlights")
+    async def all_highlights(
+        self, conn: PooledConn, user_id: UUID, book_id: UUID | None = None,
+        color: Color | None = None, category: Category | None = None,
+        tag: str | None = Parameter(query="tag", default=None, min_length=1, max_length=50),
+        public: bool | None = None, q: str | None = Words, cursor: str | None = None,
+        limit: int = Limit,
+    ) -> Response[Page[Highlight]]:  # fmt: skip
+        where = HighlightFilter(
+            book_id=book_id, color=color, category=category, tag=tag, public=public, q=q
+        )
+        return paged(*await across_books.list_highlights(
+            conn, user_id, where, cursor=cursor, limit=check_limit(limit)
+        ))  # fmt: skip
+
+    @get("/bookmarks")
+    async def all_bookmarks(
+        self, conn: PooledConn, user_id: UUID, book_id: UUID | None = None,
+        category: BookmarkCategory | None = None, q: str | None = Words,
+        cursor: str | None = None, limit: int = Limit,
+    ) -> Response[Page[Bookmark]]:  # fmt: skip
+        where = BookmarkFilter(book_id=book_id, category=category, q=q)
+        return paged(*await across_books.list_bookmarks(
+            conn, user_id, where, cursor=cursor, limit=check_limit(limit)
+        ))  # fmt: skip
+
+    @get("/annotations")
+    async def all_annotations(
+        self, conn: PooledConn, user_id: UUID, book_id: UUID | None = None,
+        kind: AnnotationType | None = Parameter(query="type", default=None),
+        tag: str | None = Parameter(query="tag", default=None, min_length=1, max_length=50),
+        public: bool | None = None, q: str | None = Words, cursor: str | None = None,
+        limit: int = Limit,
+    ) -> Response[Page[Annotation]]:  # fmt: skip
+        where = AnnotationFilter(book_id=book_id, annotation_type=kind, tag=tag, public=public, q=q)
+        return paged(*await across_books.list_annotations(
+            conn, user_id, where, cursor=cursor, limit=check_limit(limit)
+        ))  # fmt: skip

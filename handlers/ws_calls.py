@@ -164,6 +164,9 @@ METHODS: dict[str, Method] = {
     "highlight.delete": _method(
         ById, lambda db, c, p: highlights.delete(db, c.user_id, p.id, c.device)
     ),
+    "highlight.restore": _method(
+        ById, lambda db, c, p: highlights.restore(db, c.user_id, p.id, c.device)
+    ),
     "bookmark.create": _method(
         BookmarkCreateParams,
         lambda db, c, p: bookmarks.create(db, c.user_id, p.book_id, p, c.device),
@@ -173,6 +176,9 @@ METHODS: dict[str, Method] = {
     ),
     "bookmark.delete": _method(
         ById, lambda db, c, p: bookmarks.delete(db, c.user_id, p.id, c.device)
+    ),
+    "bookmark.restore": _method(
+        ById, lambda db, c, p: bookmarks.restore(db, c.user_id, p.id, c.device)
     ),
     "bookmark.auto": _method(
         AutoBookmarkParams,
@@ -188,6 +194,9 @@ METHODS: dict[str, Method] = {
     ),
     "annotation.delete": _method(
         ById, lambda db, c, p: annotation_ops.delete(db, c.user_id, p.id, c.device)
+    ),
+    "annotation.restore": _method(
+        ById, lambda db, c, p: annotation_ops.restore(db, c.user_id, p.id, c.device)
     ),
     "follow": _method(
         ByUsername,

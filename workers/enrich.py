@@ -22,6 +22,7 @@ from pgvector import Vector
 
 from domain.ai import summaries
 from domain.ai.prompt import Prompt
+from domain.reading import highlights
 from server.answerers import make_answerer
 from workers import context
 from workers.broker import broker
@@ -142,13 +143,11 @@ async def analyze_highlights(pool: Any) -> dict[str, int]:
             topic_vectors = await asyncio.to_thread(res.embedder.embed, topics) if topics else []
             books[book_id] = (centroid, topic_vectors)
         updates.append(_analysis(row, vector, *books[book_id]))
-    await pool.executemany(
-        "UPDATE highlights SET ai_importance_score = $2, ai_analysis = $3 WHERE id = $1",
-        [
-            (row["id"], score, analysis)
-            for row, (score, analysis) in zip(rows, updates, strict=True)
-        ],
-    )
+    scored = [(row["id"], score, analysis)
+              for row, (score, analysis) in zip(rows, updates, strict=True)]  # fmt: skip
+    async with pool.acquire() as conn:
+        stored = await highlights.store_analyses(conn, scored)
+    res.publish(stored)
     return {"analyzed": len(rows)}
 
 

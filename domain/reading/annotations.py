@@ -17,6 +17,7 @@ from domain.events import Event, append_events, book_channel, redact, user_chann
 from domain.pagination import Page, decode_cursor, page_of
 from domain.reading import rules
 from domain.reading.models import Annotation, AnnotationCreate, AnnotationPatch, Deleted
+from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
 from domain.writes import Written, read_with_heads
@@ -158,3 +159,19 @@ async def list_for_book(
         return page_of([_annotation(r) for r in rows], limit, lambda a: (a.created_at, a.id))
 
     return await read_with_heads(conn, [user_channel(user_id)], read)
+
+
+async def restore(
+    conn: Conn, user_id: UUID, annotation_id: UUID, origin: str | None
+) -> Written[Annotation]:
+    """Undo a delete (`annotation.created` again, on the book's channel too if public)."""
+    async with conn.transaction():
+        row = await tombstone_of(conn, Q.annotation_any_for_update, annotation_id, user_id,
+                                 "annotation")  # fmt: skip
+        if row["deleted_at"] is None:
+            return Written(_annotation(row), created=False)
+        back = _annotation(await conn.fetchrow(Q.untombstone_annotation, annotation_id))
+        pending = [Event(user_channel(user_id), ev.ANNOTATION_CREATED, back)]
+        if back.public:
+            pending.append(Event(book_channel(back.book_id), ev.ANNOTATION_CREATED, back))
+        return Written(back, await append_events(conn, pending, origin))

@@ -16,6 +16,7 @@ from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
+from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
 from domain.writes import Written, read_with_heads
@@ -140,3 +141,19 @@ async def list_for_book(
         return page_of([_bookmark(r) for r in rows], limit, lambda b: (b.created_at, b.id))
 
     return await read_with_heads(conn, [user_channel(user_id)], read)
+
+
+async def restore(
+    conn: Conn, user_id: UUID, bookmark_id: UUID, origin: str | None
+) -> Written[Bookmark]:
+    """Undo a delete (`bookmark.created` again). The auto bookmark is one row per book,
+    which `bookmark.auto` revives: once moved again, a restore finds it live."""
+    async with conn.transaction():
+        row = await tombstone_of(conn, Q.bookmark_any_for_update, bookmark_id, user_id,
+                                 "bookmark")  # fmt: skip
+        if row["deleted_at"] is None:
+            return Written(_bookmark(row), created=False)
+        back = _bookmark(await conn.fetchrow(Q.untombstone_bookmark, bookmark_id))
+        await conn.execute(Q.count_bookmark, back.book_id, 1)
+        pending = [Event(user_channel(user_id), ev.BOOKMARK_CREATED, back)]
+        return Written(back, await append_events(conn, pending, origin))

@@ -36,6 +36,7 @@ from domain.reading.models import (
     HighlightCreate,
     HighlightPatch,
 )
+from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
 from domain.writes import Written, read_with_heads
@@ -86,7 +87,8 @@ def new_highlight(
         start_offset=cmd.start_offset, end_offset=cmd.end_offset,
         position_data=cmd.position_data, color=cmd.color, color_hex=rules.COLOR_HEX[cmd.color],
         category=cmd.category, note=cmd.note, tags=cmd.tags, public=cmd.public,
-        ai_explanation=None, ai_importance_score=None, shares_count=0, device_type=None,
+        ai_explanation=None, ai_importance_score=None, ai_analysis={}, shares_count=0,
+        device_type=origin,
         created_at=now, updated_at=now,
     )  # fmt: skip
     return NewHighlight(highlight, origin)
@@ -286,3 +288,36 @@ async def list_for_book(
 
     channel = book_channel(book_id) if public else user_channel(user_id)
     return await read_with_heads(conn, [channel], read)
+
+
+async def store_analyses(
+    conn: Conn, scored: list[tuple[UUID, float, dict[str, Any]]]
+) -> list[StoredEvent]:
+    """Store the schedule's analyses; each highlight's owner hears `highlight.updated`
+    (committed with the scores)."""
+    payload = [{"hid": str(h), "score": s, "analysis": a} for h, s, a in scored]
+    async with conn.transaction():
+        rows = await conn.fetch(Q.store_analyses, payload)
+        pending = [
+            Event(user_channel(h.user_id), ev.HIGHLIGHT_UPDATED, h) for h in map(_highlight, rows)
+        ]
+        return await append_events(conn, pending, None) if pending else []
+
+
+async def restore(
+    conn: Conn, user_id: UUID, highlight_id: UUID, origin: str | None
+) -> Written[Highlight]:
+    """Undo a delete: the highlight is back as it was, announced as `highlight.created`
+    where its deletion was announced, with the book's counters."""
+    async with conn.transaction():
+        row = await tombstone_of(conn, Q.highlight_any_for_update, highlight_id, user_id,
+                                 "highlight")  # fmt: skip
+        if row["deleted_at"] is None:
+            return Written(_highlight(row), created=False)
+        back = _highlight(await conn.fetchrow(Q.untombstone_highlight, highlight_id))
+        stats = await _count(conn, back.book_id, 1, 1 if back.public else 0)
+        pending = [Event(user_channel(user_id), ev.HIGHLIGHT_CREATED, back)]
+        if back.public:
+            book = book_channel(back.book_id)
+            pending += [Event(book, ev.HIGHLIGHT_CREATED, back), Event(book, ev.BOOK_STATS, stats)]
+        return Written(back, await append_events(conn, pending, origin))

@@ -149,9 +149,12 @@ class Highlight(Struct, kw_only=True):
     tags: list[str]
     public: bool
     ai_explanation: str | None
+    # 0-1, from the schedule's analysis (None until then): centrality in the book, its
+    # key concepts, and how many readers highlighted the same words in public
     ai_importance_score: float | None
+    ai_analysis: Json
     shares_count: int
-    device_type: str | None
+    device_type: str | None  # the device that made it (X-Device, or the socket's hello)
     created_at: datetime
     updated_at: datetime
     # its words are not in the book's text any more (another edition): kept, not placed

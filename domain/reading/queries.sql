@@ -29,11 +29,11 @@ WITH input AS (
     INSERT INTO highlights (id, user_id, book_id, book_chapter_id, selected_text, word_count,
                             character_count, page_number, start_offset, end_offset,
                             position_data, color, color_hex, category, note, tags, public,
-                            created_at, updated_at)
+                            device_type, created_at, updated_at)
     SELECT i.id, i.user_id, i.book_id, p.chapter_id, i.selected_text, i.word_count,
            i.character_count, i.page_number, i.start_offset, i.end_offset,
            coalesce(i.position_data, '{}'), i.color, i.color_hex, i.category, i.note,
-           coalesce(i.tags, '[]'), i.public, i.created_at, i.created_at
+           coalesce(i.tags, '[]'), i.public, i.device_type, i.created_at, i.created_at
     FROM input i JOIN place p USING (n)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
@@ -379,3 +379,80 @@ WHERE s.ended_at IS NULL AND s.started_at < now() - $1::interval
 ORDER BY s.started_at
 LIMIT $2
 FOR UPDATE OF s SKIP LOCKED
+
+-- name: store_analyses
+-- The schedule's scores and analyses ($1: [{hid, score, analysis}]) on highlights that
+-- still exist; each returned to tell its owner's devices.
+UPDATE highlights h SET ai_importance_score = x.score, ai_analysis = x.analysis
+FROM jsonb_to_recordset($1::jsonb) AS x(hid uuid, score float8, analysis jsonb)
+WHERE h.id = x.hid AND h.deleted_at IS NULL
+RETURNING {highlight_columns}
+
+-- name: highlight_any_for_update
+-- live or deleted (not yet purged): what a restore looks at
+SELECT {highlight_columns}, deleted_at FROM highlights WHERE id = $1 FOR UPDATE
+
+-- name: untombstone_highlight
+UPDATE highlights SET deleted_at = NULL WHERE id = $1 RETURNING {highlight_columns}
+
+-- name: bookmark_any_for_update
+SELECT {bookmark_columns}, user_id, deleted_at FROM bookmarks WHERE id = $1 FOR UPDATE
+
+-- name: untombstone_bookmark
+UPDATE bookmarks SET deleted_at = NULL WHERE id = $1 RETURNING {bookmark_columns}
+
+-- name: annotation_any_for_update
+SELECT {annotation_columns}, deleted_at FROM annotations WHERE id = $1 FOR UPDATE
+
+-- name: untombstone_annotation
+UPDATE annotations SET deleted_at = NULL WHERE id = $1 RETURNING {annotation_columns}
+
+-- name: my_highlights
+-- The caller's highlights across their books, filtered ($2 book, $3 color, $4 category,
+-- $5 tag, $6 public, $7 words of the text or note), newest first. Only on books they
+-- may still read: one turned private by its owner shows nothing more, here as anywhere.
+SELECT {highlight_columns} FROM highlights h
+WHERE user_id = $1 AND deleted_at IS NULL
+  AND EXISTS (SELECT 1 FROM books b WHERE b.id = h.book_id AND b.deleted_at IS NULL
+                                      AND (b.user_id = $1 OR b.visibility = 'public'))
+  AND ($2::uuid IS NULL OR book_id = $2)
+  AND ($3::text IS NULL OR color = $3)
+  AND ($4::text IS NULL OR category = $4)
+  AND ($5::text IS NULL OR tags ? $5)
+  AND ($6::boolean IS NULL OR public = $6)
+  AND ($7::text IS NULL OR to_tsvector('english', selected_text || ' ' || coalesce(note, ''))
+                           @@ websearch_to_tsquery('english', $7))
+  AND ($8::timestamptz IS NULL OR (created_at, id) < ($8, $9))
+ORDER BY created_at DESC, id DESC
+LIMIT $10
+
+-- name: my_bookmarks
+-- $2 book, $3 category, $4 words of the title, note or the text where it was set
+SELECT {bookmark_columns} FROM bookmarks k
+WHERE user_id = $1 AND deleted_at IS NULL
+  AND EXISTS (SELECT 1 FROM books b WHERE b.id = k.book_id AND b.deleted_at IS NULL
+                                      AND (b.user_id = $1 OR b.visibility = 'public'))
+  AND ($2::uuid IS NULL OR book_id = $2)
+  AND ($3::text IS NULL OR category = $3)
+  AND ($4::text IS NULL OR to_tsvector('english', coalesce(title, '') || ' ' || coalesce(note, '')
+                                       || ' ' || coalesce(context_text, ''))
+                           @@ websearch_to_tsquery('english', $4))
+  AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
+ORDER BY created_at DESC, id DESC
+LIMIT $7
+
+-- name: my_annotations
+-- $2 book, $3 type, $4 tag, $5 public, $6 words of the plain text
+SELECT {annotation_columns} FROM annotations a
+WHERE user_id = $1 AND deleted_at IS NULL
+  AND EXISTS (SELECT 1 FROM books b WHERE b.id = a.book_id AND b.deleted_at IS NULL
+                                      AND (b.user_id = $1 OR b.visibility = 'public'))
+  AND ($2::uuid IS NULL OR book_id = $2)
+  AND ($3::text IS NULL OR annotation_type = $3)
+  AND ($4::text IS NULL OR tags ? $4)
+  AND ($5::boolean IS NULL OR public = $5)
+  AND ($6::text IS NULL OR to_tsvector('english', coalesce(plain_text_content, ''))
+                           @@ websearch_to_tsquery('english', $6))
+  AND ($7::timestamptz IS NULL OR (created_at, id) < ($7, $8))
+ORDER BY created_at DESC, id DESC
+LIMIT $9

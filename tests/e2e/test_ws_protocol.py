@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -142,6 +143,46 @@ async def test_other_users_channels_and_objects(
     await bob_client.close()
 
 
+async def test_an_undo_over_call_reaches_the_other_device_and_lists_follow(
+    ws_server: ServerProcess, database_url: str, alice: Account, client: WsClient
+) -> None:
+    book = await book_for(database_url, alice.id)
+    tablet = WsClient(ws_server.ws_url, alice.token, "tablet")
+    await tablet.open()
+    params = highlight_params(book, color="green", tags=["undo"])
+    made = await client.request({"type": "call", "method": "highlight.create", "params": params})
+    hid = made["result"]["id"]
+    assert made["result"]["device_type"] == client.device
+    gone = await client.request(
+        {"type": "call", "method": "highlight.delete", "params": {"id": hid}}
+    )
+    assert gone["type"] == "ack"
+    back = await client.request(
+        {"type": "call", "method": "highlight.restore", "params": {"id": hid}}
+    )
+    assert back["type"] == "ack" and back["result"]["tags"] == ["undo"]
+    heard = await tablet.wait_for(
+        lambda f: f.get("event") == "highlight.created" and f["data"]["id"] == hid
+        and f["seq"] > 2
+    )  # fmt: skip
+    assert heard["data"]["color"] == "green"
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    async with httpx.AsyncClient(base_url=ws_server.base_url + "/api/v1", headers=headers) as http:
+        listed = await http.get("/highlights", params={"tag": "undo", "color": "green"})
+        assert [h["id"] for h in listed.json()["items"]] == [hid]
+        assert listed.headers["x-event-seq"].startswith(f"user:{alice.id}=")
+        assert (await http.delete(f"/highlights/{hid}")).status_code == 204
+        assert (await http.get("/highlights", params={"tag": "undo"})).json()["items"] == []
+        again = await http.post(f"/highlights/{hid}/restore")
+        assert again.status_code == 200 and again.json()["id"] == hid
+        assert (await http.post(f"/highlights/{uuid.uuid4()}/restore")).status_code == 404
+        for path, bad in (("/highlights", {"color": "teal"}), ("/annotations", {"type": "x"}),
+                          ("/bookmarks", {"category": "nope"}), ("/highlights", {"q": ""}),
+                          ("/highlights", {"public": "maybe"})):  # fmt: skip
+            assert (await http.get(path, params=bad)).status_code == 422, (path, bad)
+    await tablet.close()
+
+
 async def test_flood_is_rate_limited_then_closed_1008(
     ws_server: ServerProcess, alice: Account
 ) -> None:
@@ -185,7 +226,8 @@ _json = st.recursive(
     max_leaves=12,
 )
 _methods = st.sampled_from(
-    ["highlight.create", "highlight.update", "highlight.delete", "bookmark.create",
+    ["highlight.create", "highlight.update", "highlight.delete", "highlight.restore",
+     "bookmark.create",
      "annotation.create", "progress.update", "session.end", "presence.set", "x.y"]
 )  # fmt: skip
 _frames = st.one_of(

@@ -116,6 +116,19 @@ async def test_highlights_are_scored_and_analyzed(alice: tuple) -> None:  # type
     assert "queen" in analysis["concepts"] and analysis["readers_here"] == 1
     assert analysis["themes"] and analysis["method"] == "offline"
     assert (await analyze_highlights(pool))["analyzed"] == 0  # each is scored once
+    # the owner's devices heard the score, committed with it; the other readers nothing
+    told = await pool.fetch(
+        "SELECT channel, data FROM channel_events WHERE event = 'highlight.updated' "
+        "AND data->>'id' = ANY($1::text[])", [str(i) for i in ids.values()],
+    )  # fmt: skip
+    by_id = {json.loads(r["data"])["id"] if isinstance(r["data"], str) else r["data"]["id"]:
+             (r["channel"], r["data"]) for r in told}  # fmt: skip
+    assert by_id[str(ids["central"])][0] == f"user:{owner}"
+    assert by_id[str(ids["echo"])][0] == f"user:{other}"
+    central_event = by_id[str(ids["central"])][1]
+    central_event = json.loads(central_event) if isinstance(central_event, str) else central_event
+    assert central_event["ai_importance_score"] == central_row["ai_importance_score"]
+    assert central_event["ai_analysis"]["concepts"] == analysis["concepts"]
 
 
 async def test_a_copy_of_the_same_file_costs_no_model_calls(
