@@ -7,10 +7,17 @@ from __future__ import annotations
 import html
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, post
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_204_NO_CONTENT,
+    HTTP_410_GONE,
+)
 
 from domain.accounts.operations import ClientInfo
+from domain.errors import NotFound
 from domain.pagination import DEFAULT_LIMIT, Page, check_limit
 from domain.social import collections, quotes
 from domain.social.models import (
@@ -18,6 +25,8 @@ from domain.social.models import (
     CollectionCreate,
     CollectionItem,
     CollectionItemCreate,
+    CollectionItemPatch,
+    CollectionPatch,
     EngagementCreate,
     QuoteShare,
     ShareCreate,
@@ -45,6 +54,19 @@ class QuotesController(Controller):
     @get("/quotes/{share_id:uuid}")
     async def get_quote(self, share_id: UUID, conn: PooledConn, user_id: UUID) -> QuoteShare:
         return await quotes.see(conn, share_id, quotes.reader(user_id))
+
+    @get("/quotes")
+    async def my_quotes(
+        self, conn: PooledConn, user_id: UUID, cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[QuoteShare]:  # fmt: skip
+        return await quotes.mine(conn, user_id, cursor, check_limit(limit))
+
+    @delete("/quotes/{share_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def remove_quote(
+        self, share_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID
+    ) -> None:
+        await quotes.remove(conn, ctx.files, user_id, share_id)
 
     @post("/quotes/{share_id:uuid}/engagements", status_code=HTTP_201_CREATED)
     async def engage(
@@ -82,9 +104,48 @@ class CollectionsController(Controller):
     ) -> Page[Collection]:  # fmt: skip
         return await collections.mine(conn, user_id, cursor, check_limit(limit))
 
+    @get("/public")
+    async def public(
+        self, conn: PooledConn, cursor: str | None = None, limit: int = DEFAULT_LIMIT,
+        theme: str | None = Parameter(query="theme", default=None, max_length=60),
+    ) -> Page[Collection]:  # fmt: skip
+        return await collections.public(conn, theme, cursor, check_limit(limit))
+
+    @get("/following")
+    async def following(
+        self, conn: PooledConn, user_id: UUID, cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[Collection]:  # fmt: skip
+        return await collections.followed(conn, user_id, cursor, check_limit(limit))
+
     @get("/{collection_id:uuid}")
     async def view(self, collection_id: UUID, conn: PooledConn, user_id: UUID) -> Collection:
         return await collections.view(conn, user_id, collection_id)
+
+    @patch("/{collection_id:uuid}")
+    async def change(
+        self, collection_id: UUID, data: CollectionPatch, conn: PooledConn, user_id: UUID
+    ) -> Collection:
+        return await collections.update(conn, user_id, collection_id, data)
+
+    @delete("/{collection_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def remove(self, collection_id: UUID, conn: PooledConn, user_id: UUID) -> None:
+        await collections.delete(conn, user_id, collection_id)
+
+    @post("/{collection_id:uuid}/follow", status_code=HTTP_200_OK)
+    async def follow(self, collection_id: UUID, conn: PooledConn, user_id: UUID) -> Collection:
+        return await collections.follow(conn, user_id, collection_id)
+
+    @delete("/{collection_id:uuid}/follow", status_code=HTTP_204_NO_CONTENT)
+    async def unfollow(self, collection_id: UUID, conn: PooledConn, user_id: UUID) -> None:
+        await collections.unfollow(conn, user_id, collection_id)
+
+    @patch("/{collection_id:uuid}/items/{share_id:uuid}")
+    async def change_item(
+        self, collection_id: UUID, share_id: UUID, data: CollectionItemPatch, conn: PooledConn,
+        user_id: UUID,
+    ) -> CollectionItem:  # fmt: skip
+        return await collections.change_item(conn, user_id, collection_id, share_id, data)
 
     @post("/{collection_id:uuid}/items", status_code=HTTP_201_CREATED)
     async def add_item(
@@ -105,9 +166,25 @@ async def quote_page(
 ) -> Response[str]:
     if code.endswith(".png"):
         return await _card(code.removesuffix(".png"), ctx, conn)  # type: ignore[return-value]
-    quote = await quotes.public_view(conn, code, quotes.anonymous(client.ip))
+    try:
+        quote = await quotes.public_view(conn, code, quotes.anonymous(client.ip))
+    except NotFound:
+        if await quotes.removed_at(conn, code) is None:
+            raise
+        return Response(REMOVED_PAGE, status_code=HTTP_410_GONE, media_type="text/html",
+                        headers={"Cache-Control": "no-store"})  # fmt: skip
     return Response(page(quote, ctx.settings.public_base_url), media_type="text/html",
                     headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+REMOVED_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>Quote removed — BookMind</title></head>
+<body><main><h1>This quote was removed</h1>
+<p>The reader who shared it has taken it down.</p></main></body>
+</html>
+"""
 
 
 async def _card(code: str, ctx: AppContext, conn: PooledConn) -> Response[bytes]:
@@ -115,8 +192,6 @@ async def _card(code: str, ctx: AppContext, conn: PooledConn) -> Response[bytes]
     try:
         image = await ctx.files.get(quotes.card_key(quote.id))
     except FileNotFoundError:
-        from domain.errors import NotFound
-
         raise NotFound("no card for this quote") from None
     return Response(image, media_type="image/png",
                     headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip

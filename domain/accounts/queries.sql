@@ -134,12 +134,13 @@ DELETE FROM login_throttles WHERE key = $1
 
 -- name: credit_referral
 -- A sign-up through a quote card's link: the share gains an attributed sign-up and its
--- viral coefficient (sign-ups per click through) moves. An unknown code changes nothing.
+-- viral coefficient (sign-ups per click-through, as the seed defines it: above 1 when
+-- the link travelled without clicks we saw) moves. An unknown code changes nothing.
 WITH share AS (
     UPDATE quote_shares
     SET app_installs_attributed = app_installs_attributed + 1,
-        viral_coefficient = round(((app_installs_attributed + 1)::numeric
-                                   / greatest(click_throughs, app_installs_attributed + 1)), 4)
+        viral_coefficient = CASE WHEN click_throughs > 0 THEN
+            round((app_installs_attributed + 1)::numeric / click_throughs, 4) END
     WHERE referral_code = $2
     RETURNING id
 )

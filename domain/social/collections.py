@@ -11,7 +11,15 @@ import msgspec
 
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.pagination import Page, decode_cursor, page_of
-from domain.social.models import Collection, CollectionCreate, CollectionItem, CollectionItemCreate
+from domain.patches import patch_fields
+from domain.social.models import (
+    Collection,
+    CollectionCreate,
+    CollectionItem,
+    CollectionItemCreate,
+    CollectionItemPatch,
+    CollectionPatch,
+)
 from domain.social.sql import Q
 from domain.sql import Conn
 
@@ -43,10 +51,7 @@ async def view(conn: Conn, user_id: UUID, collection_id: UUID) -> Collection:
 
 
 async def _owned_for_update(conn: Conn, user_id: UUID, collection_id: UUID) -> None:
-    row = await conn.fetchrow(Q.collection_for_update, collection_id)
-    if row is None or (row["user_id"] != user_id and not row["public"]):
-        raise NotFound("no such collection")
-    if row["user_id"] != user_id:
+    if await _visible_for_update(conn, user_id, collection_id) != user_id:
         raise Forbidden("only its curator changes a collection")
 
 
@@ -80,3 +85,89 @@ async def remove(conn: Conn, user_id: UUID, collection_id: UUID, share_id: UUID)
             raise NotFound("that quote is not in the collection")
         await conn.execute(Q.close_gap, collection_id, position)
         await conn.execute(Q.count_items, collection_id, -1)
+
+
+async def update(
+    conn: Conn, user_id: UUID, collection_id: UUID, patch: CollectionPatch
+) -> Collection:
+    """Rename, describe, theme, publish or cover a collection (its curator only)."""
+    given, value = patch_fields(patch)
+    async with conn.transaction():
+        await _owned_for_update(conn, user_id, collection_id)
+        cover = None
+        if value("cover_quote_share_id") is not None:
+            cover = await conn.fetchval(Q.item_card, collection_id, value("cover_quote_share_id"))
+            if cover is None:
+                raise NotFound("that quote is not in the collection",
+                               field="cover_quote_share_id")  # fmt: skip
+        await conn.execute(
+            Q.update_collection, collection_id, value("title"), given("description"),
+            value("description"), given("theme"), value("theme"), value("public"),
+            given("cover_quote_share_id"), cover,
+        )  # fmt: skip
+    return await view(conn, user_id, collection_id)
+
+
+async def delete(conn: Conn, user_id: UUID, collection_id: UUID) -> None:
+    """The collection and its items go; the quotes in it stay theirs."""
+    async with conn.transaction():
+        await _owned_for_update(conn, user_id, collection_id)
+        await conn.execute(Q.delete_collection, collection_id)
+
+
+async def change_item(
+    conn: Conn, user_id: UUID, collection_id: UUID, share_id: UUID, patch: CollectionItemPatch
+) -> CollectionItem:
+    """Move an item (the others between shift by one) or change its note."""
+    given, value = patch_fields(patch)
+    async with conn.transaction():
+        await _owned_for_update(conn, user_id, collection_id)  # the row lock orders moves
+        at = await conn.fetchval(Q.item_for_update, collection_id, share_id)
+        if at is None:
+            raise NotFound("that quote is not in the collection")
+        if given("position"):
+            last = await conn.fetchval(Q.items_count, collection_id)
+            await conn.execute(Q.move_item, collection_id, share_id, at,
+                               min(value("position"), last))  # fmt: skip
+        row = await conn.fetchrow(Q.update_item, collection_id, share_id,
+                                  given("curator_note"), value("curator_note"))  # fmt: skip
+        quote = await conn.fetchval(Q.share_json, share_id)
+    assert row is not None  # locked above
+    return msgspec.convert({**dict(row), "quote": quote}, CollectionItem)
+
+
+async def public(conn: Conn, theme: str | None, cursor: str | None, limit: int) -> Page[Collection]:
+    """Every reader's public collections, newest first, by theme (any case) if given."""
+    stamp, last_id = decode_cursor(cursor) or (None, None)
+    rows = await conn.fetch(Q.public_collections, theme, stamp, last_id, limit + 1)
+    return page_of([_collection(r) for r in rows], limit, lambda c: (c.created_at, c.id))
+
+
+async def followed(conn: Conn, user_id: UUID, cursor: str | None, limit: int) -> Page[Collection]:
+    """The collections the reader follows (while they stay visible to them)."""
+    stamp, last_id = decode_cursor(cursor) or (None, None)
+    rows = await conn.fetch(Q.followed_collections, user_id, stamp, last_id, limit + 1)
+    return page_of([_collection(r) for r in rows], limit, lambda c: (c.created_at, c.id))
+
+
+async def follow(conn: Conn, user_id: UUID, collection_id: UUID) -> Collection:
+    """Follow a collection the reader may see (again: nothing changes)."""
+    async with conn.transaction():
+        await _visible_for_update(conn, user_id, collection_id)
+        row = await conn.fetchrow(Q.follow_collection, collection_id, user_id)
+    return _collection(row)
+
+
+async def unfollow(conn: Conn, user_id: UUID, collection_id: UUID) -> None:
+    async with conn.transaction():
+        await _visible_for_update(conn, user_id, collection_id)
+        await conn.execute(Q.unfollow_collection, collection_id, user_id)
+
+
+async def _visible_for_update(conn: Conn, user_id: UUID, collection_id: UUID) -> UUID | None:
+    """The collection's curator, the row locked; 404 unless it is theirs or public."""
+    row = await conn.fetchrow(Q.collection_for_update, collection_id)
+    if row is None or (row["user_id"] != user_id and not row["public"]):
+        raise NotFound("no such collection")
+    curator: UUID | None = row["user_id"]
+    return curator

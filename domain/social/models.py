@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from domain.limits import BoundedJson
 
@@ -78,6 +78,21 @@ class CollectionCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     description: Annotated[str, Meta(max_length=5000)] | None = None
     theme: Annotated[str, Meta(max_length=60)] | None = None
     public: bool = False
+
+
+class CollectionPatch(Struct, kw_only=True, forbid_unknown_fields=True):
+    title: Annotated[str, Meta(min_length=1, max_length=200)] | UnsetType = UNSET
+    description: Annotated[str, Meta(max_length=5000)] | UnsetType | None = UNSET
+    theme: Annotated[str, Meta(max_length=60)] | UnsetType | None = UNSET
+    public: bool | UnsetType = UNSET
+    # the cover is the card of one of its quotes; null clears it
+    cover_quote_share_id: UUID | UnsetType | None = UNSET
+
+
+class CollectionItemPatch(Struct, kw_only=True, forbid_unknown_fields=True):
+    # moved there, the items between shifted (past the end: the last place)
+    position: Annotated[int, Meta(ge=1, le=100_000)] | UnsetType = UNSET
+    curator_note: Annotated[str, Meta(max_length=2000)] | UnsetType | None = UNSET
 
 
 class CollectionItemCreate(Struct, kw_only=True, forbid_unknown_fields=True):

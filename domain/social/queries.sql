@@ -147,6 +147,9 @@ UPDATE quote_shares SET
     shares_count = shares_count + ($2 = 'share')::int * n.n,
     comments_count = comments_count + ($2 = 'comment')::int * n.n,
     click_throughs = click_throughs + ($2 = 'click')::int * n.n,
+    viral_coefficient = CASE WHEN click_throughs + ($2 = 'click')::int * n.n > 0 THEN
+        round(app_installs_attributed::numeric
+              / (click_throughs + ($2 = 'click')::int * n.n), 4) END,
     engagement_rate = CASE WHEN views_count + ($2 = 'view')::int * n.n > 0 THEN round(
         (likes_count + shares_count + comments_count + saves_count
          + ($2 IN ('like', 'share', 'comment', 'save'))::int * n.n)::numeric * 100
@@ -276,3 +279,121 @@ UPDATE quote_collections SET quotes_count = quotes_count + $2 WHERE id = $1
 -- name: share_json
 SELECT (SELECT to_jsonb(x) FROM (SELECT {share_columns_q}) x) AS quote
 FROM quote_shares q WHERE q.id = $1
+
+-- name: my_shares
+SELECT {share_columns} FROM quote_shares
+WHERE user_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+
+-- name: remove_share
+-- The reader's own share goes: out of every collection (the gaps closed, the counts
+-- kept), its highlight's and its reader's counts back, its code kept as removed.
+WITH share AS (
+    DELETE FROM quote_shares WHERE id = $1 AND user_id = $2
+    RETURNING id, highlight_id, referral_code
+), items AS (
+    DELETE FROM quote_collection_items i USING share s WHERE i.quote_share_id = s.id
+    RETURNING i.quote_collection_id, i.position
+), shifted AS (
+    UPDATE quote_collection_items i SET position = i.position - 1
+    FROM items g WHERE i.quote_collection_id = g.quote_collection_id AND i.position > g.position
+), counted AS (
+    UPDATE quote_collections c SET quotes_count = c.quotes_count - 1
+    FROM items g WHERE c.id = g.quote_collection_id
+), highlight AS (
+    UPDATE highlights h SET shares_count = greatest(h.shares_count - 1, 0)
+    FROM share s WHERE h.id = s.highlight_id
+), reader AS (
+    UPDATE users SET quotes_shared_count = greatest(quotes_shared_count - 1, 0)
+    WHERE id = $2 AND EXISTS (SELECT 1 FROM share)
+), code AS (
+    INSERT INTO removed_quote_codes (referral_code) SELECT referral_code FROM share
+    ON CONFLICT DO NOTHING
+)
+SELECT id FROM share
+
+-- name: share_owner
+SELECT user_id FROM quote_shares WHERE id = $1
+
+-- name: removed_code
+SELECT removed_at FROM removed_quote_codes WHERE referral_code = $1
+
+-- name: update_collection
+-- $2 title (null keeps), $3/$4 description given/value, $5/$6 theme, $7 public,
+-- $8/$9 cover given / the card of a share in it (null clears)
+UPDATE quote_collections
+SET title = coalesce($2, title),
+    description = CASE WHEN $3 THEN $4 ELSE description END,
+    theme = CASE WHEN $5 THEN $6 ELSE theme END,
+    public = coalesce($7, public),
+    cover_image_url = CASE WHEN $8 THEN $9 ELSE cover_image_url END
+WHERE id = $1
+RETURNING {collection_columns}
+
+-- name: item_card
+-- the card of a share in the collection (a cover comes only from its own items)
+SELECT q.card_image_url FROM quote_collection_items i
+JOIN quote_shares q ON q.id = i.quote_share_id
+WHERE i.quote_collection_id = $1 AND i.quote_share_id = $2
+
+-- name: delete_collection
+DELETE FROM quote_collections WHERE id = $1
+
+-- name: item_for_update
+SELECT position FROM quote_collection_items
+WHERE quote_collection_id = $1 AND quote_share_id = $2 FOR UPDATE
+
+-- name: items_count
+SELECT count(*) FROM quote_collection_items WHERE quote_collection_id = $1
+
+-- name: move_item
+-- the item from position $3 to $4, the ones between shifted by one to make room
+WITH shifted AS (
+    UPDATE quote_collection_items
+    SET position = position + CASE WHEN $4::integer < $3::integer THEN 1 ELSE -1 END
+    WHERE quote_collection_id = $1 AND quote_share_id <> $2
+      AND position BETWEEN least($3::integer, $4::integer) AND greatest($3::integer, $4::integer)
+)
+UPDATE quote_collection_items SET position = $4::integer
+WHERE quote_collection_id = $1 AND quote_share_id = $2
+
+-- name: update_item
+UPDATE quote_collection_items
+SET curator_note = CASE WHEN $3 THEN $4 ELSE curator_note END
+WHERE quote_collection_id = $1 AND quote_share_id = $2
+RETURNING quote_share_id, position, curator_note, created_at AS added_at
+
+-- name: public_collections
+SELECT {collection_columns} FROM quote_collections
+WHERE public AND ($1::text IS NULL OR lower(theme) = lower($1))
+  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+
+-- name: followed_collections
+SELECT {collection_columns} FROM quote_collections c
+WHERE EXISTS (SELECT 1 FROM quote_collection_follows f
+              WHERE f.quote_collection_id = c.id AND f.user_id = $1)
+  AND (c.public OR c.user_id = $1)
+  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+
+-- name: follow_collection
+-- insert-or-nothing, the count moved only when a row was made
+WITH made AS (
+    INSERT INTO quote_collection_follows (quote_collection_id, user_id) VALUES ($1, $2)
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+UPDATE quote_collections SET followers_count = followers_count + (SELECT count(*) FROM made)
+WHERE id = $1
+RETURNING {collection_columns}
+
+-- name: unfollow_collection
+WITH gone AS (
+    DELETE FROM quote_collection_follows WHERE quote_collection_id = $1 AND user_id = $2
+    RETURNING 1
+)
+UPDATE quote_collections SET followers_count = followers_count - (SELECT count(*) FROM gone)
+WHERE id = $1

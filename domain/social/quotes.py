@@ -8,6 +8,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,7 @@ import msgspec
 from domain import events as ev
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.events import Event, append_events, user_channel
+from domain.pagination import Page, decode_cursor, page_of
 from domain.ports import FileStore
 from domain.social import cards
 from domain.social.files import quote_files_prefix
@@ -164,3 +166,28 @@ async def by_code(conn: Conn, code: str) -> QuoteShare:
 
 async def templates(conn: Conn) -> list[Template]:
     return [msgspec.convert(dict(r), Template) for r in await conn.fetch(Q.templates)]
+
+
+async def mine(conn: Conn, user_id: UUID, cursor: str | None, limit: int) -> Page[QuoteShare]:
+    """The reader's own shares, newest first, with their counts."""
+    stamp, last_id = decode_cursor(cursor) or (None, None)
+    rows = await conn.fetch(Q.my_shares, user_id, stamp, last_id, limit + 1)
+    return page_of([share_from_row(r) for r in rows], limit, lambda q: (q.created_at, q.id))
+
+
+async def remove(conn: Conn, files: FileStore, user_id: UUID, share_id: UUID) -> None:
+    """The reader takes back a card they shared: it leaves every collection, its files
+    go, and its public page says it was removed (`removed_at`)."""
+    async with conn.transaction():
+        if await conn.fetchval(Q.remove_share, share_id, user_id) is None:
+            owner = await conn.fetchval(Q.share_owner, share_id)
+            if owner is None:
+                raise NotFound("no such quote")
+            raise Forbidden("only the reader who shared it removes a quote")
+    await files.delete_prefix(quote_files_prefix(share_id))
+
+
+async def removed_at(conn: Conn, code: str) -> datetime | None:
+    """When the share behind a public link was removed by its reader (None: it never was)."""
+    stamp: datetime | None = await conn.fetchval(Q.removed_code, code)
+    return stamp

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 
 import asyncpg
 import httpx
@@ -109,6 +110,17 @@ async def test_share_renders_a_card_and_a_public_page(
     assert (
         row is not None and row["app_installs_attributed"] == 1 and row["viral_coefficient"] == 1.0
     )
+    # a second sign-up with no second click: 2 per click, as the seed defines it (uncapped)
+    async with httpx.AsyncClient(base_url=server.base_url + "/api/v1") as http:
+        second = {"email": "second-q@example.com", "username": "second_q",
+                  "password": "pass-second", "referral_code": code}  # fmt: skip
+        assert (await http.post("/auth/register", json=second)).status_code == 201
+    conn = await asyncpg.connect(database_url)
+    coefficient = await conn.fetchval(
+        "SELECT viral_coefficient FROM quote_shares WHERE id = $1", share["id"]
+    )
+    await conn.close()
+    assert coefficient == 2.0
     assert str(referred) == share["id"]
     await ws.close()
 
@@ -217,6 +229,81 @@ async def test_collections_keep_order_notes_and_counts(
     count = await conn.fetchval("SELECT quotes_count FROM quote_collections WHERE id = $1", cid)
     await conn.close()
     assert count == 2
+
+
+async def test_curators_manage_collections_and_readers_follow_them(
+    server: ServerProcess, database_url: str
+) -> None:
+    curator, fan = await register(server.base_url), await register(server.base_url)
+    await confirm(database_url, curator, fan)
+    book = await book_for(database_url, curator.id)
+    theme = "sea-" + curator.username
+    async with _http(server, curator) as http:
+        template = (await _templates(http))["Sunrise"]["id"]
+        shares = [await _share(http, book, f"a line about the sea, number {i}", template)
+                  for i in range(4)]  # fmt: skip
+        cid = (await http.post("/api/v1/collections", json={"title": "Sea"})).json()["id"]
+        for share in shares:
+            await http.post(f"/api/v1/collections/{cid}/items", json={"quote_share_id": share})
+        first = {"position": 1, "curator_note": "open with this"}
+        moved = await http.patch(f"/api/v1/collections/{cid}/items/{shares[3]}", json=first)
+        assert moved.status_code == 200 and moved.json()["position"] == 1
+        back = await http.patch(f"/api/v1/collections/{cid}/items/{shares[0]}",
+                                json={"position": 99})  # past the end: the last place  # fmt: skip
+        assert back.json()["position"] == 4
+        view = (await http.get(f"/api/v1/collections/{cid}")).json()
+        assert [i["quote_share_id"] for i in view["items"]] == [
+            shares[3], shares[1], shares[2], shares[0]
+        ]  # fmt: skip
+        assert [i["position"] for i in view["items"]] == [1, 2, 3, 4]
+        changed = await http.patch(f"/api/v1/collections/{cid}", json={
+            "title": "The sea", "description": "Salt", "theme": theme, "public": True,
+            "cover_quote_share_id": shares[3]})  # fmt: skip
+        assert changed.status_code == 200, changed.text
+        card = (await http.get(f"/api/v1/quotes/{shares[3]}")).json()["card_image_url"]
+        assert (changed.json()["title"], changed.json()["cover_image_url"]) == ("The sea", card)
+        not_in_it = await http.patch(f"/api/v1/collections/{cid}",
+                                     json={"cover_quote_share_id": str(uuid.uuid4())})  # fmt: skip
+        assert not_in_it.status_code == 404
+        for bad in ({"title": ""}, {"public": "yes"}, {"owner": "x"}):
+            assert (await http.patch(f"/api/v1/collections/{cid}", json=bad)).status_code == 422
+
+        # a card its reader removes leaves the collection, and its page says so
+        code = (await http.get(f"/api/v1/quotes/{shares[1]}")).json()["referral_code"]
+        mine = (await http.get("/api/v1/quotes", params={"limit": 10})).json()["items"]
+        assert [q["id"] for q in mine] == list(reversed(shares))
+        assert (await http.delete(f"/api/v1/quotes/{shares[1]}")).status_code == 204
+        view = (await http.get(f"/api/v1/collections/{cid}")).json()
+        assert [i["quote_share_id"] for i in view["items"]] == [shares[3], shares[2], shares[0]]
+        assert [i["position"] for i in view["items"]] == [1, 2, 3] and view["quotes_count"] == 3
+        assert (await http.get(f"/api/v1/quotes/{shares[1]}")).status_code == 404
+        assert (await http.delete(f"/api/v1/quotes/{shares[1]}")).status_code == 404
+    async with httpx.AsyncClient(base_url=server.base_url) as public:
+        removed = await public.get(f"/q/{code}")
+        assert removed.status_code == 410 and "was removed" in removed.text
+        assert (await public.get(f"/q/{code}.png")).status_code == 404
+
+    async with _http(server, fan) as http:
+        assert (await http.delete(f"/api/v1/quotes/{shares[2]}")).status_code == 403
+        found = await http.get("/api/v1/collections/public", params={"theme": theme.upper()})
+        assert [c["id"] for c in found.json()["items"]] == [cid]
+        followed = await http.post(f"/api/v1/collections/{cid}/follow")
+        assert followed.status_code == 200 and followed.json()["followers_count"] == 1
+        again = await http.post(f"/api/v1/collections/{cid}/follow")
+        assert again.json()["followers_count"] == 1  # once per reader
+        listed = (await http.get("/api/v1/collections/following")).json()["items"]
+        assert [c["id"] for c in listed] == [cid]
+        assert (
+            await http.patch(f"/api/v1/collections/{cid}", json={"title": "x"})
+        ).status_code == 403
+        assert (await http.delete(f"/api/v1/collections/{cid}")).status_code == 403
+        assert (await http.delete(f"/api/v1/collections/{cid}/follow")).status_code == 204
+        assert (await http.get(f"/api/v1/collections/{cid}")).json()["followers_count"] == 0
+    async with _http(server, curator) as http:
+        assert (await http.delete(f"/api/v1/collections/{cid}")).status_code == 204
+        assert (await http.get(f"/api/v1/collections/{cid}")).status_code == 404
+        # the quotes in it stay their reader's
+        assert (await http.get(f"/api/v1/quotes/{shares[0]}")).status_code == 200
 
 
 async def test_trending_ranks_and_broadcasts(server: ServerProcess, database_url: str) -> None:
