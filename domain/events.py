@@ -40,6 +40,7 @@ QUOTA_UPDATED = "quota.updated"
 FOLLOW_CREATED = "follow.created"
 FOLLOW_DELETED = "follow.deleted"
 QUOTE_SHARED = "quote.shared"
+NOTIFICATION = "notification"
 # ephemeral signals (published, never stored)
 PRESENCE_JOIN = "presence.join"
 PRESENCE_LEAVE = "presence.leave"

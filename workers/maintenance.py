@@ -3,7 +3,7 @@ events and tombstones purged, old data cleaned as the seed says, reading session
 open closed.
 
 `python -m workers.maintenance refresh-views` (or `partitions`, `purge`, `clean`,
-`close-sessions`, `sweep-books`, `reindex`, `document-ids`) runs a job by hand."""
+`close-sessions`, `reminders`, `sweep-books`, `reindex`, `document-ids`) runs a job by hand."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import asyncpg
 from domain.accounts.operations import purge_removed
 from domain.books.operations import purge_deleted
 from domain.events import purge_before
+from domain.notifications import operations as notifications
 from domain.reading import sessions
 from domain.social.files import quote_files_prefix
 from domain.sql import Conn
@@ -82,6 +83,7 @@ async def purge_expired(pool: asyncpg.Pool) -> dict[str, int]:
 # months, quote shares nobody viewed thirty days (with their card files)
 SESSIONS_KEPT = timedelta(days=365)
 FREE_CONVERSATIONS_KEPT = timedelta(days=91)
+NOTIFICATIONS_KEPT = timedelta(days=90)
 UNVIEWED_SHARES_KEPT = timedelta(days=30)
 # a share nobody saw, engaged with (in the app or on its page) or collected: one that
 # someone liked or put in a collection is kept, whatever its view count says
@@ -111,6 +113,10 @@ async def clean_old_data(pool: asyncpg.Pool) -> dict[str, int]:
             "AND effective_tier(u.subscription_tier, u.subscription_expires_at) = 'free' "
             f"LIMIT {BATCH})",
             now - FREE_CONVERSATIONS_KEPT,
+        )  # fmt: skip
+        counts["notifications"] = await _delete_in_batches(
+            conn, "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications "
+            f"WHERE created_at < $1 LIMIT {BATCH})", now - NOTIFICATIONS_KEPT,
         )  # fmt: skip
         files = context.current().files
         shares = 0
@@ -154,6 +160,19 @@ async def close_idle_sessions(pool: asyncpg.Pool) -> dict[str, int]:
 @broker.task(task_name="maintenance.close_sessions", schedule=[{"cron": "*/10 * * * *"}])
 async def close_sessions_task() -> dict[str, Any] | None:
     return await run_once("close_sessions", 600, close_idle_sessions)
+
+
+async def remind_readers(pool: asyncpg.Pool) -> dict[str, int]:
+    async with pool.acquire() as conn:
+        stored = await notifications.send_reminders(conn, datetime.now(UTC))
+    context.current().publish(stored)
+    return {"reminded": len(stored)}
+
+
+# hourly: each reader's reminder hour comes once a day in their own time zone
+@broker.task(task_name="notifications.reminders", schedule=[{"cron": "0 * * * *"}])
+async def reminders_task() -> dict[str, Any] | None:
+    return await run_once("reminders", 3600, remind_readers)
 
 
 @broker.task(task_name="maintenance.partitions", schedule=[{"cron": "7 * * * *"}])
@@ -214,6 +233,7 @@ async def _main(command: str) -> int:
             "purge": purge_expired,
             "clean": clean_old_data,
             "close-sessions": close_idle_sessions,
+            "reminders": remind_readers,
             "sweep-books": _sweep_books,
             "reindex": _reindex_all,
             "document-ids": _document_ids,

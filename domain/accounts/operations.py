@@ -275,6 +275,9 @@ async def update_profile(db: Connections, user_id: UUID, patch: ProfilePatch,
     time_zone = value("time_zone")
     if isinstance(time_zone, str):
         rules.check_time_zone(time_zone)
+    for name in ("ai_preferences", "notification_preferences"):
+        if given(name):
+            rules.check_preferences(name, value(name))
     email, username = value("email"), value("username")
     async with db.acquire() as conn:
         old_email = await conn.fetchval(Q.email_of, user_id)

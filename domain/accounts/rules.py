@@ -25,7 +25,34 @@ DEFAULT_NOTIFICATION_PREFERENCES: dict[str, Any] = {
     "reading_reminders": True,
     "social_notifications": True,
     "ai_suggestions": True,
+    "reminder_hour": 19,  # in the reader's time zone
 }
+
+# The preference keys the server acts on, and the values each may take (other keys are
+# the clients' own and kept as they are)
+_ACTING_PREFERENCES: dict[str, dict[str, tuple[str, Any]]] = {
+    "ai_preferences": {
+        "response_length": ("brief or detailed", lambda v: v in ("brief", "detailed")),
+        "auto_suggestions": ("true or false", lambda v: isinstance(v, bool)),
+    },
+    "notification_preferences": {
+        "reading_reminders": ("true or false", lambda v: isinstance(v, bool)),
+        "social_notifications": ("true or false", lambda v: isinstance(v, bool)),
+        "ai_suggestions": ("true or false", lambda v: isinstance(v, bool)),
+        "reminder_hour": (
+            "an hour of the day, 0 to 23",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 23,
+        ),
+    },
+}
+
+
+def check_preferences(name: str, given: dict[str, Any]) -> None:
+    """The keys the server acts on must hold values it understands (422 naming the key)."""
+    for key, (expected, ok) in _ACTING_PREFERENCES.get(name, {}).items():
+        if key in given and not ok(given[key]):
+            raise Invalid(f"{name}.{key} is {expected}", field=f"{name}.{key}")
+
 
 # Failed logins: counted per login name and per client address within a window; past
 # the threshold each further failure doubles the wait, up to the cap.

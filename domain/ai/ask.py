@@ -80,6 +80,7 @@ async def prepare(
         if book.processing_status != "completed":
             raise NotReady(f"the book is not ready for questions ({book.processing_status})")
         author = await conn.fetchval("SELECT author FROM books WHERE id = $1", book_id)
+        length = await conn.fetchval(Q.response_length, user_id)
         limit = None if params.spoilers else await conn.fetchval(Q.spoiler_limit, user_id, book_id)
         chapter = None
         if params.chapter_id is not None:
@@ -114,7 +115,7 @@ async def prepare(
         book_title=book.title, author=author, feature=params.feature,
         question=params.question, passages=hits, attached_text=attached, chapter=chapter,
         history=prompts.thread(dict(earlier) if earlier else None),
-        spoiler_safe=limit is not None,
+        spoiler_safe=limit is not None, length=length,
     )  # fmt: skip
     return Prepared(
         request_id=request_id, user_id=user_id, device=device, params=params,

@@ -13,6 +13,12 @@ from domain.books.search import Hit
 
 CHAPTER_CHARS = 12_000  # of a chapter given for context (about 3,000 tokens)
 MAX_TOKENS = 1024
+# the reader's ai_preferences.response_length: what the model is asked for, and the
+# tokens it may spend (a brief answer is cut short rather than left to run on)
+LENGTHS = {
+    "brief": ("Be brief: two or three sentences, or a short list.", 300),
+    "detailed": ("Be thorough but focused: a few short paragraphs at most.", MAX_TOKENS),
+}
 
 FEATURES = {
     "chat": "Answer the reader's question about the book.",
@@ -46,6 +52,7 @@ class Prompt:
     chapter_text: str | None = None
     history: list[dict[str, str]] = field(default_factory=list)
     max_tokens: int = MAX_TOKENS
+    length: str = "detailed"
 
 
 def build(
@@ -59,7 +66,11 @@ def build(
     chapter: dict[str, Any] | None,
     history: list[dict[str, str]],
     spoiler_safe: bool,
+    length: str = "detailed",
 ) -> Prompt:
+    """`length`: brief or detailed (anything else is detailed)."""
+    length = length if length in LENGTHS else "detailed"
+    instruction, max_tokens = LENGTHS[length]
     by = f" by {author}" if author else ""
     rules = [
         f"You are BookMind, a reading companion for the book \u201c{book_title}\u201d{by}.",
@@ -68,7 +79,7 @@ def build(
         "Cite the passages you use as [1], [2] \u2026 right after the sentence they "
         "support. If the passages do not hold the answer, say so plainly rather than "
         "guessing, and do not invent quotations.",
-        "Be concise: a few short paragraphs at most. Write plain text.",
+        f"{instruction} Write plain text.",
     ]
     if spoiler_safe:
         rules.append(
@@ -94,6 +105,7 @@ def build(
         system="\n\n".join(rules), messages=messages, feature=feature, question=question,
         passages=passages, attached_text=attached_text,
         chapter_text=chapter["content"] if chapter else None, history=history,
+        max_tokens=max_tokens, length=length,
     )  # fmt: skip
 
 

@@ -67,3 +67,7 @@ SET user_rating = CASE WHEN $3 THEN $4 ELSE user_rating END,
     marked_helpful = CASE WHEN $7 THEN $8 ELSE marked_helpful END
 WHERE id = $1 AND user_id = $2
 RETURNING {conversation_columns}
+
+-- name: response_length
+-- the reader's ai_preferences.response_length (brief | detailed), detailed by default
+SELECT coalesce(ai_preferences->>'response_length', 'detailed') FROM users WHERE id = $1

@@ -26,6 +26,7 @@ from domain.events import (
     redact,
     user_channel,
 )
+from domain.notifications import operations as notifications
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.reading import rules
@@ -297,11 +298,31 @@ async def store_analyses(
     (committed with the scores)."""
     payload = [{"hid": str(h), "score": s, "analysis": a} for h, s, a in scored]
     async with conn.transaction():
-        rows = await conn.fetch(Q.store_analyses, payload)
-        pending = [
-            Event(user_channel(h.user_id), ev.HIGHLIGHT_UPDATED, h) for h in map(_highlight, rows)
-        ]
+        analyzed = [_highlight(r) for r in await conn.fetch(Q.store_analyses, payload)]
+        pending = [Event(user_channel(h.user_id), ev.HIGHLIGHT_UPDATED, h) for h in analyzed]
+        central = [h for h in analyzed if (h.ai_importance_score or 0) >= SUGGEST_AT]
+        willing = await notifications.who_wants_suggestions(conn, [h.user_id for h in central])
+        for h in central:
+            if h.user_id in willing:
+                pending += await _suggest(conn, h)
         return await append_events(conn, pending, None) if pending else []
+
+
+# a highlight scored this high is central to the book: its reader is offered an
+# explanation (when their ai_preferences.auto_suggestions and notification preference
+# ai_suggestions allow)
+SUGGEST_AT = 0.6
+
+
+async def _suggest(conn: Conn, h: Highlight) -> list[Event]:
+    words = " ".join(h.selected_text.split())
+    excerpt = words if len(words) <= 120 else words[:119] + "\u2026"
+    return await notifications.notify(
+        conn, h.user_id, "ai_suggestion", "A passage worth a closer look",
+        f"\u201c{excerpt}\u201d is central to the book: ask BookMind to explain it.",
+        {"highlight_id": str(h.id), "book_id": str(h.book_id), "feature": "explain"},
+        dedupe_key=f"suggest:{h.id}",
+    )  # fmt: skip
 
 
 async def restore(

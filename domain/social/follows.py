@@ -12,6 +12,7 @@ from domain import events as ev
 from domain.accounts.models import PublicUser, public_user_from_row
 from domain.errors import Invalid, NotFound
 from domain.events import Event, append_events, user_channel
+from domain.notifications import operations as notifications
 from domain.pagination import Page, decode_cursor, encode_cursor
 from domain.social.sql import Q
 from domain.sql import Conn
@@ -45,9 +46,15 @@ async def follow(
         if made is not None:
             await conn.execute(Q.count_follow, follower, target, 1)
             me = public_user_from_row(await conn.fetchrow(Q.public_user, follower))
+            told = await notifications.notify(
+                conn, target, "new_follower", f"@{me.username} follows you", None,
+                {"user_id": str(me.id), "username": me.username},
+                dedupe_key=f"follow:{follower}",  # once, however often they come back
+            )  # fmt: skip
             events = await append_events(
-                conn, [Event(user_channel(target), ev.FOLLOW_CREATED, FollowData(me))], origin
-            )
+                conn, [Event(user_channel(target), ev.FOLLOW_CREATED, FollowData(me)), *told],
+                origin,
+            )  # fmt: skip
         them = public_user_from_row(await conn.fetchrow(Q.public_user, target))
     return Written(them, events, created=made is not None)
 

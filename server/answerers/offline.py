@@ -66,7 +66,10 @@ def compose(embedder: Embedder, prompt: Prompt) -> str:
     query = prompt.question
     if prompt.attached_text:
         query = f"{prompt.attached_text}\n{query}"
-    chosen = _best(embedder, query, candidates, PICK.get(prompt.feature, 4))
+    pick = PICK.get(prompt.feature, 4)
+    if prompt.length == "brief":  # the reader asked for short answers
+        pick = max(1, pick // 3)
+    chosen = _best(embedder, query, candidates, pick)
     lines = [intro, ""]
     if prompt.attached_text and prompt.feature in {"explain", "define"}:
         lines += [f"You selected: \u201c{_clip(prompt.attached_text, 300)}\u201d", ""]

@@ -323,6 +323,27 @@ async def test_pro_asks_a_hundred_a_day_and_premium_without_limit(
     await ws.close()
 
 
+async def test_a_reader_who_wants_brief_answers_gets_them(
+    ai_server: ServerProcess, premium: tuple[Account, str], standin: StandIn
+) -> None:
+    account, book_id = premium
+    async with _http(ai_server, account) as http:
+        odd = await http.patch("/users/me", json={"ai_preferences": {"response_length": "tiny"}})
+        assert odd.status_code == 422 and odd.json()["field"] == "ai_preferences.response_length"
+        brief = await http.patch("/users/me", json={"ai_preferences": {"response_length": "brief"}})
+        assert brief.status_code == 200
+        ws = WsClient(ai_server.ws_url, account.token, "phone")
+        await ws.open()
+        asks = {"book_id": book_id, "question": "Who is the Queen?", "spoilers": True}
+        assert (await ws.ask(**asks))[-1]["type"] == "ai.completed"
+        sent = standin.requests[-1]
+        assert sent["max_tokens"] == 300 and "two or three sentences" in str(sent["system"])
+        await http.patch("/users/me", json={"ai_preferences": {"response_length": "detailed"}})
+        assert (await ws.ask(**asks))[-1]["type"] == "ai.completed"
+        assert standin.requests[-1]["max_tokens"] == 1024
+        await ws.close()
+
+
 async def test_an_ask_cancelled_after_its_prompt_was_sent_is_counted(
     ai_server: ServerProcess, standin: StandIn, database_url: str
 ) -> None:

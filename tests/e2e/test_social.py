@@ -63,6 +63,18 @@ async def test_follow_rules_events_and_lists(server: ServerProcess, database_url
         await ws.wait_for(lambda f: f.get("event") == "follow.deleted")
         assert await _counts(database_url, bob) == (0, 0)
         assert len(ws.events(event="follow.deleted")) == 1  # the second unfollow changed nothing
+    # bob's devices were told, and his notifications keep it (once, though alice came and went)
+    told = await ws.wait_for(lambda f: f.get("event") == "notification")
+    assert told["data"]["kind"] == "new_follower"
+    assert told["data"]["title"] == f"@{alice.username} follows you"
+    async with _http(server, bob) as http:
+        listed = (await http.get("/notifications", params={"unread": "true"})).json()["items"]
+        assert [n["id"] for n in listed] == [told["data"]["id"]]
+        for bad in ({"ids": ["not-a-uuid"]}, {"everything": True}, {"ids": "x"}):
+            assert (await http.post("/notifications/read", json=bad)).status_code == 422, bad
+        assert (await http.post("/notifications/read", json={})).json() == {"unread": 0}
+        assert (await http.get("/notifications", params={"unread": "true"})).json()["items"] == []
+        assert len((await http.get("/notifications")).json()["items"]) == 1
     # a private profile cannot be followed (nor is its existence revealed)
     carol = await register(server.base_url)
     conn = await asyncpg.connect(database_url)

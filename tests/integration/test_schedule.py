@@ -144,8 +144,16 @@ async def test_clean_up_removes_exactly_what_the_retention_rules_say(
         )
         put = "INSERT INTO quote_collection_items (quote_collection_id, quote_share_id, position) "
         await conn.execute(put + "VALUES ($1, $2, 1)", shelf, collected)
+        for days in (91, 89):
+            await conn.execute(
+                "INSERT INTO notifications (user_id, kind, title, created_at) "
+                "VALUES ($1, 'reading_reminder', 'read', now() - make_interval(days => $2))",
+                free, days,
+            )  # fmt: skip
     counts = await clean_old_data(pool)
-    assert counts == {"reading_sessions": 1, "ai_conversations": 2, "quote_shares": 1}
+    assert counts == {"reading_sessions": 1, "ai_conversations": 2, "notifications": 1,
+                      "quote_shares": 1}  # fmt: skip
+    assert await pool.fetchval("SELECT count(*) FROM notifications WHERE user_id = $1", free) == 1
     kept_sessions = {r["id"] for r in await pool.fetch("SELECT id FROM reading_sessions")}
     assert sessions[timedelta(days=364)] in kept_sessions
     assert sessions[timedelta(days=366)] not in kept_sessions
@@ -158,7 +166,7 @@ async def test_clean_up_removes_exactly_what_the_retention_rules_say(
     assert not (tmp_path / quote_files_prefix(shares[(0, 31)])).exists()
     assert (await files.get(quote_files_prefix(shares[(0, 29)]) + "card.png")) == b"png"
     assert await clean_old_data(pool) == {"reading_sessions": 0, "ai_conversations": 0,
-                                          "quote_shares": 0}  # fmt: skip
+                                          "notifications": 0, "quote_shares": 0}  # fmt: skip
 
 
 async def test_purging_a_highlight_or_book_keeps_other_readers_shares(pool: asyncpg.Pool) -> None:

@@ -24,4 +24,7 @@ def test_each_job_is_due_on_its_schedule() -> None:
     assert at(10, 37) == {"quotes.template_metrics"}
     assert at(10, 22) == {"highlights.analyze"}
     assert at(10, 21) == set()
+    assert at(10, 0) == {"maintenance.refresh_views", "books.sweep", "imports.sweep",
+                         "highlights.analyze", "quotes.trending", "maintenance.close_sessions",
+                         "notifications.reminders"}  # fmt: skip
     assert at(10, 13) == at(10, 53) == {"books.reindex"}
