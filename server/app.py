@@ -23,6 +23,7 @@ from handlers import (
     http_books,
     http_exports,
     http_imports,
+    http_media,
     http_notifications,
     http_ops,
     http_quotes,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> BookMindApp:
             http_reading.ReadingItemsController,
             http_exports.ExportsController,
             http_imports.imports_router(),
+            http_media.media_router(),
         ],
     )
     hosts = AllowedHostsConfig(allowed_hosts=settings.trusted_hosts())

@@ -20,7 +20,7 @@ from domain.accounts.operations import purge_removed
 from domain.books.operations import purge_deleted
 from domain.events import purge_before
 from domain.notifications import operations as notifications
-from domain.reading import sessions
+from domain.reading import media, sessions
 from domain.social.files import quote_files_prefix
 from domain.sql import Conn
 from server.settings import Settings
@@ -76,6 +76,8 @@ async def purge_expired(pool: asyncpg.Pool) -> dict[str, int]:
         res.publish(events)
         # ... and after the tombstones, a deleted book may have lost its last reader's data
         counts["books"] = await purge_deleted(conn, res.files)
+        # the recordings and pictures of annotations gone by any of these roads
+        counts["annotation_media"] = await media.remove_orphans(conn, res.files)
     return counts
 
 

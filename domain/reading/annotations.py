@@ -12,7 +12,7 @@ import msgspec
 
 from domain import events as ev
 from domain.books.access import readable_book, shown_to
-from domain.errors import Conflict, Forbidden, NotFound
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.events import Event, append_events, book_channel, redact, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.reading import rules
@@ -23,11 +23,11 @@ from domain.sql import Conn
 from domain.writes import Written, read_with_heads
 
 
-def _annotation(row: Any) -> Annotation:
+def annotation_from_row(row: Any) -> Annotation:
     return msgspec.convert({k: row[k] for k in Annotation.__struct_fields__}, Annotation)
 
 
-def _visibility_events(before_public: bool, after: Annotation, name: str) -> list[Event]:
+def visibility_events(before_public: bool, after: Annotation, name: str) -> list[Event]:
     """Book-channel events for a change: shown while public, `.deleted` when it stops."""
     book = book_channel(after.book_id)
     if after.public:
@@ -44,11 +44,20 @@ async def _withdraw(conn: Conn, annotation: Annotation) -> None:
                  [ev.ANNOTATION_CREATED, ev.ANNOTATION_UPDATED])  # fmt: skip
 
 
+def _check_kind(kind: str, content: str | None, drawing: object) -> None:
+    """Text and AI notes are their content; only a drawing holds strokes."""
+    if kind in ("text", "ai_insight") and not content:
+        raise Invalid(f"a {kind} annotation needs its content", field="content")
+    if drawing is not None and kind != "drawing":
+        raise Invalid("only a drawing annotation holds drawing_data", field="drawing_data")
+
+
 async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: AnnotationCreate, origin: str | None
 ) -> Written[Annotation]:
     async with conn.transaction():
         await readable_book(conn, book_id, user_id)
+        _check_kind(cmd.annotation_type, cmd.content, cmd.drawing_data)
         plain = rules.plain_text(cmd.annotation_type, cmd.content, cmd.audio_transcript)
         for link, query in ((cmd.highlight_id, Q.own_highlight_on_book),
                             (cmd.bookmark_id, Q.own_bookmark_on_book)):  # fmt: skip
@@ -68,7 +77,7 @@ async def create(
             cmd.position_data,
             cmd.attached_text,
             cmd.audio_transcript,
-            cmd.audio_duration_seconds,
+            msgspec.to_builtins(cmd.drawing_data),
             cmd.tags,
             rules.word_count(plain),
             cmd.public,
@@ -77,32 +86,33 @@ async def create(
             found = await conn.fetchrow(Q.annotation_by_id, cmd.id)
             if found is None or found["user_id"] != user_id:
                 raise Conflict("that id is already in use", field="id")
-            return Written(_annotation(found), created=False)
-        annotation = _annotation(row)
+            return Written(annotation_from_row(found), created=False)
+        annotation = annotation_from_row(row)
         pending = [Event(user_channel(user_id), ev.ANNOTATION_CREATED, annotation)]
-        pending += _visibility_events(False, annotation, ev.ANNOTATION_CREATED)
+        pending += visibility_events(False, annotation, ev.ANNOTATION_CREATED)
         return Written(annotation, await append_events(conn, pending, origin))
 
 
-async def _own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Annotation:
+async def own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Annotation:
     row = await conn.fetchrow(Q.annotation_for_update, annotation_id)
     if row is None or (row["user_id"] != user_id and not await shown_to(conn, row, user_id)):
         raise NotFound("no such annotation")
     if row["user_id"] != user_id:
         raise Forbidden("not your annotation")
-    return _annotation(row)
+    return annotation_from_row(row)
 
 
 async def update(
     conn: Conn, user_id: UUID, annotation_id: UUID, patch: AnnotationPatch, origin: str | None
 ) -> Written[Annotation]:
     async with conn.transaction():
-        before = await _own_for_update(conn, annotation_id, user_id)
+        before = await own_for_update(conn, annotation_id, user_id)
         merged = msgspec.structs.replace(
             before,
-            **{f: getattr(patch, f) for f in patch.__struct_fields__
+            **{f: msgspec.to_builtins(getattr(patch, f)) for f in patch.__struct_fields__
                if getattr(patch, f) is not msgspec.UNSET},
         )  # fmt: skip
+        _check_kind(merged.annotation_type, merged.content, merged.drawing_data)
         plain = rules.plain_text(merged.annotation_type, merged.content, merged.audio_transcript)
         row = await conn.fetchrow(
             Q.update_annotation,
@@ -115,12 +125,13 @@ async def update(
             merged.public,
             merged.position_data,
             merged.audio_transcript,
+            merged.drawing_data,
         )
-        after = _annotation(row)
+        after = annotation_from_row(row)
         if before.public and not after.public:
             await _withdraw(conn, after)
         pending = [Event(user_channel(user_id), ev.ANNOTATION_UPDATED, after)]
-        pending += _visibility_events(before.public, after, ev.ANNOTATION_UPDATED)
+        pending += visibility_events(before.public, after, ev.ANNOTATION_UPDATED)
         return Written(after, await append_events(conn, pending, origin))
 
 
@@ -128,7 +139,7 @@ async def delete(
     conn: Conn, user_id: UUID, annotation_id: UUID, origin: str | None
 ) -> Written[Deleted]:
     async with conn.transaction():
-        before = await _own_for_update(conn, annotation_id, user_id)
+        before = await own_for_update(conn, annotation_id, user_id)
         await conn.execute(Q.tombstone_annotation, annotation_id)
         gone = Deleted(annotation_id)
         pending = [Event(user_channel(user_id), ev.ANNOTATION_DELETED, gone)]
@@ -156,7 +167,9 @@ async def list_for_book(
         rows = await conn.fetch(
             Q.own_annotations, user_id, book_id, query or None, stamp, last_id, limit + 1
         )
-        return page_of([_annotation(r) for r in rows], limit, lambda a: (a.created_at, a.id))
+        return page_of(
+            [annotation_from_row(r) for r in rows], limit, lambda a: (a.created_at, a.id)
+        )
 
     return await read_with_heads(conn, [user_channel(user_id)], read)
 
@@ -169,8 +182,8 @@ async def restore(
         row = await tombstone_of(conn, Q.annotation_any_for_update, annotation_id, user_id,
                                  "annotation")  # fmt: skip
         if row["deleted_at"] is None:
-            return Written(_annotation(row), created=False)
-        back = _annotation(await conn.fetchrow(Q.untombstone_annotation, annotation_id))
+            return Written(annotation_from_row(row), created=False)
+        back = annotation_from_row(await conn.fetchrow(Q.untombstone_annotation, annotation_id))
         pending = [Event(user_channel(user_id), ev.ANNOTATION_CREATED, back)]
         if back.public:
             pending.append(Event(book_channel(back.book_id), ev.ANNOTATION_CREATED, back))

@@ -213,10 +213,34 @@ class Bookmark(Struct, kw_only=True):
 # -- annotations ----------------------------------------------------------------------
 
 
+class Stroke(Struct, forbid_unknown_fields=True, kw_only=True):
+    """One pen stroke: its points in the drawing's own coordinates."""
+
+    points: Annotated[list[tuple[float, float]], Meta(min_length=1, max_length=2000)]
+    color: Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}$")] = "#000000"
+    width: Annotated[float, Meta(gt=0, le=100)] = 2.0
+
+
+MAX_DRAWING_POINTS = 10_000
+
+
+class Drawing(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A drawing annotation's strokes on a canvas of `width` x `height`."""
+
+    width: Annotated[int, Meta(ge=1, le=10_000)]
+    height: Annotated[int, Meta(ge=1, le=10_000)]
+    strokes: Annotated[list[Stroke], Meta(max_length=500)]
+
+    def __post_init__(self) -> None:
+        if sum(len(s.points) for s in self.strokes) > MAX_DRAWING_POINTS:
+            raise ValueError(f"a drawing has at most {MAX_DRAWING_POINTS} points in all")
+
+
 class AnnotationCreate(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     id: UUID | None = None
     annotation_type: AnnotationType
-    content: Annotated[str, Meta(min_length=1, max_length=50_000)]
+    # required for text and ai_insight; a voice note's or drawing's caption
+    content: Annotated[str, Meta(min_length=1, max_length=50_000)] | None = None
     page_number: Page
     highlight_id: UUID | None = None
     bookmark_id: UUID | None = None
@@ -225,7 +249,7 @@ class AnnotationCreate(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     position_data: Json = {}
     attached_text: Annotated[str, Meta(max_length=2000)] | None = None
     audio_transcript: Annotated[str, Meta(max_length=50_000)] | None = None
-    audio_duration_seconds: Annotated[int, Meta(ge=0, le=86_400)] | None = None
+    drawing_data: Drawing | None = None  # a drawing's strokes (drawing annotations only)
 
 
 class AnnotationPatch(BoundedJson, forbid_unknown_fields=True, kw_only=True):
@@ -235,6 +259,7 @@ class AnnotationPatch(BoundedJson, forbid_unknown_fields=True, kw_only=True):
     public: bool | UnsetType = UNSET
     position_data: Json | UnsetType = UNSET
     audio_transcript: Annotated[str, Meta(max_length=50000)] | UnsetType | None = UNSET
+    drawing_data: Drawing | UnsetType | None = UNSET
 
 
 class Annotation(Struct, kw_only=True):
@@ -249,9 +274,12 @@ class Annotation(Struct, kw_only=True):
     page_number: int | None
     position_data: Json
     attached_text: str | None
+    # a voice note's recording (PUT /annotations/{id}/audio), its length read from it
     audio_file_url: str | None
     audio_duration_seconds: int | None
     audio_transcript: str | None
+    drawing_data: Json | None
+    image_url: str | None  # a picture attached to it (PUT /annotations/{id}/image)
     tags: list[str]
     word_count: int
     public: bool

@@ -184,7 +184,7 @@ LIMIT $5
 -- name: insert_annotation
 INSERT INTO annotations (id, user_id, book_id, highlight_id, bookmark_id, annotation_type,
                          content, plain_text_content, page_number, position_data,
-                         attached_text, audio_transcript, audio_duration_seconds, tags,
+                         attached_text, audio_transcript, drawing_data, tags,
                          word_count, public)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (id) DO NOTHING
@@ -199,7 +199,7 @@ SELECT {annotation_columns} FROM annotations WHERE id = $1 AND deleted_at IS NUL
 -- name: update_annotation
 UPDATE annotations
 SET content = $2, plain_text_content = $3, word_count = $4, page_number = $5, tags = $6,
-    public = $7, position_data = $8, audio_transcript = $9
+    public = $7, position_data = $8, audio_transcript = $9, drawing_data = $10
 WHERE id = $1
 RETURNING {annotation_columns}
 
@@ -456,3 +456,29 @@ WHERE user_id = $1 AND deleted_at IS NULL
   AND ($7::timestamptz IS NULL OR (created_at, id) < ($7, $8))
 ORDER BY created_at DESC, id DESC
 LIMIT $9
+
+-- name: set_annotation_audio
+UPDATE annotations SET audio_file_url = $2, audio_duration_seconds = $3 WHERE id = $1
+RETURNING {annotation_columns}
+
+-- name: set_annotation_image
+UPDATE annotations SET image_url = $2 WHERE id = $1
+RETURNING {annotation_columns}
+
+-- name: record_media
+INSERT INTO annotation_media (key, annotation_id, kind, content_type, bytes)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (key) DO UPDATE SET content_type = EXCLUDED.content_type,
+                                bytes = EXCLUDED.bytes, created_at = now()
+
+-- name: media_of
+SELECT key, content_type FROM annotation_media WHERE annotation_id = $1 AND kind = $2
+
+-- name: orphaned_media
+-- files of annotations gone by any road (their purge, their book's, their reader's)
+SELECT key, annotation_id FROM annotation_media m
+WHERE NOT EXISTS (SELECT 1 FROM annotations a WHERE a.id = m.annotation_id)
+LIMIT $1
+
+-- name: forget_media
+DELETE FROM annotation_media WHERE key = ANY($1)
