@@ -11,6 +11,10 @@ from uuid import UUID
 
 import msgspec
 
+from domain.books import library
+from domain.books.library import RatingSet
+from domain.notifications import operations as notifications
+from domain.notifications.operations import MarkRead
 from domain.reading import annotations as annotation_ops
 from domain.reading import bookmarks, highlights, progress, sessions
 from domain.reading.models import (
@@ -130,6 +134,28 @@ async def _engage(db: Conn, c: Caller, p: EngageParams) -> Written[Any]:
     return Written(await quotes.engage(db, p.share_id, p, quotes.reader(c.user_id)))
 
 
+class DisengageParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    share_id: UUID
+    kind: str
+
+
+async def _disengage(db: Conn, c: Caller, p: DisengageParams) -> Written[Any]:
+    return Written(await quotes.disengage(db, p.share_id, p.kind, quotes.reader(c.user_id)))
+
+
+class RateParams(RatingSet, kw_only=True):
+    book_id: UUID
+
+
+async def _rate(db: Conn, c: Caller, p: RateParams) -> Written[Any]:
+    # a rating publishes no event
+    return Written(await library.rate(db, c.user_id, p.book_id, p))
+
+
+async def _read_notifications(db: Conn, c: Caller, p: MarkRead) -> Written[Any]:
+    return Written(await notifications.mark_read(db, c.user_id, p))
+
+
 class ByUsername(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     username: str
 
@@ -210,4 +236,7 @@ METHODS: dict[str, Method] = {
     ),
     "quote.share": _with_ctx(ShareParams, _share),
     "quote.engage": _method(EngageParams, _engage),
+    "quote.disengage": _method(DisengageParams, _disengage),
+    "book.rate": _method(RateParams, _rate),
+    "notifications.read": _method(MarkRead, _read_notifications),
 }

@@ -166,6 +166,12 @@ async def test_an_undo_over_call_reaches_the_other_device_and_lists_follow(
         and f["seq"] > 2
     )  # fmt: skip
     assert heard["data"]["color"] == "green"
+    rated = await client.call("book.rate", {"book_id": str(book), "rating": 5})
+    assert rated["type"] == "ack" and rated["result"]["community_rating"] == 5.0
+    too_high = await client.call("book.rate", {"book_id": str(book), "rating": 9})
+    assert too_high["type"] == "error" and too_high["code"] == "bad_request"
+    read = await client.call("notifications.read", {})
+    assert read["type"] == "ack" and read["result"] == {"unread": 0}
     headers = {"Authorization": f"Bearer {alice.token}"}
     async with httpx.AsyncClient(base_url=ws_server.base_url + "/api/v1", headers=headers) as http:
         listed = await http.get("/highlights", params={"tag": "undo", "color": "green"})
