@@ -107,3 +107,14 @@ async def test_every_corpus_book_parses_into_exact_chapters_and_passages(
     assert sum(p.word_count for p in passages) >= book.word_count
     if book.word_count > 2000:
         assert len(keywords.key_concepts(keywords.candidates([c.text for c in book.chapters]))) >= 5
+    if name in EDITIONS:  # what each file says of its edition (the PDFs on a copyright page)
+        assert book.facts.columns() | EDITIONS[name] == book.facts.columns()
+
+
+EDITIONS: dict[str, dict[str, str | None]] = {
+    "free-culture_lessig.pdf": {"isbn_10": "1594200068", "isbn_13": "9781594200069"},
+    "geotopo_de_outline.pdf": {"isbn_13": "9783519122265"},
+    "pride-and-prejudice_pg1342_epub2.epub": {"published_date": "1998-06-01", "language": "en"},
+    "moby-dick_epub3.epub": {"publisher": "Harper & Brothers, Publishers", "language": "en-US"},
+    "alice-in-wonderland_epub3.epub": {"isbn_13": None, "language": "en-US"},
+}
