@@ -6,8 +6,11 @@ chosen by EMBEDDINGS_PROVIDER."""
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import threading
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from domain.ports import Embedder
@@ -57,14 +60,76 @@ class LocalMiniLM:
         return self.embed([text])[0]
 
 
+class ChildMiniLM:
+    """The model in a child process of its own. Loading it (~0.8 s of imports holding
+    the GIL) and tokenizing each batch once stalled the web process's event loop for
+    every socket, under `make run` by hundreds of milliseconds while a book ingested
+    (docs/benchmarks.md); in the child they cost the loop nothing. Calls are blocking,
+    as the Embedder port's are (callers run them in a thread), one at a time; a child
+    that died is started again. It exits when its pipe closes: with this process."""
+
+    model_name = LocalMiniLM.model_name
+    dimensions = LocalMiniLM.dimensions
+
+    def __init__(self, threads: int = 1) -> None:
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._proc: BaseProcess | None = None
+
+    def _start(self) -> Connection:
+        context = multiprocessing.get_context("spawn")  # never fork a threaded process
+        ours, theirs = context.Pipe()
+        self._proc = context.Process(target=_serve, args=(theirs, self._threads), daemon=True,
+                                     name="bookmind-embeddings")  # fmt: skip
+        self._proc.start()
+        theirs.close()
+        self._conn = ours
+        return ours
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            for attempt in (1, 2):
+                conn = self._conn if self._conn is not None else self._start()
+                try:
+                    conn.send(texts)
+                    answer = conn.recv()
+                    break
+                except (EOFError, BrokenPipeError, ConnectionResetError):
+                    self._conn = None  # the child died: once more with a new one
+                    if attempt == 2:
+                        raise
+        if isinstance(answer, BaseException):
+            raise answer
+        vectors: list[list[float]] = answer
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0]
+
+
+def _serve(conn: Connection, threads: int) -> None:
+    """The child: texts in, vectors out, until the parent's end of the pipe closes."""
+    model = LocalMiniLM(threads)
+    while True:
+        try:
+            texts = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        try:
+            conn.send(model.embed(texts))
+        except Exception as exc:  # the caller raises it
+            conn.send(RuntimeError(f"embedding failed: {exc}"))
+
+
 _shared: dict[str, Embedder] = {}
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """One model per process, shared by requests and tasks."""
+    """One model per process, shared by requests and tasks, run in a child process."""
     key = settings.embeddings_provider
     if key not in _shared:
         if key != "local":
             raise ValueError(f"EMBEDDINGS_PROVIDER={key!r}: only 'local' is available")
-        _shared[key] = LocalMiniLM(threads=settings.embedding_threads)
+        _shared[key] = ChildMiniLM(threads=settings.embedding_threads)
     return _shared[key]

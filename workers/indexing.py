@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import numpy as np
@@ -24,6 +25,8 @@ from domain.ports import Embedder
 from domain.sql import Conn
 
 EMBED_BATCH = 256
+COPY_ROWS = 400
+WINDOW_COLUMNS = ["passage_id", "book_id", "embedding"]
 PASSAGE_COLUMNS = ["id", "book_id", "book_chapter_id", "content", "chunk_index", "start_page",
                    "end_page", "start_offset", "end_offset", "word_count", "chunk_title",
                    "embedding", "embedding_model", "embedded_at"]  # fmt: skip
@@ -38,8 +41,8 @@ class Index:
     windows: list[tuple[int, list[float]]]  # (passage index, vector)
 
 
-async def build(chapters: list[Chapter], embedder: Embedder, progress: Progress) -> Index:
-    """Chunk and embed, off the event loop, in batches with progress between them."""
+def _windows(chapters: list[Chapter]) -> tuple[list[Passage], list[str], list[int]]:
+    """The passages, and each window's text with the passage it belongs to."""
     passages = chunk_chapters(chapters)
     texts: list[str] = []
     owners: list[int] = []
@@ -47,15 +50,21 @@ async def build(chapters: list[Chapter], embedder: Embedder, progress: Progress)
         for window in p.windows():
             texts.append(window)
             owners.append(p.index)
+    return passages, texts, owners
+
+
+async def build(chapters: list[Chapter], embedder: Embedder, progress: Progress) -> Index:
+    """Chunk and embed, off the event loop (chunking a long novel takes ~0.1 s), in
+    batches with progress between them."""
+    passages, texts, owners = await asyncio.to_thread(_windows, chapters)
     vectors: list[list[float]] = []
     step = max(EMBED_BATCH, len(texts) // 8)
     for i in range(0, len(texts), step):
         vectors += await asyncio.to_thread(embedder.embed, texts[i : i + step])
         if len(vectors) < len(texts):
             await progress(len(vectors) / len(texts))
-    return Index(
-        passages, _means(len(passages), owners, vectors), list(zip(owners, vectors, strict=True))
-    )
+    means = await asyncio.to_thread(_means, len(passages), owners, vectors)
+    return Index(passages, means, list(zip(owners, vectors, strict=True)))
 
 
 def _means(count: int, owners: list[int], vectors: list[list[float]]) -> list[list[float]]:
@@ -66,25 +75,32 @@ def _means(count: int, owners: list[int], vectors: list[list[float]]) -> list[li
     return [row.tolist() for row in sums]
 
 
+def _rows(
+    book_id: UUID, chapter_ids: dict[int, UUID], index: Index, model: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    now = datetime.now(UTC)
+    ids = [uuid.uuid4() for _ in index.passages]
+    passages = [
+        (pid, book_id, chapter_ids[p.chapter_number], p.text, p.index, p.start_page,
+         p.end_page, p.start_offset, p.end_offset, p.word_count, p.chapter_title,
+         Vector(v), model, now)
+        for pid, p, v in zip(ids, index.passages, index.vectors, strict=True)
+    ]  # fmt: skip
+    windows = [(ids[owner], book_id, Vector(v)) for owner, v in index.windows]
+    return passages, windows
+
+
 async def store(
     conn: Conn, book_id: UUID, chapter_ids: dict[int, UUID], index: Index, model: str
 ) -> None:
     """Insert the index of a book whose passages were just removed (in the caller's
     transaction)."""
-    now = datetime.now(UTC)
-    ids = [uuid.uuid4() for _ in index.passages]
-    await conn.copy_records_to_table(
-        "book_embeddings",
-        columns=PASSAGE_COLUMNS,
-        records=[
-            (pid, book_id, chapter_ids[p.chapter_number], p.text, p.index, p.start_page,
-             p.end_page, p.start_offset, p.end_offset, p.word_count, p.chapter_title,
-             Vector(v), model, now)
-            for pid, p, v in zip(ids, index.passages, index.vectors, strict=True)
-        ],
-    )  # fmt: skip
-    await conn.copy_records_to_table(
-        "passage_windows",
-        columns=["passage_id", "book_id", "embedding"],
-        records=[(ids[owner], book_id, Vector(v)) for owner, v in index.windows],
-    )
+    # the rows are made in a thread (5,000 vectors made into arrays held the loop ~0.1 s)
+    # and sent a few hundred per COPY, whose encoding runs on the loop (a long novel's
+    # rows in one COPY held it ~70 ms)
+    passages, windows = await asyncio.to_thread(_rows, book_id, chapter_ids, index, model)
+    for table, columns, rows in (("book_embeddings", PASSAGE_COLUMNS, passages),
+                                 ("passage_windows", WINDOW_COLUMNS, windows)):  # fmt: skip
+        for i in range(0, len(rows), COPY_ROWS):
+            await conn.copy_records_to_table(table, columns=columns,
+                                             records=rows[i : i + COPY_ROWS])  # fmt: skip
