@@ -16,6 +16,7 @@ BENCHES = [
     ["tests.bench.bench_ai"],
     ["tests.bench.bench_feed"],
     ["tests.bench.bench_stalls"],
+    ["tests.bench.bench_ingest_stalls"],
     ["tests.bench.fuzz_openapi"],
 ]
 

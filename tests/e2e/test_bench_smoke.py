@@ -86,3 +86,9 @@ def test_anchoring_smoke() -> None:
     for change in ("typography", "ocr", "front matter", "reflow", "all together"):
         assert re.search(rf"{change} +bookmind +[\d.]+% +[\d.]+% +[\d.]+% +0\.0%", out), out
         assert re.search(rf"{change} +baseline +[\d.]+%", out), out
+
+
+def test_ingest_stalls_smoke() -> None:
+    out = _run("tests.bench.bench_ingest_stalls", "--book", SMALL_BOOK)
+    assert re.search(r"baseline, idle server: +\d+ probes: p50 [\d.]+", out), out
+    assert re.search(rf"ingesting {SMALL_BOOK} \(#1\): \d+ probes: .* ready in [\d.]+ s", out), out
