@@ -212,7 +212,9 @@ async def main() -> None:
                 t = time.perf_counter()
                 await search(conn, embedder, user, book_id, q, 6)
                 baseline.append(time.perf_counter() - t)
-        env = server_env(bench.url, ANTHROPIC_API_KEY="bench", ANTHROPIC_BASE_URL=standin.url)
+        # the streams are one reader's: past the 20 sockets an account may hold
+        env = server_env(bench.url, ANTHROPIC_API_KEY="bench", ANTHROPIC_BASE_URL=standin.url,
+                         WS_MAX_SOCKETS_PER_USER=str(args.streams + 10))  # fmt: skip
         server = await start_server(env)
         try:
             (token,) = tokens_for([user])
