@@ -9,6 +9,7 @@ import gc
 import multiprocessing
 import os
 import threading
+from collections import deque
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -73,7 +74,7 @@ class ChildMiniLM:
 
     def __init__(self, threads: int = 1) -> None:
         self._threads = threads
-        self._lock = threading.Lock()
+        self._turns = _Turns()
         self._conn: Connection | None = None
         self._proc: BaseProcess | None = None
 
@@ -88,17 +89,25 @@ class ChildMiniLM:
         return ours
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            for attempt in (1, 2):
-                conn = self._conn if self._conn is not None else self._start()
-                try:
-                    conn.send(texts)
-                    answer = conn.recv()
-                    break
-                except (EOFError, BrokenPipeError, ConnectionResetError):
-                    self._conn = None  # the child died: once more with a new one
-                    if attempt == 2:
-                        raise
+        """A batch at a time, callers served in turn: a search's one query waits for one
+        batch of a book being indexed, not for the whole book."""
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), BATCH):
+            with self._turns:
+                vectors += self._round_trip(texts[i : i + BATCH])
+        return vectors
+
+    def _round_trip(self, texts: list[str]) -> list[list[float]]:
+        for attempt in (1, 2):
+            conn = self._conn if self._conn is not None else self._start()
+            try:
+                conn.send(texts)
+                answer = conn.recv()
+                break
+            except (EOFError, BrokenPipeError, ConnectionResetError):
+                self._conn = None  # the child died: once more with a new one
+                if attempt == 2:
+                    raise
         if isinstance(answer, BaseException):
             raise answer
         vectors: list[list[float]] = answer
@@ -106,6 +115,26 @@ class ChildMiniLM:
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed([text])[0]
+
+
+class _Turns:
+    """A lock taken in the order it was asked for (threading.Lock lets the thread that
+    just released it take it again at once, ahead of one that waited)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._queue: deque[object] = deque()
+
+    def __enter__(self) -> None:
+        ticket = object()
+        with self._changed:
+            self._queue.append(ticket)
+            self._changed.wait_for(lambda: self._queue[0] is ticket)
+
+    def __exit__(self, *_: object) -> None:
+        with self._changed:
+            self._queue.popleft()
+            self._changed.notify_all()
 
 
 def _serve(conn: Connection, threads: int) -> None:
