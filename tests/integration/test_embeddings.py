@@ -29,7 +29,12 @@ def test_vectors_queries_between_batches_and_a_child_that_dies() -> None:
     book = [f"Chapter {i}: the sea, the ship, the long voyage and its men." * 6
             for i in range(64 * 5)]  # fmt: skip
     done: list[float] = []
-    indexing = threading.Thread(target=lambda: (model.embed(book), done.append(time.time())))
+
+    def index_the_book() -> None:
+        model.embed(book)
+        done.append(time.time())
+
+    indexing = threading.Thread(target=index_the_book)
     indexing.start()
     time.sleep(0.3)  # the book's batches are under way
     query = model.embed_query("whale")
