@@ -210,13 +210,16 @@ async def test_flood_is_rate_limited_then_closed_1008(
 
 
 async def _state(database_url: str) -> tuple[Any, ...]:
+    """What a frame could have changed. Events count only when a device wrote them (an
+    origin): the schedule's own (a highlight scored, a reminder) may come at any time."""
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow(
             """SELECT (SELECT count(*) FROM highlights), (SELECT count(*) FROM bookmarks),
                       (SELECT count(*) FROM annotations), (SELECT count(*) FROM reading_progress),
-                      (SELECT count(*) FROM channel_events),
-                      (SELECT coalesce(sum(seq), 0) FROM channel_heads)"""
+                      (SELECT count(*) FROM channel_events WHERE origin IS NOT NULL),
+                      (SELECT coalesce(max(seq), 0) FROM channel_events
+                       WHERE origin IS NOT NULL)"""
         )
         assert row is not None
         return tuple(row)
