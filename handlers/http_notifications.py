@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.status_codes import HTTP_200_OK
 
 from domain.notifications import operations as notifications
 from domain.notifications.operations import MarkRead, Notification, Unread
 from domain.pagination import DEFAULT_LIMIT, Page, check_limit
 from handlers.deps import PooledConn
+from handlers.http_reading import user_paged
 
 
 class NotificationsController(Controller):
@@ -21,10 +22,10 @@ class NotificationsController(Controller):
     async def listing(
         self, conn: PooledConn, user_id: UUID, unread: bool = False, cursor: str | None = None,
         limit: int = DEFAULT_LIMIT,
-    ) -> Page[Notification]:  # fmt: skip
-        return await notifications.listing(
-            conn, user_id, unread_only=unread, cursor=cursor, limit=check_limit(limit)
-        )
+    ) -> Response[Page[Notification]]:  # fmt: skip
+        limit = check_limit(limit)
+        return await user_paged(conn, user_id, lambda: notifications.listing(
+            conn, user_id, unread_only=unread, cursor=cursor, limit=limit))  # fmt: skip
 
     @post("/read", status_code=HTTP_200_OK)
     async def mark_read(self, data: MarkRead, conn: PooledConn, user_id: UUID) -> Unread:

@@ -35,7 +35,7 @@ from domain.social.models import (
 from domain.social.trending import Timeframe, Trending
 from domain.social.trending import current as current_trending
 from handlers.deps import PooledConn
-from handlers.http_reading import Device, published
+from handlers.http_reading import Device, published, user_paged
 from server.context import AppContext
 
 
@@ -59,8 +59,9 @@ class QuotesController(Controller):
     async def my_quotes(
         self, conn: PooledConn, user_id: UUID, cursor: str | None = None,
         limit: int = DEFAULT_LIMIT,
-    ) -> Page[QuoteShare]:  # fmt: skip
-        return await quotes.mine(conn, user_id, cursor, check_limit(limit))
+    ) -> Response[Page[QuoteShare]]:  # fmt: skip
+        limit = check_limit(limit)
+        return await user_paged(conn, user_id, lambda: quotes.mine(conn, user_id, cursor, limit))
 
     @delete("/quotes/{share_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def remove_quote(

@@ -5,6 +5,7 @@ publishes the committed events; each read of channel-reported state carries
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Literal, TypeVar
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from domain.events import user_channel
 from domain.pagination import DEFAULT_LIMIT, Page, check_limit
 from domain.reading import across_books, bookmarks, highlights, progress, sessions
 from domain.reading import annotations as annotation_ops
@@ -39,7 +41,8 @@ from domain.reading.models import (
     SessionEnd,
     SessionStart,
 )
-from domain.writes import Written
+from domain.sql import Conn
+from domain.writes import Written, read_with_heads
 from handlers.deps import PooledConn
 from server.context import AppContext
 
@@ -62,6 +65,14 @@ def published(ctx: AppContext, written: Written[T], *, creates: bool = False) ->
 
 def paged(page: Page[T], heads: dict[str, int]) -> Response[Page[T]]:
     return Response(page, headers=event_seq_header(heads))
+
+
+async def user_paged(
+    conn: Conn, user_id: UUID, read: Callable[[], Awaitable[Page[T]]]
+) -> Response[Page[T]]:
+    """A page of what the reader's own channel reports on, with that channel's head
+    read in the same snapshot (PROTOCOL.md §4.3, `X-Event-Seq`)."""
+    return paged(*await read_with_heads(conn, [user_channel(user_id)], read))
 
 
 class BookReadingController(Controller):
@@ -100,10 +111,10 @@ class BookReadingController(Controller):
     async def list_sessions(
         self, book_id: UUID, conn: PooledConn, user_id: UUID, cursor: str | None = None,
         limit: int = Limit,
-    ) -> Page[ReadingSession]:  # fmt: skip
-        return await sessions.history(
-            conn, user_id, book_id, cursor=cursor, limit=check_limit(limit)
-        )
+    ) -> Response[Page[ReadingSession]]:  # fmt: skip
+        limit = check_limit(limit)
+        return await user_paged(conn, user_id, lambda: sessions.history(
+            conn, user_id, book_id, cursor=cursor, limit=limit))  # fmt: skip
 
     @get("/reading")
     async def reading_state(self, book_id: UUID, conn: PooledConn, user_id: UUID) -> ReadingState:

@@ -270,7 +270,9 @@ async def test_curators_manage_collections_and_readers_follow_them(
 
         # a card its reader removes leaves the collection, and its page says so
         code = (await http.get(f"/api/v1/quotes/{shares[1]}")).json()["referral_code"]
-        mine = (await http.get("/api/v1/quotes", params={"limit": 10})).json()["items"]
+        listed = await http.get("/api/v1/quotes", params={"limit": 10})
+        assert listed.headers["x-event-seq"].startswith(f"user:{curator.id}=")
+        mine = listed.json()["items"]
         assert [q["id"] for q in mine] == list(reversed(shares))
         assert (await http.delete(f"/api/v1/quotes/{shares[1]}")).status_code == 204
         view = (await http.get(f"/api/v1/collections/{cid}")).json()

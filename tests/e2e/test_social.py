@@ -74,7 +74,9 @@ async def test_follow_rules_events_and_lists(server: ServerProcess, database_url
             assert (await http.post("/notifications/read", json=bad)).status_code == 422, bad
         assert (await http.post("/notifications/read", json={})).json() == {"unread": 0}
         assert (await http.get("/notifications", params={"unread": "true"})).json()["items"] == []
-        assert len((await http.get("/notifications")).json()["items"]) == 1
+        everything = await http.get("/notifications")
+        assert len(everything.json()["items"]) == 1
+        assert everything.headers["x-event-seq"].startswith(f"user:{bob.id}=")
     # a private profile cannot be followed (nor is its existence revealed)
     carol = await register(server.base_url)
     conn = await asyncpg.connect(database_url)

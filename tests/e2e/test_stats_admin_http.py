@@ -121,7 +121,9 @@ async def test_reading_state_and_sessions_over_http(
         assert started.status_code == 201
         ended = await http.patch(f"/sessions/{started.json()['id']}", json={"end_page": 7})
         assert ended.status_code == 200 and ended.json()["pages_read"] == 5
-        sessions = (await http.get(f"/books/{book}/sessions", params={"limit": 5})).json()
+        listed = await http.get(f"/books/{book}/sessions", params={"limit": 5})
+        assert listed.headers["x-event-seq"].startswith(f"user:{reader.id}=")
+        sessions = listed.json()
         assert [s["id"] for s in sessions["items"]] == [started.json()["id"]]
         state = (await http.get(f"/books/{book}/reading")).json()
         assert state["book_id"] == str(book) and state["total_sessions"] == 1
