@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,7 @@ from server import embedded, metrics
 from server.activity import Activity
 from server.answerers import make_answerer
 from server.auth import Tokens
+from server.book_stats import BookStatsAnnouncer
 from server.db import create_pool
 from server.embeddings import make_embedder
 from server.group_commit import GroupCommit
@@ -62,6 +64,7 @@ class AppContext:
     feed: FeedRouter = field(init=False)
     activity: Activity = field(init=False)
     highlight_creates: GroupCommit[NewHighlight, Written[Highlight]] = field(init=False)
+    book_stats: BookStatsAnnouncer = field(init=False)
     _embedded_handle: Any = None
 
     async def check_ready(self) -> dict[str, str]:
@@ -96,7 +99,8 @@ def make_fanout_backend(settings: Settings) -> Callable[[], ChannelsBackend]:
 
 def make_fanout(settings: Settings, hub: Hub) -> Fanout:
     return Fanout(make_fanout_backend(settings), prefix=settings.channel_prefix,
-                  deliver=hub.deliver, on_reconnect=hub.reconcile)  # fmt: skip
+                  deliver=hub.deliver,
+                  on_reconnect=functools.partial(hub.reconcile, settled=True))  # fmt: skip
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -136,6 +140,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     ctx.activity = Activity(ctx.pool, settings.activity_flush_s)
     ctx.activity.start()
     ctx.highlight_creates = GroupCommit(ctx.pool, highlights.create_many)
+    ctx.book_stats = BookStatsAnnouncer(ctx.pool, ctx.hub.publish)
+    ctx.hub.observers.append(ctx.book_stats.observe)
     worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish, ctx.hub.publish_ephemeral)
     await broker.startup()
     # with Redis, the Procfile's scheduler process fires scheduled jobs; without, we do
@@ -157,6 +163,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
         await broker.shutdown()
         await ctx.activity.stop()
         await ctx.highlight_creates.close()
+        await ctx.book_stats.close()
         await ctx.hub.stop()
         if ctx.redis is not None:
             await ctx.redis.aclose()

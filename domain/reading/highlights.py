@@ -16,6 +16,7 @@ import msgspec
 
 from domain import events as ev
 from domain.books.access import readable_book, shown_to
+from domain.channels import book_of
 from domain.errors import Conflict, DomainError, Forbidden, NotFound
 from domain.events import (
     Batch,
@@ -47,10 +48,30 @@ def _highlight(row: Any) -> Highlight:
     return msgspec.convert({k: row[k] for k in Highlight.__struct_fields__}, Highlight)
 
 
-async def _count(conn: Conn, book_id: UUID, total: int, community: int) -> BookStats:
-    row = await conn.fetchrow(Q.count_highlight, book_id, total, community)
-    assert row is not None
-    return msgspec.convert(dict(row), BookStats)
+async def _count(conn: Conn, book_id: UUID, total: int, community: int) -> None:
+    await conn.execute(Q.count_highlight, book_id, total, community)
+
+
+def stats_changed_on(e: StoredEvent) -> UUID | None:
+    """The book whose public counters `e` changed, if any: a highlight appeared on or
+    left a book channel. Its `book.stats` is announced apart (`announce_stats`), at most
+    a few times a second per book, not once per write: each one goes to every reader
+    of the book, and during a burst of creates only the last counts matter."""
+    if e.event in (ev.HIGHLIGHT_CREATED, ev.HIGHLIGHT_DELETED):
+        return book_of(e.channel)
+    return None
+
+
+async def announce_stats(conn: Conn, book_ids: list[UUID]) -> list[StoredEvent]:
+    """`book.stats` with each book's counters as committed now (a removed book gets
+    none), committed before it is published like every durable event."""
+    async with conn.transaction():
+        rows = await conn.fetch(Q.book_counters, book_ids)
+        pending = [
+            Event(book_channel(r["book_id"]), ev.BOOK_STATS, msgspec.convert(dict(r), BookStats))
+            for r in rows
+        ]
+        return await append_events(conn, pending, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +168,7 @@ async def _store(conn: Conn, group: list[NewHighlight]) -> list[Written[Highligh
                book_channel(new.highlight.book_id), new.highlight)
         for n, new in enumerate(group)
     ]  # fmt: skip
-    results = await conn.fetch(Q.create_highlights, rows, ev.HIGHLIGHT_CREATED, ev.BOOK_STATS)
+    results = await conn.fetch(Q.create_highlights, rows, ev.HIGHLIGHT_CREATED)
     outcomes: list[Written[Highlight] | Exception] = []
     for new, result in zip(group, results, strict=True):
         try:
@@ -167,12 +188,7 @@ async def _outcome(conn: Conn, new: NewHighlight, result: Any) -> Written[Highli
     user, book = user_channel(highlight.user_id), book_channel(highlight.book_id)
     pending = [Event(user, ev.HIGHLIGHT_CREATED, highlight)]
     if highlight.public:
-        stats = BookStats(
-            book_id=highlight.book_id,
-            community_highlights_count=result["community_highlights_count"],
-            total_highlights=result["total_highlights"],
-        )
-        pending += [Event(book, ev.HIGHLIGHT_CREATED, highlight), Event(book, ev.BOOK_STATS, stats)]
+        pending.append(Event(book, ev.HIGHLIGHT_CREATED, highlight))
     # the chapter is known now: what is published matches the log
     batch = Batch.of(pending)
     return Written(
@@ -238,14 +254,13 @@ async def update(
         elif before.public != after.public:
             if not after.public:
                 await _withdraw(conn, after)
-            stats = await _count(conn, after.book_id, 0, 1 if after.public else -1)
+            await _count(conn, after.book_id, 0, 1 if after.public else -1)
             # for the book's readers it appears or disappears
-            shown = (
+            pending.append(
                 Event(book, ev.HIGHLIGHT_CREATED, after)
                 if after.public
                 else Event(book, ev.HIGHLIGHT_DELETED, Deleted(after.id))
             )
-            pending += [shown, Event(book, ev.BOOK_STATS, stats)]
         return Written(after, await append_events(conn, pending, origin))
 
 
@@ -256,12 +271,11 @@ async def delete(
         before = await _own_for_update(conn, highlight_id, user_id)
         await conn.execute(Q.tombstone_highlight, highlight_id)
         gone = Deleted(highlight_id)
-        stats = await _count(conn, before.book_id, -1, -1 if before.public else 0)
+        await _count(conn, before.book_id, -1, -1 if before.public else 0)
         pending = [Event(user_channel(user_id), ev.HIGHLIGHT_DELETED, gone)]
         if before.public:
             await _withdraw(conn, before)
-            book = book_channel(before.book_id)
-            pending += [Event(book, ev.HIGHLIGHT_DELETED, gone), Event(book, ev.BOOK_STATS, stats)]
+            pending.append(Event(book_channel(before.book_id), ev.HIGHLIGHT_DELETED, gone))
         return Written(gone, await append_events(conn, pending, origin))
 
 
@@ -329,16 +343,15 @@ async def restore(
     conn: Conn, user_id: UUID, highlight_id: UUID, origin: str | None
 ) -> Written[Highlight]:
     """Undo a delete: the highlight is back as it was, announced as `highlight.created`
-    where its deletion was announced, with the book's counters."""
+    where its deletion was announced."""
     async with conn.transaction():
         row = await tombstone_of(conn, Q.highlight_any_for_update, highlight_id, user_id,
                                  "highlight")  # fmt: skip
         if row["deleted_at"] is None:
             return Written(_highlight(row), created=False)
         back = _highlight(await conn.fetchrow(Q.untombstone_highlight, highlight_id))
-        stats = await _count(conn, back.book_id, 1, 1 if back.public else 0)
+        await _count(conn, back.book_id, 1, 1 if back.public else 0)
         pending = [Event(user_channel(user_id), ev.HIGHLIGHT_CREATED, back)]
         if back.public:
-            book = book_channel(back.book_id)
-            pending += [Event(book, ev.HIGHLIGHT_CREATED, back), Event(book, ev.BOOK_STATS, stats)]
+            pending.append(Event(book_channel(back.book_id), ev.HIGHLIGHT_CREATED, back))
         return Written(back, await append_events(conn, pending, origin))

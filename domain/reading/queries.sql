@@ -1,10 +1,11 @@
 -- name: create_highlights
 -- A group of creates in one statement (group commit, highlights.create_many; a single
 -- create is a group of one). $1: the creates as JSON, each with its number `n`, its
--- channels and the highlight (read into a `highlights` row, and the events' data); $2, $3: the event names. One row per create, in order:
--- whether the caller may write on the book, the chapter the offset falls in, whether it
--- was created now (a taken id inserts nothing and has no events), the seqs of its
--- events, and the book's counters after the group.
+-- channels and the highlight (read into a `highlights` row, and the events' data); $2:
+-- the event name. One row per create, in order: whether the caller may write on the
+-- book, the chapter the offset falls in, whether it was created now (a taken id inserts
+-- nothing and has no events), the seqs of its events. The book's counters are kept
+-- here; `book.stats` is announced apart, coalesced (highlights.announce_stats).
 -- Locks: the group's books first (in id order, in `book`), then channel heads (in
 -- channel order, in `heads`): the order every other write takes them in (a book's
 -- counters, then heads by channel), so concurrent groups and writes never deadlock.
@@ -48,19 +49,11 @@ WITH input AS (
     FROM (SELECT book_id, count(*) AS total, count(*) FILTER (WHERE public) AS community
           FROM made GROUP BY book_id) AS m
     WHERE b.id = m.book_id
-    RETURNING b.id, b.community_highlights_count, b.total_highlights
 ), events AS (
     -- `ord`: a create's events in order (the owner's, then the book's while public)
     SELECT n, 1 AS ord, user_channel AS channel, $2::text AS event, data, origin FROM made
     UNION ALL
     SELECT n, 2, book_channel, $2, data, origin FROM made WHERE public
-    UNION ALL
-    SELECT m.n, 3, m.book_channel, $3,
-           jsonb_build_object('book_id', c.id,
-                              'community_highlights_count', c.community_highlights_count,
-                              'total_highlights', c.total_highlights),
-           m.origin
-    FROM made m JOIN counted c ON c.id = m.book_id WHERE m.public
 ), heads AS (
     INSERT INTO channel_heads AS h (channel, seq)
     SELECT channel, count(*) FROM events GROUP BY channel ORDER BY channel
@@ -76,11 +69,10 @@ WITH input AS (
 )
 SELECT i.n, p.n IS NOT NULL AS allowed, p.chapter_id, m.n IS NOT NULL AS created,
        ARRAY(SELECT pl.seq FROM placed pl WHERE pl.n = i.n ORDER BY pl.ord) AS seqs,
-       c.community_highlights_count, c.total_highlights, now() AS created_at
+       now() AS created_at
 FROM input i
 LEFT JOIN place p USING (n)
 LEFT JOIN made m USING (n)
-LEFT JOIN counted c ON c.id = m.book_id
 ORDER BY i.n
 
 -- name: highlight_by_id
@@ -109,7 +101,11 @@ UPDATE books
 SET total_highlights = total_highlights + $2,
     community_highlights_count = community_highlights_count + $3
 WHERE id = $1
-RETURNING id AS book_id, community_highlights_count, total_highlights
+
+-- name: book_counters
+SELECT id AS book_id, community_highlights_count, total_highlights FROM books
+WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+ORDER BY id
 
 -- name: own_highlights
 SELECT {highlight_columns} FROM highlights

@@ -67,7 +67,9 @@ RECHECK_AFTER_OPEN_S = 0.25
 
 
 class Channel:
-    __slots__ = ("backfilling", "early", "last_seq", "name", "pending", "ready", "subs")
+    __slots__ = (
+        "backfilling", "early", "last_seq", "name", "pending", "ready", "seen_head", "subs"
+    )  # fmt: skip
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -77,6 +79,7 @@ class Channel:
         self.early: list[tuple[int, str]] = []  # frames that came before `ready`
         self.pending: dict[int, str] = {}  # frames ahead of a gap
         self.backfilling = False
+        self.seen_head = 0  # PostgreSQL's head at the previous reconcile
 
 
 class Hub:
@@ -127,10 +130,19 @@ class Hub:
     # -- publishing (after commit) ----------------------------------------------------
 
     def publish(self, events: list[StoredEvent]) -> None:
+        """Committed events: to the transport for every process, and at once to this
+        process's own subscribers (in seq order, as from the transport; the transport's
+        copy is then a duplicate and dropped). Local readers do not wait for the round
+        trip through Redis, and the fan-out is done before the writer's next frame is
+        read: a writer cannot outrun its readers and pile frames up in their sockets."""
         assert self.fanout is not None
         for e in events:
-            self.fanout.publish(e.channel, frames.wire(e.seq, frames.event_frame(e)))
+            frame = frames.event_frame(e)
+            self.fanout.publish(e.channel, frames.wire(e.seq, frame))
             metrics.EVENTS_PUBLISHED.inc()
+            channel = self.channels.get(e.channel)
+            if channel is not None and channel.ready:
+                self._accept(channel, e.seq, frame.decode())
         for observe in self.observers:
             observe(events)
 
@@ -435,9 +447,13 @@ class Hub:
             channel.backfilling = True
             await self._backfill(channel, upto=head)
 
-    async def reconcile(self) -> None:
+    async def reconcile(self, *, settled: bool = False) -> None:
         """Compare every local channel's last seq with PostgreSQL's head; read back what
-        this process missed."""
+        this process missed. An event committed a moment ago may still be on its way
+        through the transport: unless `settled` (the transport restarted, so nothing is
+        on its way), only what was already committed at the previous reconcile, an
+        interval ago, is read back; reading the rest would repeat the transport's work
+        on every busy channel."""
         ready = [c for c in self.channels.values() if c.ready and not c.backfilling]
         if not ready:
             return
@@ -445,9 +461,10 @@ class Hub:
             found = await ev.heads(db, [c.name for c in ready])
         for channel in ready:
             head = found[channel.name]
-            if head > channel.last_seq and not channel.backfilling:
+            missed, channel.seen_head = (head if settled else channel.seen_head), head
+            if missed > channel.last_seq and not channel.backfilling:
                 channel.backfilling = True
-                await self._backfill(channel, upto=head)
+                await self._backfill(channel, upto=missed)
 
     async def _reconcile_loop(self) -> None:
         while True:

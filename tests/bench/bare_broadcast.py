@@ -3,6 +3,8 @@
 socket. For the durable-writes benchmark it also answers BookMind's frames without
 doing anything durable: `hello` gets a welcome, each `call` an ack and an event frame
 sent to every socket of the same token (a user's devices, as BookMind's user channel).
+`pubcall` broadcasts the same way and then answers `ok` to its sender (the closed
+loop: the next publish waits for it, as a writer waits for its ack).
 `python -m tests.bench.bare_broadcast PORT`."""
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ async def main(port: int) -> None:
         token = ""
         try:
             async for message in ws:
-                if message == "pub":
+                if message in ("pub", "pubcall"):
                     seq += 1
                     frame = json.dumps({"type": "event", "channel": "bare", "seq": seq,
                                         "event": "highlight.created", "data": PAD,
                                         "ts": time.time(), "origin": None})  # fmt: skip
                     broadcast([c for c in clients if c is not ws], frame)
+                    if message == "pubcall":
+                        await ws.send("ok")
                     continue
                 request = json.loads(message)
                 if request["type"] == "hello":

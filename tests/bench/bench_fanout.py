@@ -3,21 +3,27 @@ clients in P other processes; the same clients against a bare `websockets` broad
 server in the same run. Prints sustained deliveries/s per rate step and publish-to-delivery
 latency (event `ts` = the write's transaction time, to client receipt). The publisher
 edits a public highlight (one book event per write, as the bare server's one frame per
-publish); `--op create` creates public highlights instead (two events back to back:
-the highlight and the book's counters). The server runs as deployed: REDIS_URL set, so
-events go through Redis pub/sub and no jobs run in the web process.
+publish); `--op create` creates public highlights instead (one event each; the book's
+counters follow, coalesced). `--closed S` runs the issue-19 load instead: one writer
+creating public highlights, each after the previous one's ack, for S seconds; the bare
+server's publisher likewise waits for an `ok` after each broadcast. The server runs as
+deployed: REDIS_URL set, so events go through Redis pub/sub and no jobs run in the web
+process.
 
     python -m tests.bench.bench_fanout [--subscribers 1000] [--processes 3]
+    python -m tests.bench.bench_fanout --closed 10 --subscribers 500 --processes 2
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -78,9 +84,12 @@ def _report(name: str, n: int, steps: list[Step], counts: dict[int, int],
     return out
 
 
-async def bookmind(
-    n: int, processes: int, rates: list[int], step_s: float, op: str
-) -> dict[int, Any]:
+@contextlib.asynccontextmanager
+async def _book_with_readers(
+    n: int, processes: int
+) -> AsyncIterator[tuple[SubscriberFleet, Any, dict[str, Any]]]:
+    """A server as deployed, `n` subscribers of a public book, and its owner's socket:
+    the fleet, the owner's socket and the body of a public highlight on the book."""
     async with Bench() as bench:
         owner, *subscribers = await make_users(bench.url, n + 1)
         (book,) = await make_books(bench.url, [owner], public=True)
@@ -98,43 +107,87 @@ async def bookmind(
             await pub.recv()
             body = {"book_id": str(book), "selected_text": "Call me Ishmael. " * 8,
                     "page_number": 1, "start_offset": 0, "end_offset": 136, "public": True}  # fmt: skip
-            await pub.send(json.dumps({"type": "call", "id": "first",
-                                       "method": "highlight.create", "params": body}))  # fmt: skip
-            while (first := json.loads(await pub.recv())).get("id") != "first":
-                pass
-            drain = asyncio.create_task(_drain(pub))
-            edits = 0
-
-            async def update() -> None:  # one book event: highlight.updated
-                nonlocal edits
-                edits += 1
-                params = {"id": first["result"]["id"], "note": f"edit {edits}"}
-                await pub.send(json.dumps({"type": "call", "method": "highlight.update",
-                                           "params": params}))  # fmt: skip
-
-            async def create() -> None:  # two book events: highlight.created + book.stats
-                await pub.send(json.dumps({"type": "call", "method": "highlight.create",
-                                           "params": body}))  # fmt: skip
-
-            if op == "update":
-                steps = await _drive(update, rates, step_s)
-            else:
-                steps = await _drive(create, [r // 2 for r in rates], step_s)
-                steps = [(r * 2, s, e, sent * 2) for r, s, e, sent in steps]
-            counts, lats = await fleet.results()
-            drain.cancel()
-            await pub.close()
-            return _report("bookmind", n, steps, counts, lats)
+            try:
+                yield fleet, pub, body
+            finally:
+                await pub.close()
         finally:
             server.stop()
 
 
-async def _drain(ws: Any) -> None:
-    async for _ in ws:
-        pass
+async def bookmind(
+    n: int, processes: int, rates: list[int], step_s: float, op: str
+) -> dict[int, Any]:
+    async with _book_with_readers(n, processes) as (fleet, pub, body):
+        await pub.send(json.dumps({"type": "call", "id": "first",
+                                   "method": "highlight.create", "params": body}))  # fmt: skip
+        while (first := json.loads(await pub.recv())).get("id") != "first":
+            pass
+        drain = asyncio.create_task(_drain(pub))
+        edits = 0
+
+        async def update() -> None:  # one book event: highlight.updated
+            nonlocal edits
+            edits += 1
+            params = {"id": first["result"]["id"], "note": f"edit {edits}"}
+            await pub.send(json.dumps({"type": "call", "method": "highlight.update",
+                                       "params": params}))  # fmt: skip
+
+        async def create() -> None:  # highlight.created (book.stats, coalesced, comes apart)
+            await pub.send(json.dumps({"type": "call", "method": "highlight.create",
+                                       "params": body}))  # fmt: skip
+
+        steps = await _drive(update if op == "update" else create, rates, step_s)
+        counts, lats = await fleet.results()
+        drain.cancel()
+        return _report("bookmind", n, steps, counts, lats)
 
 
-async def bare(n: int, processes: int, rates: list[int], step_s: float) -> dict[int, Any]:
+Closed = tuple[float, float, list[float]]  # writes/s, deliveries/s, latencies
+
+
+async def _closed_loop(write: Any, seconds: float, fleet: SubscriberFleet, n: int,
+                       name: str) -> Closed:  # fmt: skip
+    """`write` (send one, wait for its answer) back to back: 2 s of warm-up, then
+    `seconds` measured."""
+    warm_until = time.time() + 2.0
+    while time.time() < warm_until:
+        await write()
+    start, writes = time.time(), 0
+    while time.time() - start < seconds:
+        await write()
+        writes += 1
+    end = time.time()
+    await asyncio.sleep(1.5)  # the last frames' way to the subscribers
+    counts, lats = await fleet.results()
+    per_s, samples = window(counts, lats, start, end)
+    rate = writes / (end - start)
+    log(f"  {name:9} closed loop: {rate:7.0f} writes/s, {per_s:9.0f} deliveries/s "
+        f"({per_s / max(rate * n, 1):.2f} per subscriber per write), {summary(samples)}")  # fmt: skip
+    return rate, per_s, samples
+
+
+async def bookmind_closed(n: int, processes: int, seconds: float) -> Closed:
+    async with _book_with_readers(n, processes) as (fleet, pub, body):
+        calls = 0
+
+        async def create() -> None:
+            nonlocal calls
+            calls += 1
+            rid = f"c{calls}"
+            await pub.send(json.dumps({"type": "call", "id": rid,
+                                       "method": "highlight.create", "params": body}))  # fmt: skip
+            while (answer := json.loads(await pub.recv())).get("id") != rid:
+                pass
+            if answer["type"] != "ack":
+                raise RuntimeError(answer)
+
+        return await _closed_loop(create, seconds, fleet, n, "bookmind")
+
+
+@contextlib.asynccontextmanager
+async def _bare_with_readers(n: int, processes: int) -> AsyncIterator[tuple[SubscriberFleet, Any]]:
+    """The bare broadcast server, `n` sockets on it, and a publisher's socket."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bare_broadcast", str(port)])
     try:
@@ -143,17 +196,40 @@ async def bare(n: int, processes: int, rates: list[int], step_s: float) -> dict[
         fleet = SubscriberFleet(url, [None] * n, None, processes)
         log(f"  bare: {await fleet.ready()} subscribers connected")
         pub = await connect(url, compression=None)
+        try:
+            yield fleet, pub
+        finally:
+            await pub.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def bare_closed(n: int, processes: int, seconds: float) -> Closed:
+    async with _bare_with_readers(n, processes) as (fleet, pub):
+
+        async def one() -> None:
+            await pub.send("pubcall")
+            while await pub.recv() != "ok":
+                pass
+
+        return await _closed_loop(one, seconds, fleet, n, "bare")
+
+
+async def _drain(ws: Any) -> None:
+    async for _ in ws:
+        pass
+
+
+async def bare(n: int, processes: int, rates: list[int], step_s: float) -> dict[int, Any]:
+    async with _bare_with_readers(n, processes) as (fleet, pub):
 
         async def one() -> None:
             await pub.send("pub")
 
         steps = await _drive(one, rates, step_s)
         counts, lats = await fleet.results()
-        await pub.close()
         return _report("bare", n, steps, counts, lats)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def main() -> None:
@@ -166,7 +242,13 @@ async def main() -> None:
     parser.add_argument("--op", choices=["update", "create"], default="update",
                         help="update: one book event per write (a public highlight's note "
                              "edited); create: a public highlight, two events back to back")  # fmt: skip
+    parser.add_argument("--closed", type=float, default=0.0,
+                        help="seconds of the closed loop (one writer, each write after the "
+                             "previous ack); 0: the rate grid")  # fmt: skip
     args = parser.parse_args()
+    if args.closed:
+        await closed(args.subscribers, args.processes, args.closed, not args.no_baseline)
+        return
     rates = [int(r) for r in args.rates.split(",")]
     log(f"fan-out: {args.subscribers} subscribers in {args.processes} client processes, "
         f"one server process, steps of {args.step:.0f} s")  # fmt: skip
@@ -181,6 +263,18 @@ async def main() -> None:
     if 10 in ours:
         log(f"at 10 events/s ({10 * args.subscribers} deliveries/s): "
             f"bookmind p99 {ours[10][1]:.1f} ms, bare p99 {base[10][1]:.1f} ms")  # fmt: skip
+
+
+async def closed(n: int, processes: int, seconds: float, baseline: bool) -> None:
+    log(f"fan-out, closed loop: {n} subscribers in {processes} client processes, one server "
+        f"process, one writer, {seconds:.0f} s")  # fmt: skip
+    ours = await bookmind_closed(n, processes, seconds)
+    if not baseline:
+        return
+    base = await bare_closed(n, processes, seconds)
+    log(f"bookmind/bare: writes {ours[0] / base[0]:.2f}x, "
+        f"p99 {percentile(ours[2], 99) * 1000:.1f} vs {percentile(base[2], 99) * 1000:.1f} ms "
+        f"({percentile(ours[2], 99) / max(percentile(base[2], 99), 1e-9):.2f}x)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ def test_fanout_smoke() -> None:
                "--rates", "10", "--step", "2")  # fmt: skip
     assert re.search(r"bare\s+10 events/s -> +\d+ deliveries/s", out), out
     assert re.search(r"bookmind\s+10 events/s -> +\d+ deliveries/s \(100\.0%", out), out
+    closed = _run("tests.bench.bench_fanout", "--closed", "2", "--subscribers", "20",
+                  "--processes", "1")  # fmt: skip
+    assert re.search(r"bookmind +closed loop: +[1-9]\d* writes/s", closed), closed
+    assert re.search(r"bare +closed loop: +[1-9]\d* writes/s", closed), closed
 
 
 def test_writes_smoke() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -187,6 +188,48 @@ async def test_an_undo_over_call_reaches_the_other_device_and_lists_follow(
                           ("/highlights", {"public": "maybe"})):  # fmt: skip
             assert (await http.get(path, params=bad)).status_code == 422, (path, bad)
     await tablet.close()
+
+
+async def test_the_counters_of_a_burst_of_public_highlights_come_a_few_times(
+    ws_server: ServerProcess, database_url: str
+) -> None:
+    """`book.stats` is coalesced (server/book_stats.py): a lone create's counters come at
+    once; during a burst at most one per half second, the last with the final counts."""
+    author, reader = await register(ws_server.base_url), await register(ws_server.base_url)
+    book = await book_for(database_url, author.id, public=True)
+    writer = WsClient(ws_server.ws_url, author.token, "writer")
+    listener = WsClient(ws_server.ws_url, reader.token, "reader")
+    await writer.open()
+    await listener.open()
+    channel = f"book:{book}"
+    assert (await listener.subscribe(channel))["type"] == "ack"
+
+    def counted(n: int) -> Any:
+        return lambda f: (f.get("event") == "book.stats"
+                          and f["data"]["community_highlights_count"] == n)  # fmt: skip
+
+    assert (await writer.call("highlight.create", highlight_params(book, public=True)))[
+        "type"
+    ] == "ack"
+    await listener.wait_for(counted(1), timeout=3)
+    started = time.monotonic()
+    for _ in range(30):
+        made = await writer.call("highlight.create", highlight_params(book, public=True))
+        assert made["type"] == "ack"
+    elapsed = time.monotonic() - started
+    await listener.wait_for(counted(31))
+    await asyncio.sleep(1.0)  # nothing after the final counts
+    seen = listener.events(channel)
+    assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
+    stats = [e["data"] for e in seen if e["event"] == "book.stats"]
+    assert sum(e["event"] == "highlight.created" for e in seen) == 31
+    assert stats[-1] == {"book_id": str(book), "community_highlights_count": 31,
+                         "total_highlights": 31}  # fmt: skip
+    counts = [s["community_highlights_count"] for s in stats]
+    assert counts == sorted(counts) and len(counts) == len(set(counts))
+    assert len(stats) - 1 <= elapsed / 0.5 + 2 and len(stats) < 31, (len(stats), elapsed)
+    await writer.close()
+    await listener.close()
 
 
 async def test_flood_is_rate_limited_then_closed_1008(

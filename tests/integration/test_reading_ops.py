@@ -53,11 +53,7 @@ async def test_highlight_lifecycle_events_and_counters(conn: asyncpg.Connection)
     assert private.value.color_hex == "#FEF3C7"
     assert private.value.word_count == 6
     public = await highlights.create(conn, owner, book, _hl(public=True, color="blue"), "ipad")
-    assert _names(public) == [
-        ("user", "highlight.created", 2),
-        ("book", "highlight.created", 1),
-        ("book", "book.stats", 2),
-    ]
+    assert _names(public) == [("user", "highlight.created", 2), ("book", "highlight.created", 1)]
     assert all(e.origin == "ipad" for e in public.events)
     counts = await conn.fetchrow(
         "SELECT total_highlights, community_highlights_count FROM books WHERE id = $1", book
@@ -68,11 +64,18 @@ async def test_highlight_lifecycle_events_and_counters(conn: asyncpg.Connection)
     hidden = await highlights.update(
         conn, owner, public.value.id, HighlightPatch(public=False), None
     )
-    assert _names(hidden) == [
-        ("user", "highlight.updated", 3),
-        ("book", "highlight.deleted", 3),
-        ("book", "book.stats", 4),
-    ]
+    assert _names(hidden) == [("user", "highlight.updated", 3), ("book", "highlight.deleted", 2)]
+    # the counters are announced apart (coalesced by the server), as committed then
+    (stats,) = await highlights.announce_stats(conn, [book])
+    assert (stats.channel, stats.event, stats.seq, stats.origin) == (
+        f"book:{book}",
+        "book.stats",
+        3,
+        None,
+    )
+    assert msgspec.json.decode(bytes(stats.data)) == {
+        "book_id": str(book), "community_highlights_count": 0, "total_highlights": 2
+    }  # fmt: skip
     gone = await highlights.delete(conn, owner, private.value.id, "phone")
     assert _names(gone) == [("user", "highlight.deleted", 4)]
     counts = await conn.fetchrow(
@@ -120,7 +123,7 @@ async def test_other_users_objects_are_hidden_or_forbidden(conn: asyncpg.Connect
         conn, reader, public_book, public=True, cursor=None, limit=10
     )
     assert [h.id for h in page.items] == [shared.value.id]
-    assert heads == {f"book:{public_book}": 2}
+    assert heads == {f"book:{public_book}": 1}
 
 
 async def test_span_and_validation(conn: asyncpg.Connection) -> None:
@@ -333,13 +336,20 @@ async def test_concurrent_writes_get_gapless_seqs(pool: asyncpg.Pool) -> None:
             w = await highlights.create(c, owner, book, _hl(public=i % 2 == 0), None)
             return [e.seq for e in w.events if e.channel.startswith("user")]
 
-    seqs = sorted(s for r in await asyncio.gather(*(write(i) for i in range(40))) for s in r)
+    async def announce() -> list[int]:  # the counters, announced amid the writes
+        async with pool.acquire() as c:
+            return [e.seq for e in await highlights.announce_stats(c, [book])]
+
+    done = await asyncio.gather(*(write(i) for i in range(40)), *(announce() for _ in range(5)))
+    seqs = sorted(s for r in done[:40] for s in r)
     assert seqs == list(range(1, 41))
     rows = await pool.fetch(
-        "SELECT seq FROM channel_events WHERE channel = $1 ORDER BY seq", f"book:{book}"
+        "SELECT seq, event FROM channel_events WHERE channel = $1 ORDER BY seq", f"book:{book}"
     )
-    book_seqs = [r["seq"] for r in rows]
-    assert book_seqs == list(range(1, 41))
+    assert [r["seq"] for r in rows] == list(range(1, 26))  # 20 public, 5 announcements
+    assert sorted(s for r in done[40:] for s in r) == [
+        r["seq"] for r in rows if r["event"] == "book.stats"
+    ]
 
 
 async def test_a_highlight_lands_in_the_chapter_holding_its_offset(
