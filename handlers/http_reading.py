@@ -83,10 +83,11 @@ class BookReadingController(Controller):
 
     @put("/progress")
     async def put_progress(
-        self, book_id: UUID, data: ProgressUpdate, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, book_id: UUID, data: ProgressUpdate, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[Progress]:  # fmt: skip
-        return published(ctx, await progress.update(conn, user_id, book_id, data, device))
+        write = progress.ProgressWrite(user_id, book_id, data, device)
+        return published(ctx, await ctx.progress_updates.submit(write))
 
     @get("/progress")
     async def get_progress(

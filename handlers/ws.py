@@ -43,6 +43,7 @@ from server.hub.connection import (
     CLOSE_UNAUTHORIZED,
     Connection,
 )
+from server.hub.direct import slim_down
 from server.hub.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,19 @@ def make_ws_app(ctx: AppContext) -> Callable[[Any, Any, Any], Awaitable[None]]:
     each frame sent costs no middleware wrappers (measured: ~16% of the server's CPU on
     the durable-writes benchmark)."""
 
-    async def ws_app(scope: Any, receive: ReceiveMessage, send: SendMessage) -> None:
-        await Socket(ctx, receive, send, ctx.settings.public_base_url).run()
+    def ws_app(scope: Any, receive: ReceiveMessage, send: SendMessage) -> Awaitable[None]:
+        # the socket's coroutine itself, not one awaiting it: a frame less held per socket
+        return Socket(ctx, receive, send, ctx.settings.public_base_url).run()
 
     return ws_app
 
 
 class Socket:
+    __slots__ = (
+        "announced", "asks", "attached", "base_url", "bucket", "conn", "ctx", "hub",
+        "receive", "send",
+    )  # fmt: skip
+
     def __init__(
         self, ctx: AppContext, receive: ReceiveMessage, send: SendMessage, base_url: str
     ) -> None:
@@ -84,15 +91,16 @@ class Socket:
         if (await self.receive())["type"] != "websocket.connect":
             return
         await self.send({"type": "websocket.accept"})
+        slim_down(self.send)
         hello = await self._hello()
         if hello is None:
             return
         conn = self.conn
         assert conn is not None
         self.hub.register(conn)
-        conn.start()
         try:
             await self._welcome(hello)
+            del hello  # its token and resume points are not kept for the socket's life
             await self.ctx.feed.connect(conn)
             await self._loop()
         finally:
@@ -128,7 +136,7 @@ class Socket:
             await self._close_now(CLOSE_UNAUTHORIZED, "unauthorized")
             return None
         self.ctx.activity.seen(user.id)
-        profile = msgspec.to_builtins(to_public(user))
+        profile = to_public(user)  # kept as a Struct: a dict of it costs more per socket
         # a private profile is not announced to a book's readers (presence shows names)
         self.announced = user.public_profile
         self.conn = Connection(

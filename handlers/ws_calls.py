@@ -168,9 +168,11 @@ def _feed_follows(follows_now: bool) -> After:
 
 
 METHODS: dict[str, Method] = {
-    "progress.update": _method(
+    "progress.update": _with_ctx(
         ProgressUpdateParams,
-        lambda db, c, p: progress.update(db, c.user_id, p.book_id, p, c.device),
+        lambda ctx, c, p: ctx.progress_updates.submit(
+            progress.ProgressWrite(c.user_id, p.book_id, p, c.device)
+        ),
     ),
     "session.start": _method(
         SessionStartParams, lambda db, c, p: sessions.start(db, c.user_id, p.book_id, p, c.device)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,23 +50,27 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
+Asgi = Callable[[Any, Any, Any], Awaitable[None]]
+
+
 class BookMindApp:
     """The ASGI app: `/ws` goes straight to the socket loop, everything else (lifespan
     included) to Litestar."""
 
-    def __init__(self, litestar: Litestar, ws_app: Any, hosts: AllowedHostsConfig) -> None:
+    def __init__(self, litestar: Litestar, ws_app: Asgi, hosts: AllowedHostsConfig) -> None:
         self.litestar = litestar
         self.ws_app = ws_app
         self.hosts = AllowedHostsMiddleware(litestar, hosts).allowed_hosts_regex
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    def __call__(self, scope: Any, receive: Any, send: Callable[[Any], Awaitable[None]]
+                 ) -> Awaitable[None]:  # fmt: skip
+        # returns the chosen app's coroutine rather than awaiting it: no frame of ours
+        # stays alive under every socket and request
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             if not self._trusted(scope):
-                await send({"type": "websocket.close", "code": 1008})
-                return
-            await self.ws_app(scope, receive, send)
-        else:
-            await self.litestar(scope, receive, send)
+                return send({"type": "websocket.close", "code": 1008})
+            return self.ws_app(scope, receive, send)
+        return self.litestar(scope, receive, send)
 
     def _trusted(self, scope: Any) -> bool:
         """The Host check Litestar's middleware makes on HTTP, for the socket (which is

@@ -21,9 +21,10 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
 from domain.ports import Answerer, Embedder, Mailer
-from domain.reading import highlights
+from domain.reading import highlights, progress
 from domain.reading.highlights import NewHighlight
-from domain.reading.models import Highlight
+from domain.reading.models import Highlight, Progress
+from domain.reading.progress import ProgressWrite
 from domain.writes import Written
 from server import embedded, metrics
 from server.activity import Activity
@@ -64,6 +65,7 @@ class AppContext:
     feed: FeedRouter = field(init=False)
     activity: Activity = field(init=False)
     highlight_creates: GroupCommit[NewHighlight, Written[Highlight]] = field(init=False)
+    progress_updates: GroupCommit[ProgressWrite, Written[Progress]] = field(init=False)
     book_stats: BookStatsAnnouncer = field(init=False)
     _embedded_handle: Any = None
 
@@ -140,6 +142,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     ctx.activity = Activity(ctx.pool, settings.activity_flush_s)
     ctx.activity.start()
     ctx.highlight_creates = GroupCommit(ctx.pool, highlights.create_many)
+    # one group at a time: a group's updates lock rows one after another (progress.py)
+    ctx.progress_updates = GroupCommit(ctx.pool, progress.update_many, in_flight=1)
     ctx.book_stats = BookStatsAnnouncer(ctx.pool, ctx.hub.publish)
     ctx.hub.observers.append(ctx.book_stats.observe)
     worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish, ctx.hub.publish_ephemeral)
@@ -163,6 +167,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
         await broker.shutdown()
         await ctx.activity.stop()
         await ctx.highlight_creates.close()
+        await ctx.progress_updates.close()
         await ctx.book_stats.close()
         await ctx.hub.stop()
         if ctx.redis is not None:

@@ -41,18 +41,29 @@ class GroupCommit(Generic[Item, Result]):
         self._in_flight = in_flight
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._runners: set[asyncio.Task[None]] = set()
+        self._draining = 0  # runners that have not yet seen the waiting list empty
 
     async def submit(self, item: Item) -> Result:
         """Commit `item` with whatever else is waiting; its own outcome, once durable."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if len(self._runners) < self._in_flight:
+        if self._draining < self._in_flight:
+            self._draining += 1
             runner = asyncio.create_task(self._drain())
             self._runners.add(runner)
             runner.add_done_callback(self._runners.discard)
         return await future
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_waiting()
+        finally:
+            # counted down in the same step that saw the list empty: a task that has
+            # finished but is not yet discarded from `_runners` must not be taken for
+            # one still draining (a write submitted then would wait forever)
+            self._draining -= 1
+
+    async def _drain_waiting(self) -> None:
         while self._waiting:
             group = self._waiting[: self._max_size]
             del self._waiting[: self._max_size]

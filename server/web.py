@@ -21,6 +21,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "host": settings.host,
         "port": settings.port,
+        # the app's __call__ returns a coroutine rather than being one (server/app.py):
+        # said here, since uvicorn would take a plain callable for ASGI 2
+        "interface": "asgi3",
         "ws_per_message_deflate": settings.ws_per_message_deflate,
         "ws_max_size": MAX_FRAME_BYTES,
         "ws_ping_interval": settings.ws_heartbeat_s,

@@ -4,13 +4,16 @@ each device's own last position."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from domain import events as ev
 from domain.books.access import readable_book
-from domain.errors import Invalid, NotFound
+from domain.errors import DomainError, Invalid, NotFound
 from domain.events import Batch, Event, user_channel
 from domain.reading import rules
 from domain.reading.models import Progress, ProgressUpdate, ProgressView
@@ -43,6 +46,50 @@ async def update(
     if not rows:  # nothing written: the book is not one this reader may read
         raise NotFound("no such book")
     return Written(progress, batch.stored(rows, origin))
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressWrite:
+    """One `progress.update` waiting for its group (`update_many`)."""
+
+    user_id: UUID
+    book_id: UUID
+    cmd: ProgressUpdate
+    origin: str | None
+
+
+async def update_many(
+    conn: Conn, writes: list[ProgressWrite]
+) -> list[Written[Progress] | Exception]:
+    """Group commit (server/group_commit.py): the updates of many devices in one
+    transaction, so they share one commit and one flush of the log. Each keeps its own
+    statement, run in arrival order for a given book, so an update is decided against
+    the row as the one before it left it (latest, furthest). The group is taken in
+    (user, book) order, the order every group takes its rows and channel heads in; one
+    group runs at a time (two could still cross on one reader's two books). Each update
+    has its own outcome; if the transaction fails, each update is tried alone."""
+    if len(writes) == 1:
+        return [await _alone(conn, writes[0])]
+    order = sorted(range(len(writes)), key=lambda i: (writes[i].user_id, writes[i].book_id))
+    outcomes: list[Written[Progress] | Exception] = [NotFound("no such book")] * len(writes)
+    try:
+        async with conn.transaction():
+            for i in order:
+                w = writes[i]
+                try:
+                    outcomes[i] = await update(conn, w.user_id, w.book_id, w.cmd, w.origin)
+                except DomainError as exc:
+                    outcomes[i] = exc
+    except asyncpg.PostgresError:
+        return [await _alone(conn, w) for w in writes]
+    return outcomes
+
+
+async def _alone(conn: Conn, w: ProgressWrite) -> Written[Progress] | Exception:
+    try:
+        return await update(conn, w.user_id, w.book_id, w.cmd, w.origin)
+    except (DomainError, asyncpg.PostgresError) as exc:
+        return exc
 
 
 def _view(book_id: UUID, row: Any, devices: list[Any]) -> ProgressView:

@@ -64,6 +64,16 @@ class Subscription:
 
 
 class Connection:
+    """Most sockets never need their queue: every frame is written at once. The queue,
+    and the writer task that drains it through ASGI, exist only while frames wait (an
+    idle socket holds neither: issue 19's memory per connection)."""
+
+    __slots__ = (
+        "_close_reason", "_direct", "_queue", "_queue_size", "_send", "_sending",
+        "_writer", "close_code", "device", "expires_at", "family_id", "id",
+        "profile", "state", "subscriptions", "user_id",
+    )  # fmt: skip
+
     def __init__(
         self,
         connection_id: str,
@@ -71,7 +81,7 @@ class Connection:
         device: str,
         send: Send,
         queue_size: int,
-        profile: dict[str, Any],
+        profile: Any,
         expires_at: float = float("inf"),
         family_id: UUID | None = None,
     ) -> None:
@@ -89,14 +99,11 @@ class Connection:
         self._send = send
         self._direct = direct_writer(send)
         self._sending = False  # the writer has taken a frame off the queue
-        self._queue: deque[str] = deque()
+        self._queue: deque[str] | None = None  # frames waiting, while there are any
         self._queue_size = queue_size
-        self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._close_reason = ""
         self.close_code: int | None = None
-
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.id}")
 
     def push(self, text: str, framed: bytes | None = None) -> bool:
         """Send a frame (`framed`: its bytes on the wire, when the caller sends the same
@@ -114,13 +121,19 @@ class Connection:
             and direct.try_write(framed or text_frame(text))
         ):
             return True
-        if len(self._queue) >= self._queue_size:
+        if self._queue is not None and len(self._queue) >= self._queue_size:
             metrics.SLOW_CONSUMER_CLOSES.inc()
             self.close(CLOSE_SLOW, "slow consumer")
             return False
-        self._queue.append(text)
-        self._wakeup.set()
+        self._enqueue(text)
         return False
+
+    def _enqueue(self, text: str) -> None:
+        if self._queue is None:
+            self._queue = deque()
+        self._queue.append(text)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.id}")
 
     def close(self, code: int, reason: str = "") -> None:
         """Close after what is queued is sent (or at once for a slow consumer)."""
@@ -128,11 +141,10 @@ class Connection:
             return
         self.state = State.CLOSING
         self.close_code = code
-        if code == CLOSE_SLOW:
+        if code == CLOSE_SLOW and self._queue is not None:
             self._queue.clear()
-        self._queue.append("")  # the marker: close here
         self._close_reason = reason
-        self._wakeup.set()
+        self._enqueue("")  # the marker: close here
 
     async def wait_closed(self) -> None:
         if self._writer is not None:
@@ -148,26 +160,28 @@ class Connection:
                 await self._writer
 
     async def _write_loop(self) -> None:
+        """Drain the queue (frames queued meanwhile included), then end: the socket goes
+        back to holding no writer and no queue until a frame has to wait again."""
+        queue = self._queue
+        assert queue is not None
         try:
-            while True:
-                if not self._queue:
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
-                text = self._queue.popleft()
+            while queue:
+                text = queue.popleft()
                 self._sending = True
-                if text == "":
+                if text == "":  # the marker: close here
                     await self._send(
                         {"type": "websocket.close", "code": self.close_code,
                          "reason": self._close_reason}
                     )  # fmt: skip
-                    break
+                    self.state = State.CLOSED
+                    return
                 await self._send({"type": "websocket.send", "text": text})
                 self._sending = False
+            self._writer = self._queue = None
         except Exception as exc:  # the client went away mid-send (uvicorn raises several kinds)
             log.debug("writer stopped: %s", exc)
-        finally:
             self.state = State.CLOSED
 
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        return len(self._queue) if self._queue is not None else 0

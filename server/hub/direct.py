@@ -1,4 +1,5 @@
-"""Writing a frame straight to a socket's transport, skipping the ASGI send path.
+"""Reaching into uvicorn's socket: writing a frame straight to its transport, skipping
+the ASGI send path, and slimming an open socket down (`slim_down`).
 
 Through ASGI every frame to every subscriber costs a writer-task wake-up, a message
 dict, the server's checks, an encode of the text and a frame serialization: for one
@@ -17,6 +18,7 @@ the connection's queue and its slow-consumer close take over.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +49,52 @@ class DirectWriter:
             return False
         proto.transport.write(framed)
         return True
+
+
+class Inbox:
+    """What uvicorn's socket needs of its incoming queue (`put_nowait`, `get`, `empty`),
+    for one reader. An `asyncio.Queue` holds four deques (items, getters, putters, and
+    its `finished` event's waiters), about 2.4 KiB per idle socket; this holds a list
+    and, while the app waits, one future."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self, items: list[Any]) -> None:
+        self._items = items
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+
+def slim_down(send: Callable[..., Any]) -> None:
+    """Once the socket is open, drop what uvicorn keeps of its opening handshake (the
+    request and response with their headers, the scope's copy of the headers), which
+    nothing reads again, and give it a lighter incoming queue. For an idle socket these
+    were over a quarter of its memory (issue 19, docs/benchmarks.md). The scope is the
+    dict every ASGI layer was given, so clearing it there clears it for all of them.
+    Called between two `receive`s: nobody waits on the old queue."""
+    proto = getattr(send, "__self__", None)
+    if isinstance(proto, WebSocketsSansIOProtocol) and proto.handshake_complete:
+        proto.request = proto.response = None  # type: ignore[assignment]
+        proto.scope["headers"] = []
+        old = proto.queue
+        proto.queue = Inbox([old.get_nowait() for _ in range(old.qsize())])  # type: ignore[assignment]
 
 
 def direct_writer(send: Callable[..., Any]) -> DirectWriter | None:

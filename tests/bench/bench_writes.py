@@ -1,5 +1,6 @@
-"""Durable writes (issue 3): highlights created through WebSocket `call` by D connected
-devices (closed loop: send, wait for the ack, repeat), clients in P processes. Each ack
+"""Durable writes (issues 3, 19): highlights created (or, with `--op progress`, reading
+positions moved on) through WebSocket `call` by D connected devices (closed loop: send,
+wait for the ack, repeat), clients in P processes. Each ack
 means the row and its event are committed. Baselines in the same run: bare asyncpg
 single-row INSERT transactions at the same concurrency on the same database (what one
 commit per write gets from PostgreSQL on this machine), and the same devices against a
@@ -7,6 +8,7 @@ bare `websockets` server that acks each call and echoes it to the user's devices
 storing anything (the ceiling Python sockets set for this traffic).
 
     python -m tests.bench.bench_writes [--devices 200] [--processes 2] [--seconds 10]
+    python -m tests.bench.bench_writes --op progress
 """
 
 from __future__ import annotations
@@ -46,9 +48,22 @@ class _Answer(msgspec.Struct):
 
 
 _read_answer = msgspec.json.Decoder(_Answer).decode
+Job = tuple[str, str, str]  # a device's token, its book, its write (--op)
 
 
-async def _device(url: str, token: str, book: str, until: float, warm: float) -> list[float]:
+def _params(op: str, book: str, n: int) -> tuple[str, dict[str, object]]:
+    """The call a device makes: a highlight, or its reading position moving on."""
+    if op == "progress":
+        return "progress.update", {"book_id": book, "current_page": 1 + n // 40,
+                                   "current_character_offset": n * 50,
+                                   "progress_percentage": min(1.0, n / 100_000)}  # fmt: skip
+    return "highlight.create", {"id": str(uuid.uuid4()), "book_id": book,
+                                "selected_text": "Call me Ishmael.", "page_number": 1,
+                                "start_offset": 0, "end_offset": 16}  # fmt: skip
+
+
+async def _device(url: str, token: str, book: str, until: float, warm: float,
+                  op: str) -> list[float]:  # fmt: skip
     from websockets.asyncio.client import connect
 
     ws = await connect(url, compression=None, max_size=None, ping_interval=None)
@@ -59,10 +74,9 @@ async def _device(url: str, token: str, book: str, until: float, warm: float) ->
     while time.time() < until:
         n += 1
         rid = f"w{n}"
-        params = {"id": str(uuid.uuid4()), "book_id": book, "selected_text": "Call me Ishmael.",
-                  "page_number": 1, "start_offset": 0, "end_offset": 16}  # fmt: skip
+        method, params = _params(op, book, n)
         sent = time.perf_counter()
-        await ws.send(json.dumps({"type": "call", "id": rid, "method": "highlight.create",
+        await ws.send(json.dumps({"type": "call", "id": rid, "method": method,
                                   "params": params}))  # fmt: skip
         while True:  # events for this user's devices arrive too: skip them
             raw = await ws.recv()
@@ -77,13 +91,13 @@ async def _device(url: str, token: str, book: str, until: float, warm: float) ->
     return latencies
 
 
-def _devices_process(url: str, jobs: list[tuple[str, str]], start_at: float, warm_s: float,
+def _devices_process(url: str, jobs: list[Job], start_at: float, warm_s: float,
                      seconds: float, out: Any) -> None:  # fmt: skip
     async def main() -> list[float]:
         await asyncio.sleep(max(0.0, start_at - time.time()))
         until = start_at + warm_s + seconds
         runs = await asyncio.gather(
-            *(_device(url, t, b, until, start_at + warm_s) for t, b in jobs)
+            *(_device(url, t, b, until, start_at + warm_s, op) for t, b, op in jobs)
         )
         return [v for r in runs for v in r]
 
@@ -98,11 +112,12 @@ async def bookmind(
     per_user: int,
     pool: int,
     servers: int,
+    op: str,
 ) -> tuple[float, list[float]]:
     users = await make_users(url, devices // per_user)
     books = await make_books(url, users, public=False)
     tokens = tokens_for(users)
-    jobs = [(tokens[i // per_user], str(books[i // per_user])) for i in range(devices)]
+    jobs = [(tokens[i // per_user], str(books[i // per_user]), op) for i in range(devices)]
     # more than one web process: they share events through Redis, as in production
     redis = production_redis() if servers > 1 else {}
     env = server_env(url, WS_RATE_BURST="100000", WS_RATE_PER_S="100000", DB_POOL_MAX=str(pool),
@@ -115,7 +130,7 @@ async def bookmind(
             server.stop()
 
 
-async def bare_ws(jobs: list[tuple[str, str]], processes: int,
+async def bare_ws(jobs: list[Job], processes: int,
                   seconds: float) -> tuple[float, list[float]]:  # fmt: skip
     """The same devices against the bare `websockets` server (tests/bench/bare_broadcast):
     each call acked and echoed to the user's devices, nothing stored: the ceiling Python
@@ -130,7 +145,7 @@ async def bare_ws(jobs: list[tuple[str, str]], processes: int,
         proc.wait(10)
 
 
-async def _drive(urls: list[str], jobs: list[tuple[str, str]], processes: int,
+async def _drive(urls: list[str], jobs: list[Job], processes: int,
                  seconds: float) -> tuple[float, list[float]]:  # fmt: skip
     ctx = mp.get_context("spawn")
     start_at = time.time() + 6  # time for every device to connect
@@ -191,18 +206,22 @@ async def main() -> None:
     parser.add_argument("--pool", type=int, default=20, help="the server's DB_POOL_MAX")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--servers", type=int, default=1, help="web processes (2+: via Redis)")
+    parser.add_argument("--op", choices=["highlight", "progress"], default="highlight",
+                        help="each device's write: highlight.create or progress.update")  # fmt: skip
     args = parser.parse_args()
-    log(f"durable writes: {args.devices} devices in {args.processes} client processes, "
+    log(f"durable writes ({args.op}): {args.devices} devices in {args.processes} client processes, "
         f"{args.seconds:.0f} s measured after 2 s warm-up, one server process")  # fmt: skip
     async with Bench() as bench:
         if not args.no_baseline:
             rate, lat = await baseline(args.devices, args.seconds, bench.url)
             log(_line("baseline: bare INSERT+COMMIT", rate, lat))
             users = [f"bare{i // args.devices_per_user}" for i in range(args.devices)]
-            rate, lat = await bare_ws([(u, "b") for u in users], args.processes, args.seconds)
+            jobs = [(u, "b", args.op) for u in users]
+            rate, lat = await bare_ws(jobs, args.processes, args.seconds)
             log(_line("baseline: bare websockets ack", rate, lat))
         rate, lat = await bookmind(args.devices, args.processes, args.seconds, bench.url,
-                                   args.devices_per_user, args.pool, args.servers)  # fmt: skip
+                                   args.devices_per_user, args.pool, args.servers,
+                                   args.op)  # fmt: skip
         log(_line(f"bookmind: {args.servers} web process(es)", rate, lat))
 
 

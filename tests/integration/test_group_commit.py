@@ -1,7 +1,8 @@
-"""Group commit of highlight creates (domain/reading/highlights.create_many and
-server/group_commit.py) on a real PostgreSQL: each create in a group has its own
-outcome, events stay gapless per channel, counters exact, and groups running beside
-single writes never deadlock."""
+"""Group commit of highlight creates and progress updates (domain/reading/highlights
+.create_many, progress.update_many and server/group_commit.py) on a real PostgreSQL:
+each write in a group has its own outcome, events stay gapless per channel, counters
+exact, progress applies in arrival order, and groups beside single writes never
+deadlock."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ import asyncpg
 import msgspec
 import pytest
 
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, Invalid, NotFound
 from domain.events import book_channel, user_channel
-from domain.reading import highlights
+from domain.reading import highlights, progress
 from domain.reading.highlights import NewHighlight
-from domain.reading.models import HighlightCreate
+from domain.reading.models import HighlightCreate, ProgressUpdate
 from domain.writes import Written
 from server.group_commit import GroupCommit
 from tests.factories import make_book, make_user
@@ -221,3 +222,80 @@ async def test_a_group_that_fails_fails_each_of_its_writes_only(
     assert kept.created
     ids = {r["id"] for r in await db.fetch("SELECT id FROM highlights WHERE book_id = $1", book)}
     assert ids == {kept.value.id}
+
+
+def _move(user: UUID, book: UUID, offset: int | None, fraction: float,
+          device: str | None = "dev") -> progress.ProgressWrite:  # fmt: skip
+    cmd = ProgressUpdate(current_page=1, current_character_offset=offset,
+                         progress_percentage=fraction, device=device)  # fmt: skip
+    return progress.ProgressWrite(user, book, cmd, device)
+
+
+async def test_progress_updates_in_a_group_apply_in_order_each_with_its_outcome(
+    pool: asyncpg.Pool, db: Any
+) -> None:
+    reader, owner = await make_user(db), await make_user(db)
+    mine = await make_book(db, reader)
+    theirs = await make_book(db, owner)  # private: not the reader's to read
+    group = [
+        _move(reader, mine, 500, 0.5),
+        _move(reader, theirs, 10, 0.1),  # refused alone
+        _move(reader, mine, 200, 0.2, device="phone"),  # a step back: latest, not furthest
+        _move(reader, mine, 300, 0.3, device=None),  # no device: refused alone
+    ]
+    async with pool.acquire() as conn:
+        outcomes = await progress.update_many(conn, group)
+    assert isinstance(outcomes[0], Written) and isinstance(outcomes[2], Written)
+    assert isinstance(outcomes[1], NotFound) and isinstance(outcomes[3], Invalid)
+    async with pool.acquire() as conn:
+        view, _ = await progress.view(conn, reader, mine)
+    assert view.latest is not None and view.furthest is not None
+    assert (view.latest.current_character_offset, view.latest.device) == (200, "phone")
+    assert view.furthest.current_character_offset == 500
+    assert sorted(d.device or "" for d in view.devices) == ["dev", "phone"]
+    channel = user_channel(reader)
+    assert [e.seq for o in outcomes if isinstance(o, Written) for e in o.events] == [1, 2]
+    assert await _seqs(pool, channel) == [1, 2]
+
+
+async def test_concurrent_progress_submits_commit_in_groups_and_the_last_one_wins(
+    pool: asyncpg.Pool, db: Any
+) -> None:
+    readers = [await make_user(db) for _ in range(3)]
+    books = {r: [await make_book(db, r) for _ in range(2)] for r in readers}
+    sizes: list[int] = []
+
+    async def counting(conn: Any, items: list[progress.ProgressWrite]) -> list[Any]:
+        sizes.append(len(items))
+        return await progress.update_many(conn, items)
+
+    writes = GroupCommit(pool, counting, in_flight=1)
+    moves = [_move(r, books[r][i % 2], i, i / 100) for i in range(60) for r in readers]
+    random.Random(7).shuffle(moves)
+    done = await asyncio.gather(*(writes.submit(m) for m in moves))
+    await writes.close()
+    assert all(isinstance(d, Written) for d in done)
+    assert sum(sizes) == 60 * 3 and len(sizes) < 60 * 3  # grouped
+    for r in readers:  # in submission order, per book: the last submitted is the latest
+        for book in books[r]:
+            last = [m for m in moves if m.user_id == r and m.book_id == book][-1]
+            async with pool.acquire() as conn:
+                view, _ = await progress.view(conn, r, book)
+            assert view.latest is not None
+            assert view.latest.current_character_offset == last.cmd.current_character_offset
+        assert await _seqs(pool, user_channel(r)) == list(range(1, 61))
+
+
+async def test_a_write_submitted_right_after_another_is_not_left_waiting(
+    pool: asyncpg.Pool, db: Any
+) -> None:
+    """One after another, with one group in flight: the next write comes while the
+    previous group's task is finishing (the writes of one socket arrive this way)."""
+    reader = await make_user(db)
+    book = await make_book(db, reader)
+    writes = GroupCommit(pool, progress.update_many, in_flight=1)
+    async with asyncio.timeout(20):
+        for i in range(20):
+            assert isinstance(await writes.submit(_move(reader, book, i, i / 100)), Written)
+    await writes.close()
+    assert await _seqs(pool, user_channel(reader)) == list(range(1, 21))
