@@ -368,6 +368,8 @@ class Hub:
         if channel is None:
             return
         seq, frame = frames.unwire(payload)
+        if 0 < seq <= channel.last_seq and channel.ready:
+            return  # handed on already: most often this process's own event (publish)
         text = frame.decode()
         if seq == 0:  # ephemeral: no order, no replay
             framed = text_frame(text)
