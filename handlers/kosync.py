@@ -141,9 +141,9 @@ async def update_progress(request: Request[Any, Any, Any], ctx: AppContext) -> R
     user_id = await _reader(request, ctx)
     body = progress_of(await _object(request))
     async with ctx.pool.acquire() as conn:
-        timestamp, written = await kosync.put(conn, ctx.files, user_id, body)
-    if written is not None:
-        ctx.hub.publish(written.events)
+        timestamp, write = await kosync.put(conn, ctx.files, user_id, body)
+    if write is not None:  # with every device's updates, holding no connection meanwhile
+        ctx.hub.publish((await ctx.progress_updates.submit(write)).events)
     return _json({"document": body.document, "timestamp": timestamp})
 
 

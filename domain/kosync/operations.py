@@ -68,9 +68,8 @@ async def _position(
                                    passage, resolved)  # fmt: skip
 
 
-async def _apply(
-    conn: Conn, user_id: UUID, book: Any, put: DeviceProgress, at: positions.Position
-) -> Written[Progress]:
+def _write(user_id: UUID, book: Any, put: DeviceProgress, at: positions.Position,
+           saved: tuple[str, tuple[Any, ...]] | None = None) -> progress.ProgressWrite:  # fmt: skip
     cmd = ProgressUpdate(
         current_page=at.page, progress_percentage=at.fraction,
         current_character_offset=at.offset,
@@ -78,23 +77,27 @@ async def _apply(
                                     "document": put.document}},
         device=device_name(put.device, put.device_id),
     )  # fmt: skip
-    return await progress.update(conn, user_id, book["id"], cmd, cmd.device)
+    return progress.ProgressWrite(user_id, book["id"], cmd, cmd.device, with_it=saved)
 
 
 async def put(
     conn: Conn, files: FileStore, user_id: UUID, body: DeviceProgress
-) -> tuple[int, Written[Progress] | None]:
-    """Store a KOReader device's position; returns the server's timestamp (Unix seconds)
-    and the progress write to publish (None while the document is not in the library)."""
+) -> tuple[int, progress.ProgressWrite | None]:
+    """Place a KOReader device's position; returns the server's timestamp (Unix seconds)
+    and, for a document in the library, the progress write to commit: it goes with every
+    device's progress updates (group commit, `progress.update_many`) and stores
+    KOReader's own string in the same transaction. A document not in the library yet
+    has only its string, stored here."""
     now = datetime.now(UTC)
+    args = (user_id, body.document, body.progress, body.percentage, body.device,
+            body.device_id, now)  # fmt: skip
+    saved = (Q.save_device_progress, args)
     book = await conn.fetchrow(Q.book_for_document, user_id, body.document)
-    # placed before the transaction: it may read the book's file
     at = await _position(conn, files, book, body) if book else None
-    async with conn.transaction():
-        await conn.execute(Q.save_device_progress, user_id, body.document, body.progress,
-                           body.percentage, body.device, body.device_id, now)  # fmt: skip
-        written = await _apply(conn, user_id, book, body, at) if book and at else None
-    return int(now.timestamp()), written
+    if book is None or at is None:
+        await conn.execute(saved[0], *saved[1])
+        return int(now.timestamp()), None
+    return int(now.timestamp()), _write(user_id, book, body, at, saved)
 
 
 async def get(conn: Conn, files: FileStore, user_id: UUID, document: str) -> dict[str, Any]:
@@ -143,4 +146,5 @@ async def link_book(conn: Conn, files: FileStore, book_id: UUID) -> Written[Prog
     put = DeviceProgress(document=row["document"], progress=row["progress"],
                          percentage=row["percentage"], device=row["device"],
                          device_id=row["device_id"])  # fmt: skip
-    return await _apply(conn, row["user_id"], row, put, await _position(conn, files, row, put))
+    at = await _position(conn, files, row, put)
+    return await progress.update_one(conn, _write(row["user_id"], row, put, at))

@@ -4,17 +4,19 @@ each device's own last position."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from domain import events as ev
 from domain.books.access import readable_book
 from domain.errors import DomainError, Invalid, NotFound
-from domain.events import Batch, Event, user_channel
+from domain.events import StoredEvent, user_channel
 from domain.reading import rules
 from domain.reading.models import Progress, ProgressUpdate, ProgressView
 from domain.reading.sql import Q
@@ -25,27 +27,15 @@ from domain.writes import Written, read_with_heads
 async def update(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: ProgressUpdate, origin: str | None
 ) -> Written[Progress]:
-    device = cmd.device or origin
-    if not device:
-        raise Invalid("device is required", field="device")
-    progress = Progress(
-        book_id=book_id,
-        current_page=cmd.current_page,
-        current_character_offset=cmd.current_character_offset,
-        progress_percentage=cmd.progress_percentage,
-        position_data=cmd.position_data,
-        device=device,
-        updated_at=datetime.now(UTC),
-    )
-    batch = Batch.of([Event(user_channel(user_id), ev.PROGRESS_UPDATED, progress)])
-    rows = await conn.fetch(
-        Q.update_progress, user_id, book_id, cmd.current_page, cmd.current_character_offset,
-        cmd.progress_percentage, cmd.position_data, device, progress.updated_at,
-        rules.COMPLETION_THRESHOLD, *batch.args(), origin,
-    )  # fmt: skip
-    if not rows:  # nothing written: the book is not one this reader may read
-        raise NotFound("no such book")
-    return Written(progress, batch.stored(rows, origin))
+    """One update on its own (a group of one)."""
+    return await update_one(conn, ProgressWrite(user_id, book_id, cmd, origin))
+
+
+async def update_one(conn: Conn, write: ProgressWrite) -> Written[Progress]:
+    outcome = (await update_many(conn, [write]))[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,40 +46,121 @@ class ProgressWrite:
     book_id: UUID
     cmd: ProgressUpdate
     origin: str | None
+    # a statement (SQL, arguments) committed with the update or not at all: KOReader's
+    # own position string, kept beside BookMind's (domain/kosync)
+    with_it: tuple[str, tuple[Any, ...]] | None = None
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+class _Input(msgspec.Struct):
+    """One update as `update_progresses` reads it."""
+
+    n: int
+    user_id: UUID
+    book_id: UUID
+    current_page: int | None
+    current_character_offset: int | None
+    progress_percentage: float | None
+    position_data: Any
+    device: str
+    updated_at: datetime
+    channel: str
+    data: msgspec.Raw
+    origin: str | None
 
 
 async def update_many(
     conn: Conn, writes: list[ProgressWrite]
 ) -> list[Written[Progress] | Exception]:
     """Group commit (server/group_commit.py): the updates of many devices in one
-    transaction, so they share one commit and one flush of the log. Each keeps its own
-    statement, run in arrival order for a given book, so an update is decided against
-    the row as the one before it left it (latest, furthest). The group is taken in
-    (user, book) order, the order every group takes its rows and channel heads in; one
-    group runs at a time (two could still cross on one reader's two books). Each update
+    transaction and, as far as they touch different (reader, book) rows, one statement
+    (`update_progresses`). A reader's later updates of the same book go in a later
+    statement of the same transaction, so each is decided against the row as the one
+    before it left it (latest, furthest) and their events keep their order. Each update
     has its own outcome; if the transaction fails, each update is tried alone."""
-    if len(writes) == 1:
-        return [await _alone(conn, writes[0])]
-    order = sorted(range(len(writes)), key=lambda i: (writes[i].user_id, writes[i].book_id))
-    outcomes: list[Written[Progress] | Exception] = [NotFound("no such book")] * len(writes)
+    outcomes: list[Written[Progress] | Exception | None] = [None] * len(writes)
+    rounds: list[list[tuple[int, Progress]]] = []
+    taken: dict[tuple[UUID, UUID], int] = {}  # (reader, book) -> rounds it is in
+    for i, w in enumerate(writes):
+        try:
+            progress = _progress(w)
+        except DomainError as exc:
+            outcomes[i] = exc
+            continue
+        key = (w.user_id, w.book_id)
+        depth = taken.get(key, 0)
+        taken[key] = depth + 1
+        if depth == len(rounds):
+            rounds.append([])
+        rounds[depth].append((i, progress))
+    alone = len(rounds) <= 1 and not any(w.with_it for w in writes)
     try:
-        async with conn.transaction():
-            for i in order:
-                w = writes[i]
-                try:
-                    outcomes[i] = await update(conn, w.user_id, w.book_id, w.cmd, w.origin)
-                except DomainError as exc:
-                    outcomes[i] = exc
-    except asyncpg.PostgresError:
-        return [await _alone(conn, w) for w in writes]
-    return outcomes
+        # one statement needs no BEGIN/COMMIT round trips of its own
+        async with contextlib.nullcontext() if alone else conn.transaction():
+            for group in rounds:
+                for i, outcome in await _store(conn, writes, group):
+                    outcomes[i] = outcome
+            for w, done in zip(writes, outcomes, strict=True):
+                if w.with_it and isinstance(done, Written):
+                    await conn.execute(w.with_it[0], *w.with_it[1])
+    except asyncpg.PostgresError as exc:
+        if len(writes) == 1:
+            return [exc]
+        return [o if isinstance(o, DomainError) else await _alone(conn, w)
+                for o, w in zip(outcomes, writes, strict=True)]  # fmt: skip
+    return [o if o is not None else NotFound("no such book") for o in outcomes]
 
 
 async def _alone(conn: Conn, w: ProgressWrite) -> Written[Progress] | Exception:
     try:
-        return await update(conn, w.user_id, w.book_id, w.cmd, w.origin)
+        return await update_one(conn, w)
     except (DomainError, asyncpg.PostgresError) as exc:
         return exc
+
+
+def _progress(w: ProgressWrite) -> Progress:
+    device = w.cmd.device or w.origin
+    if not device:
+        raise Invalid("device is required", field="device")
+    cmd = w.cmd
+    return Progress(
+        book_id=w.book_id,
+        current_page=cmd.current_page,
+        current_character_offset=cmd.current_character_offset,
+        progress_percentage=cmd.progress_percentage,
+        position_data=cmd.position_data,
+        device=device,
+        updated_at=datetime.now(UTC),
+    )
+
+
+async def _store(
+    conn: Conn, writes: list[ProgressWrite], group: list[tuple[int, Progress]]
+) -> list[tuple[int, Written[Progress] | Exception]]:
+    inputs, datas = [], []
+    for i, p in group:
+        w = writes[i]
+        data = _encode(p)
+        datas.append(data)
+        inputs.append(_Input(
+            i, w.user_id, w.book_id, p.current_page, p.current_character_offset,
+            p.progress_percentage, p.position_data, p.device or "", p.updated_at,
+            user_channel(w.user_id), msgspec.Raw(data), w.origin,
+        ))  # fmt: skip
+    rows = await conn.fetch(Q.update_progresses, inputs, rules.COMPLETION_THRESHOLD,
+                            ev.PROGRESS_UPDATED)  # fmt: skip
+    outcomes: list[tuple[int, Written[Progress] | Exception]] = []
+    for (i, p), data, row in zip(group, datas, rows, strict=True):
+        if row["seq"] is None:  # nothing written: the book is not one this reader may read
+            outcomes.append((i, NotFound("no such book")))
+            continue
+        origin = writes[i].origin
+        stored = StoredEvent(user_channel(writes[i].user_id), row["seq"], ev.PROGRESS_UPDATED,
+                             msgspec.Raw(data), row["created_at"], origin)  # fmt: skip
+        outcomes.append((i, Written(p, [stored])))
+    return outcomes
 
 
 def _view(book_id: UUID, row: Any, devices: list[Any]) -> ProgressView:

@@ -218,26 +218,42 @@ SELECT 1 FROM highlights WHERE id = $1 AND user_id = $2 AND book_id = $3 AND del
 -- name: own_bookmark_on_book
 SELECT 1 FROM bookmarks WHERE id = $1 AND user_id = $2 AND book_id = $3 AND deleted_at IS NULL
 
--- name: update_progress
--- One statement, so atomic without BEGIN/COMMIT round trips: may the caller read the
--- book (`book`), the latest position (last write wins, in server order), the furthest
--- one (moves only forward: decided in the upsert against the locked row, so
--- concurrent devices never lose a race), the device's own position, and the
--- progress.updated event. No row and no event when the book is not readable.
--- Further = by character offset when both positions have one (exact across devices
--- and layouts), else by fraction of the book.
-WITH book AS (
-    SELECT id FROM books WHERE id = $2 AND (user_id = $1 OR visibility = 'public')
-      AND deleted_at IS NULL
+-- name: update_progresses
+-- A group of progress updates in one statement (group commit, progress.update_many; a
+-- single update is a group of one). $1: the updates as JSON, each with its number `n`,
+-- its user channel and its event's data, at most one per (reader, book) (the caller
+-- runs a reader's later updates of the same book as a later group in the same
+-- transaction); $2: the completion threshold; $3: the event name. For each update
+-- whose book the reader may read: the latest position (last write wins, in server
+-- order), the furthest one (moves only forward: decided in the upsert against the
+-- locked row, so concurrent devices never lose a race), the device's own position, and
+-- the progress.updated event. Further = by character offset when both positions have
+-- one (exact across devices and layouts), else by fraction of the book. One row per
+-- update, in order: its event's seq, NULL when the book is not the reader's to read.
+-- Locks: rows in (book, reader) order (a new reader's row also updates its book's
+-- counters: books in id order, as highlight groups take them), then channel heads in
+-- channel order, so concurrent writes never deadlock.
+WITH input AS (
+    SELECT x.*
+    FROM jsonb_to_recordset($1::jsonb) AS x(
+        n int, user_id uuid, book_id uuid, current_page integer,
+        current_character_offset integer, progress_percentage float8, position_data jsonb,
+        device text, updated_at timestamptz, channel text, data jsonb, origin text)
+), readable AS MATERIALIZED (
+    SELECT i.* FROM input i JOIN books b ON b.id = i.book_id
+    WHERE (b.user_id = i.user_id OR b.visibility = 'public') AND b.deleted_at IS NULL
 ), latest AS (
     INSERT INTO reading_progress AS p
         (user_id, book_id, current_page, current_character_offset, progress_percentage,
          position_data, device, first_opened_at, last_read_at,
          furthest_page, furthest_character_offset, furthest_percentage,
          furthest_position_data, furthest_at, completed, completed_at)
-    SELECT $1, book.id, $3, $4, $5::float8, $6, $7, $8::timestamptz, $8::timestamptz, $3, $4, $5, $6, $8::timestamptz,
-           $5 >= $9::float8, CASE WHEN $5 >= $9 THEN $8::timestamptz END
-    FROM book
+    SELECT r.user_id, r.book_id, r.current_page, r.current_character_offset,
+           r.progress_percentage, r.position_data, r.device, r.updated_at, r.updated_at,
+           r.current_page, r.current_character_offset, r.progress_percentage,
+           r.position_data, r.updated_at, r.progress_percentage >= $2::float8,
+           CASE WHEN r.progress_percentage >= $2::float8 THEN r.updated_at END
+    FROM readable r ORDER BY r.book_id, r.user_id
     ON CONFLICT (user_id, book_id) DO UPDATE
     SET current_page = EXCLUDED.current_page,
         current_character_offset = EXCLUDED.current_character_offset,
@@ -263,26 +279,43 @@ WITH book AS (
                      THEN EXCLUDED.current_character_offset > p.furthest_character_offset
                  ELSE EXCLUDED.progress_percentage > coalesce(p.furthest_percentage, 0)
              END AS further) AS f),
-        completed = p.completed OR EXCLUDED.progress_percentage >= $9,
+        completed = p.completed OR EXCLUDED.progress_percentage >= $2,
         completed_at = coalesce(p.completed_at,
-                                CASE WHEN EXCLUDED.progress_percentage >= $9
+                                CASE WHEN EXCLUDED.progress_percentage >= $2
                                      THEN EXCLUDED.last_read_at END)
-    RETURNING 1
+    RETURNING p.user_id, p.book_id
 ), device AS (
     INSERT INTO reading_positions (user_id, book_id, device, current_page,
                                    current_character_offset, progress_percentage,
                                    position_data, updated_at)
-    SELECT $1, book.id, $7, $3, $4, $5, $6, $8::timestamptz FROM book
+    SELECT r.user_id, r.book_id, r.device, r.current_page, r.current_character_offset,
+           r.progress_percentage, r.position_data, r.updated_at
+    FROM readable r ORDER BY r.book_id, r.user_id
     ON CONFLICT (user_id, book_id, device) DO UPDATE
     SET current_page = EXCLUDED.current_page,
         current_character_offset = EXCLUDED.current_character_offset,
         progress_percentage = EXCLUDED.progress_percentage,
         position_data = EXCLUDED.position_data,
         updated_at = EXCLUDED.updated_at
+), events AS (
+    SELECT r.n, r.channel, r.data, r.origin
+    FROM readable r JOIN latest l USING (user_id, book_id)
+), heads AS (
+    INSERT INTO channel_heads AS h (channel, seq)
+    SELECT channel, count(*) FROM events GROUP BY channel ORDER BY channel
+    ON CONFLICT (channel) DO UPDATE SET seq = h.seq + excluded.seq, updated_at = now()
+    RETURNING h.channel, h.seq
+), placed AS (
+    SELECT e.*, h.seq - count(*) OVER (PARTITION BY e.channel)
+                + row_number() OVER (PARTITION BY e.channel ORDER BY e.n) AS seq
+    FROM events e JOIN heads h USING (channel)
+), stored AS (
+    INSERT INTO channel_events (channel, seq, event, data, origin)
+    SELECT channel, seq, $3::text, data, origin FROM placed
 )
-SELECT e.ord, e.seq, e.created_at
-FROM latest CROSS JOIN LATERAL append_channel_events($10, $11, $12, $13) AS e
-ORDER BY e.ord
+SELECT i.n, pl.seq, now() AS created_at
+FROM input i LEFT JOIN placed pl USING (n)
+ORDER BY i.n
 
 -- name: progress_row
 SELECT * FROM reading_progress WHERE user_id = $1 AND book_id = $2

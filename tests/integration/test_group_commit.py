@@ -299,3 +299,37 @@ async def test_a_write_submitted_right_after_another_is_not_left_waiting(
             assert isinstance(await writes.submit(_move(reader, book, i, i / 100)), Written)
     await writes.close()
     assert await _seqs(pool, user_channel(reader)) == list(range(1, 21))
+
+
+async def test_a_statement_that_goes_with_an_update_commits_with_it_or_not_at_all(
+    pool: asyncpg.Pool, db: Any
+) -> None:
+    """KOReader's own position string rides with its progress update (domain/kosync):
+    stored when the update is, not when the update is refused, and a statement that
+    fails takes only its own update down."""
+    reader, owner = await make_user(db), await make_user(db)
+    mine, theirs = await make_book(db, reader), await make_book(db, owner)
+    note = "INSERT INTO kosync_progress (user_id, document, progress, percentage, device, updated_at) VALUES ($1, $2, 'p', 0.5, 'kobo', now())"  # noqa: E501
+
+    def riding(book: UUID, document: str, offset: int) -> progress.ProgressWrite:
+        move = _move(reader, book, offset, offset / 1000)
+        return progress.ProgressWrite(move.user_id, move.book_id, move.cmd, move.origin,
+                                      with_it=(note, (reader, document)))  # fmt: skip
+
+    group = [
+        riding(mine, "a" * 32, 100),
+        riding(theirs, "b" * 32, 200),  # the book is not the reader's: neither is stored
+        riding(mine, "a" * 32, 300),  # the same document again: its statement fails
+        _move(reader, mine, 400, 0.4),
+    ]
+    async with pool.acquire() as conn:
+        outcomes = await progress.update_many(conn, group)
+    assert isinstance(outcomes[0], Written) and isinstance(outcomes[3], Written)
+    assert isinstance(outcomes[1], NotFound)
+    assert isinstance(outcomes[2], asyncpg.UniqueViolationError)
+    documents = await pool.fetch("SELECT document FROM kosync_progress WHERE user_id = $1", reader)
+    assert [r["document"] for r in documents] == ["a" * 32]
+    async with pool.acquire() as conn:
+        view, _ = await progress.view(conn, reader, mine)
+    assert view.latest is not None and view.latest.current_character_offset == 400
+    assert await _seqs(pool, user_channel(reader)) == [1, 2]  # the failed one left no event
