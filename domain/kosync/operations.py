@@ -68,16 +68,14 @@ async def _position(
                                    passage, resolved)  # fmt: skip
 
 
-def _write(user_id: UUID, book: Any, put: DeviceProgress, at: positions.Position,
-           saved: tuple[str, tuple[Any, ...]] | None = None) -> progress.ProgressWrite:  # fmt: skip
-    cmd = ProgressUpdate(
+def _command(put: DeviceProgress, at: positions.Position) -> ProgressUpdate:
+    return ProgressUpdate(
         current_page=at.page, progress_percentage=at.fraction,
         current_character_offset=at.offset,
         position_data={"koreader": {"progress": put.progress, "percentage": put.percentage,
                                     "document": put.document}},
         device=device_name(put.device, put.device_id),
     )  # fmt: skip
-    return progress.ProgressWrite(user_id, book["id"], cmd, cmd.device, with_it=saved)
 
 
 async def put(
@@ -97,7 +95,9 @@ async def put(
     if book is None or at is None:
         await conn.execute(saved[0], *saved[1])
         return int(now.timestamp()), None
-    return int(now.timestamp()), _write(user_id, book, body, at, saved)
+    cmd = _command(body, at)
+    return int(now.timestamp()), progress.ProgressWrite(user_id, book["id"], cmd, cmd.device,
+                                                        with_it=saved)  # fmt: skip
 
 
 async def get(conn: Conn, files: FileStore, user_id: UUID, document: str) -> dict[str, Any]:
@@ -146,5 +146,5 @@ async def link_book(conn: Conn, files: FileStore, book_id: UUID) -> Written[Prog
     put = DeviceProgress(document=row["document"], progress=row["progress"],
                          percentage=row["percentage"], device=row["device"],
                          device_id=row["device_id"])  # fmt: skip
-    at = await _position(conn, files, row, put)
-    return await progress.update_one(conn, _write(row["user_id"], row, put, at))
+    cmd = _command(put, await _position(conn, files, row, put))
+    return await progress.update(conn, row["user_id"], row["id"], cmd, cmd.device)

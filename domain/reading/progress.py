@@ -28,11 +28,7 @@ async def update(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: ProgressUpdate, origin: str | None
 ) -> Written[Progress]:
     """One update on its own (a group of one)."""
-    return await update_one(conn, ProgressWrite(user_id, book_id, cmd, origin))
-
-
-async def update_one(conn: Conn, write: ProgressWrite) -> Written[Progress]:
-    outcome = (await update_many(conn, [write]))[0]
+    outcome = await _alone(conn, ProgressWrite(user_id, book_id, cmd, origin))
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
@@ -114,10 +110,7 @@ async def update_many(
 
 
 async def _alone(conn: Conn, w: ProgressWrite) -> Written[Progress] | Exception:
-    try:
-        return await update_one(conn, w)
-    except (DomainError, asyncpg.PostgresError) as exc:
-        return exc
+    return (await update_many(conn, [w]))[0]
 
 
 def _progress(w: ProgressWrite) -> Progress:
