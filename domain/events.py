@@ -122,6 +122,33 @@ async def append_events(conn: Conn, events: list[Event], origin: str | None) -> 
     return batch.stored(rows, origin)
 
 
+class _Appended(msgspec.Struct):
+    """One event as `store_events` reads it."""
+
+    channel: str
+    event: str
+    data: msgspec.Raw
+    origin: str | None
+
+
+async def append_group_events(
+    conn: Conn, events: list[tuple[Event, str | None]]
+) -> list[StoredEvent]:
+    """Append the events of a group of writes (each with its own origin) in the caller's
+    transaction, in one round trip; return them with their seq, in order."""
+    if not events:
+        return []
+    appended = [
+        _Appended(e.channel, e.event, msgspec.Raw(_encode.encode(e.data)), origin)
+        for e, origin in events
+    ]
+    rows = await conn.fetch("SELECT i, seq, created_at FROM store_events($1)", appended)
+    return [
+        StoredEvent(a.channel, r["seq"], a.event, a.data, r["created_at"], a.origin)
+        for a, r in zip(appended, rows, strict=True)
+    ]
+
+
 async def redact(conn: Conn, channel: str, item_id: UUID, events: list[str]) -> int:
     """In the caller's transaction: empty the `events` of `channel` that carried the item
     `item_id`, so a later replay no longer shows it (its note, its text). Returns how

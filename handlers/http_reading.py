@@ -145,10 +145,11 @@ class BookReadingController(Controller):
 
     @post("/bookmarks")
     async def create_bookmark(
-        self, book_id: UUID, data: BookmarkCreate, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, book_id: UUID, data: BookmarkCreate, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[Bookmark]:  # fmt: skip
-        written = await bookmarks.create(conn, user_id, book_id, data, device)
+        new = bookmarks.new_bookmark(user_id, book_id, data, device)
+        written = await ctx.bookmark_creates.submit(new)
         return published(ctx, written, creates=True)
 
     @get("/bookmarks")
@@ -170,10 +171,11 @@ class BookReadingController(Controller):
 
     @post("/annotations")
     async def create_annotation(
-        self, book_id: UUID, data: AnnotationCreate, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, book_id: UUID, data: AnnotationCreate, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[Annotation]:  # fmt: skip
-        written = await annotation_ops.create(conn, user_id, book_id, data, device)
+        new = annotation_ops.new_annotation(user_id, book_id, data, device)
+        written = await ctx.annotation_creates.submit(new)
         return published(ctx, written, creates=True)
 
     @get("/annotations")

@@ -195,9 +195,11 @@ METHODS: dict[str, Method] = {
     "highlight.restore": _method(
         ById, lambda db, c, p: highlights.restore(db, c.user_id, p.id, c.device)
     ),
-    "bookmark.create": _method(
+    "bookmark.create": _with_ctx(
         BookmarkCreateParams,
-        lambda db, c, p: bookmarks.create(db, c.user_id, p.book_id, p, c.device),
+        lambda ctx, c, p: ctx.bookmark_creates.submit(
+            bookmarks.new_bookmark(c.user_id, p.book_id, p, c.device)
+        ),
     ),
     "bookmark.update": _method(
         BookmarkUpdateParams, lambda db, c, p: bookmarks.update(db, c.user_id, p.id, p, c.device)
@@ -212,9 +214,11 @@ METHODS: dict[str, Method] = {
         AutoBookmarkParams,
         lambda db, c, p: bookmarks.set_auto(db, c.user_id, p.book_id, p, c.device),
     ),
-    "annotation.create": _method(
+    "annotation.create": _with_ctx(
         AnnotationCreateParams,
-        lambda db, c, p: annotation_ops.create(db, c.user_id, p.book_id, p, c.device),
+        lambda ctx, c, p: ctx.annotation_creates.submit(
+            annotation_ops.new_annotation(c.user_id, p.book_id, p, c.device)
+        ),
     ),
     "annotation.update": _method(
         AnnotationUpdateParams,

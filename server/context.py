@@ -21,9 +21,12 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
 from domain.ports import Answerer, Embedder, Mailer
-from domain.reading import highlights, progress
+from domain.reading import annotations as annotation_ops
+from domain.reading import bookmarks, highlights, progress
+from domain.reading.annotations import NewAnnotation
+from domain.reading.bookmarks import NewBookmark
 from domain.reading.highlights import NewHighlight
-from domain.reading.models import Highlight, Progress
+from domain.reading.models import Annotation, Bookmark, Highlight, Progress
 from domain.reading.progress import ProgressWrite
 from domain.writes import Written
 from server import embedded, metrics
@@ -66,6 +69,8 @@ class AppContext:
     activity: Activity = field(init=False)
     highlight_creates: GroupCommit[NewHighlight, Written[Highlight]] = field(init=False)
     progress_updates: GroupCommit[ProgressWrite, Written[Progress]] = field(init=False)
+    bookmark_creates: GroupCommit[NewBookmark, Written[Bookmark]] = field(init=False)
+    annotation_creates: GroupCommit[NewAnnotation, Written[Annotation]] = field(init=False)
     book_stats: BookStatsAnnouncer = field(init=False)
     _embedded_handle: Any = None
 
@@ -143,6 +148,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     ctx.activity.start()
     ctx.highlight_creates = GroupCommit(ctx.pool, highlights.create_many)
     ctx.progress_updates = GroupCommit(ctx.pool, progress.update_many)
+    ctx.bookmark_creates = GroupCommit(ctx.pool, bookmarks.create_many)
+    ctx.annotation_creates = GroupCommit(ctx.pool, annotation_ops.create_many)
     ctx.book_stats = BookStatsAnnouncer(ctx.pool, ctx.hub.publish)
     ctx.hub.observers.append(ctx.book_stats.observe)
     worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish, ctx.hub.publish_ephemeral)
@@ -167,6 +174,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
         await ctx.activity.stop()
         await ctx.highlight_creates.close()
         await ctx.progress_updates.close()
+        await ctx.bookmark_creates.close()
+        await ctx.annotation_creates.close()
         await ctx.book_stats.close()
         await ctx.hub.stop()
         if ctx.redis is not None:

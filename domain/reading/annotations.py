@@ -5,6 +5,7 @@ Events go to the owner's channel, and to the book's while the annotation is publ
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -13,14 +14,21 @@ import msgspec
 from domain import events as ev
 from domain.books.access import readable_book, shown_to
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
-from domain.events import Event, append_events, book_channel, redact, user_channel
+from domain.events import (
+    Event,
+    append_events,
+    append_group_events,
+    book_channel,
+    redact,
+    user_channel,
+)
 from domain.pagination import Page, decode_cursor, page_of
 from domain.reading import rules
 from domain.reading.models import Annotation, AnnotationCreate, AnnotationPatch, Deleted
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, read_with_heads
+from domain.writes import Written, create_group, read_with_heads
 
 
 def annotation_from_row(row: Any) -> Annotation:
@@ -52,45 +60,84 @@ def _check_kind(kind: str, content: str | None, drawing: object) -> None:
         raise Invalid("only a drawing annotation holds drawing_data", field="drawing_data")
 
 
+@dataclass(frozen=True, slots=True)
+class NewAnnotation:
+    """A create checked and ready to store, as `create_annotations` reads it (less its
+    number in the group), and who asked (the origin)."""
+
+    row: dict[str, Any]
+    origin: str | None
+
+
+def new_annotation(
+    user_id: UUID, book_id: UUID, cmd: AnnotationCreate, origin: str | None
+) -> NewAnnotation:
+    _check_kind(cmd.annotation_type, cmd.content, cmd.drawing_data)
+    plain = rules.plain_text(cmd.annotation_type, cmd.content, cmd.audio_transcript)
+    row = {
+        "id": cmd.id or uuid.uuid4(), "user_id": user_id, "book_id": book_id,
+        "highlight_id": cmd.highlight_id, "bookmark_id": cmd.bookmark_id,
+        "annotation_type": cmd.annotation_type, "content": cmd.content,
+        "plain_text_content": plain, "page_number": cmd.page_number,
+        "position_data": cmd.position_data, "attached_text": cmd.attached_text,
+        "audio_transcript": cmd.audio_transcript, "drawing_data": cmd.drawing_data,
+        "tags": cmd.tags, "word_count": rules.word_count(plain), "public": cmd.public,
+    }  # fmt: skip
+    return NewAnnotation(row, origin)
+
+
 async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: AnnotationCreate, origin: str | None
 ) -> Written[Annotation]:
+    (outcome,) = await create_many(conn, [new_annotation(user_id, book_id, cmd, origin)])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+async def create_many(
+    conn: Conn, news: list[NewAnnotation]
+) -> list[Written[Annotation] | Exception]:
+    """Group commit: the creates of many devices in one transaction of two statements
+    (the rows, then all their events), whatever the group's size."""
+    return await create_group(conn, news, lambda new: new.row["id"], _store)
+
+
+async def _store(conn: Conn, group: list[NewAnnotation]) -> list[Written[Annotation] | Exception]:
+    inputs = [{"n": n, **new.row} for n, new in enumerate(group)]
+    outcomes: list[Written[Annotation] | Exception] = []
+    made: list[tuple[int, Annotation]] = []
     async with conn.transaction():
-        await readable_book(conn, book_id, user_id)
-        _check_kind(cmd.annotation_type, cmd.content, cmd.drawing_data)
-        plain = rules.plain_text(cmd.annotation_type, cmd.content, cmd.audio_transcript)
-        for link, query in ((cmd.highlight_id, Q.own_highlight_on_book),
-                            (cmd.bookmark_id, Q.own_bookmark_on_book)):  # fmt: skip
-            if link is not None and await conn.fetchval(query, link, user_id, book_id) is None:
-                raise NotFound("no such highlight or bookmark on this book")
-        row = await conn.fetchrow(
-            Q.insert_annotation,
-            cmd.id or uuid.uuid4(),
-            user_id,
-            book_id,
-            cmd.highlight_id,
-            cmd.bookmark_id,
-            cmd.annotation_type,
-            cmd.content,
-            plain,
-            cmd.page_number,
-            cmd.position_data,
-            cmd.attached_text,
-            cmd.audio_transcript,
-            msgspec.to_builtins(cmd.drawing_data),
-            cmd.tags,
-            rules.word_count(plain),
-            cmd.public,
-        )
-        if row is None:
-            found = await conn.fetchrow(Q.annotation_by_id, cmd.id)
-            if found is None or found["user_id"] != user_id:
-                raise Conflict("that id is already in use", field="id")
-            return Written(annotation_from_row(found), created=False)
-        annotation = annotation_from_row(row)
-        pending = [Event(user_channel(user_id), ev.ANNOTATION_CREATED, annotation)]
-        pending += visibility_events(False, annotation, ev.ANNOTATION_CREATED)
-        return Written(annotation, await append_events(conn, pending, origin))
+        for new, row in zip(group, await conn.fetch(Q.create_annotations, inputs), strict=True):
+            if not row["allowed"]:
+                outcomes.append(NotFound("no such book"))
+            elif not row["linked"]:
+                outcomes.append(NotFound("no such highlight or bookmark on this book"))
+            elif not row["created"]:
+                outcomes.append(await _existing(conn, new))
+            else:
+                made.append((len(outcomes), annotation_from_row(row)))
+                outcomes.append(Written(made[-1][1]))
+        events = [
+            (e, group[i].origin)
+            for i, a in made
+            for e in [Event(user_channel(a.user_id), ev.ANNOTATION_CREATED, a),
+                      *visibility_events(False, a, ev.ANNOTATION_CREATED)]
+        ]  # fmt: skip
+        stored = iter(await append_group_events(conn, events))
+    for i, annotation in made:
+        mine = [next(stored) for _ in range(2 if annotation.public else 1)]
+        outcomes[i] = Written(annotation, mine)
+    return outcomes
+
+
+async def _existing(conn: Conn, new: NewAnnotation) -> Written[Annotation] | Exception:
+    """A create that found its client id taken: a retry by the same user gets the
+    annotation back; another user's id is a conflict."""
+    found = await conn.fetchrow(Q.annotation_by_id, new.row["id"])
+    if found is None or found["user_id"] != new.row["user_id"]:
+        return Conflict("that id is already in use", field="id")
+    return Written(annotation_from_row(found), created=False)
 
 
 async def own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Annotation:

@@ -4,6 +4,7 @@ and book that follows the reading position. Events go to the owner's channel onl
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -12,47 +13,104 @@ import msgspec
 from domain import events as ev
 from domain.books.access import readable_book
 from domain.errors import Conflict, NotFound
-from domain.events import Event, append_events, user_channel
+from domain.events import Event, append_events, append_group_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, read_with_heads
+from domain.writes import Written, create_group, read_with_heads
 
 
 def _bookmark(row: Any) -> Bookmark:
     return msgspec.convert({k: row[k] for k in Bookmark.__struct_fields__}, Bookmark)
 
 
+@dataclass(frozen=True, slots=True)
+class NewBookmark:
+    """A create ready to store: its id (the client's, or a new one), whose, on which book,
+    what was asked, and who asked (the origin)."""
+
+    id: UUID
+    user_id: UUID
+    book_id: UUID
+    cmd: BookmarkCreate
+    origin: str | None
+
+
+class _Input(msgspec.Struct):
+    """One create as `create_bookmarks` reads it."""
+
+    n: int
+    id: UUID
+    user_id: UUID
+    book_id: UUID
+    title: str | None
+    note: str | None
+    category: str
+    page_number: int
+    position_data: Any
+    context_text: str | None
+    icon: str | None
+
+
+def new_bookmark(
+    user_id: UUID, book_id: UUID, cmd: BookmarkCreate, origin: str | None
+) -> NewBookmark:
+    return NewBookmark(cmd.id or uuid.uuid4(), user_id, book_id, cmd, origin)
+
+
 async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: BookmarkCreate, origin: str | None
 ) -> Written[Bookmark]:
+    (outcome,) = await create_many(conn, [new_bookmark(user_id, book_id, cmd, origin)])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+async def create_many(conn: Conn, news: list[NewBookmark]) -> list[Written[Bookmark] | Exception]:
+    """Group commit: the creates of many devices in one transaction of two statements
+    (the rows and counters, then all their events), whatever the group's size."""
+    return await create_group(conn, news, lambda new: new.id, _store)
+
+
+async def _store(conn: Conn, group: list[NewBookmark]) -> list[Written[Bookmark] | Exception]:
+    inputs = [
+        _Input(n, new.id, new.user_id, new.book_id, new.cmd.title, new.cmd.note,
+               new.cmd.category, new.cmd.page_number, new.cmd.position_data,
+               new.cmd.context_text, new.cmd.icon)
+        for n, new in enumerate(group)
+    ]  # fmt: skip
+    outcomes: list[Written[Bookmark] | Exception] = []
+    made: list[tuple[int, Bookmark]] = []
     async with conn.transaction():
-        await readable_book(conn, book_id, user_id)
-        row = await conn.fetchrow(
-            Q.insert_bookmark,
-            cmd.id or uuid.uuid4(),
-            user_id,
-            book_id,
-            cmd.title,
-            cmd.note,
-            cmd.category,
-            cmd.page_number,
-            cmd.position_data,
-            cmd.context_text,
-            cmd.icon,
-        )
-        if row is None:
-            found = await conn.fetchrow(Q.bookmark_by_id, cmd.id)
-            if found is None or found["user_id"] != user_id:
-                raise Conflict("that id is already in use", field="id")
-            return Written(_bookmark(found), created=False)
-        bookmark = _bookmark(row)
-        await conn.execute(Q.count_bookmark, book_id, 1)
-        pending = [Event(user_channel(user_id), ev.BOOKMARK_CREATED, bookmark)]
-        return Written(bookmark, await append_events(conn, pending, origin))
+        for new, row in zip(group, await conn.fetch(Q.create_bookmarks, inputs), strict=True):
+            if not row["allowed"]:
+                outcomes.append(NotFound("no such book"))
+            elif not row["created"]:
+                outcomes.append(await _existing(conn, new))
+            else:
+                made.append((len(outcomes), _bookmark(row)))
+                outcomes.append(Written(made[-1][1]))
+        stored = await append_group_events(
+            conn,
+            [(Event(user_channel(group[i].user_id), ev.BOOKMARK_CREATED, b), group[i].origin)
+             for i, b in made],
+        )  # fmt: skip
+    for (i, bookmark), event in zip(made, stored, strict=True):
+        outcomes[i] = Written(bookmark, [event])
+    return outcomes
+
+
+async def _existing(conn: Conn, new: NewBookmark) -> Written[Bookmark] | Exception:
+    """A create that found its client id taken: a retry by the same user gets the
+    bookmark back; another user's id is a conflict."""
+    found = await conn.fetchrow(Q.bookmark_by_id, new.id)
+    if found is None or found["user_id"] != new.user_id:
+        return Conflict("that id is already in use", field="id")
+    return Written(_bookmark(found), created=False)
 
 
 async def _own_for_update(conn: Conn, bookmark_id: UUID, user_id: UUID) -> Bookmark:

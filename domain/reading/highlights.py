@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
 from domain import events as ev
@@ -41,7 +40,7 @@ from domain.reading.models import (
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, read_with_heads
+from domain.writes import Written, create_group, read_with_heads
 
 
 def _highlight(row: Any) -> Highlight:
@@ -128,38 +127,8 @@ async def create(
 async def create_many(conn: Conn, news: list[NewHighlight]) -> list[Written[Highlight] | Exception]:
     """Group commit: the creates of many devices in one statement, so they share one
     round trip, one commit and one flush of the log (and PostgreSQL does each step once
-    for all of them). Each create's outcome is its own. A create whose id is already in
-    the group waits for the group and then finds the id taken, as a retry would; if the
-    statement fails (a chapter replaced meanwhile) each create is tried alone."""
-    group: list[NewHighlight] = []
-    later: list[int] = []
-    ids: set[UUID] = set()
-    for i, new in enumerate(news):
-        if new.highlight.id in ids:
-            later.append(i)
-        else:
-            ids.add(new.highlight.id)
-            group.append(new)
-    if len(group) == 1:
-        outcomes = [await _alone(conn, group[0])]
-    else:
-        try:
-            outcomes = await _store(conn, group)
-        except asyncpg.PostgresError:
-            outcomes = [await _alone(conn, new) for new in group]
-    for i in later:
-        outcomes.insert(i, await _alone(conn, news[i]))
-    return outcomes
-
-
-async def _alone(conn: Conn, new: NewHighlight) -> Written[Highlight] | Exception:
-    try:
-        (outcome,) = await _store(conn, [new])
-    except asyncpg.ForeignKeyViolationError:  # the book or its chapter went away meanwhile
-        return NotFound("no such book")
-    except asyncpg.PostgresError as exc:  # this create's own failure, not the others'
-        return exc
-    return outcome
+    for all of them)."""
+    return await create_group(conn, news, lambda new: new.highlight.id, _store)
 
 
 async def _store(conn: Conn, group: list[NewHighlight]) -> list[Written[Highlight] | Exception]:

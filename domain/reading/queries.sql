@@ -7,8 +7,9 @@
 -- nothing and has no events), the seqs of its events. The book's counters are kept
 -- here; `book.stats` is announced apart, coalesced (highlights.announce_stats).
 -- Locks: the group's books first (in id order, in `book`), then channel heads (in
--- channel order, in `heads`): the order every other write takes them in (a book's
--- counters, then heads by channel), so concurrent groups and writes never deadlock.
+-- channel order, in `store_events`): the order every other write takes them in (a
+-- book's counters, then heads by channel), so concurrent groups and writes never
+-- deadlock.
 WITH input AS (
     SELECT x.n, x.origin, x.user_channel, x.book_channel, x.highlight AS data, h.*
     FROM jsonb_to_recordset($1::jsonb)
@@ -51,21 +52,17 @@ WITH input AS (
     WHERE b.id = m.book_id
 ), events AS (
     -- `ord`: a create's events in order (the owner's, then the book's while public)
-    SELECT n, 1 AS ord, user_channel AS channel, $2::text AS event, data, origin FROM made
-    UNION ALL
-    SELECT n, 2, book_channel, $2, data, origin FROM made WHERE public
-), heads AS (
-    INSERT INTO channel_heads AS h (channel, seq)
-    SELECT channel, count(*) FROM events GROUP BY channel ORDER BY channel
-    ON CONFLICT (channel) DO UPDATE SET seq = h.seq + excluded.seq, updated_at = now()
-    RETURNING h.channel, h.seq
-), placed AS (
-    SELECT e.*, h.seq - count(*) OVER (PARTITION BY e.channel)
-                + row_number() OVER (PARTITION BY e.channel ORDER BY e.n, e.ord) AS seq
-    FROM events e JOIN heads h USING (channel)
-), stored AS (
-    INSERT INTO channel_events (channel, seq, event, data, origin)
-    SELECT channel, seq, event, data, origin FROM placed
+    SELECT row_number() OVER (ORDER BY n, ord) AS i, e.* FROM (
+        SELECT n, 1 AS ord, user_channel AS channel, data, origin FROM made
+        UNION ALL
+        SELECT n, 2, book_channel, data, origin FROM made WHERE public
+    ) AS e
+), placed AS MATERIALIZED (
+    SELECT e.n, e.ord, s.seq
+    FROM store_events((SELECT coalesce(jsonb_agg(jsonb_build_object(
+                          'channel', channel, 'event', $2::text, 'data', data,
+                          'origin', origin) ORDER BY i), '[]') FROM events)) AS s
+    JOIN events e USING (i)
 )
 SELECT i.n, p.n IS NOT NULL AS allowed, p.chapter_id, m.n IS NOT NULL AS created,
        ARRAY(SELECT pl.seq FROM placed pl WHERE pl.n = i.n ORDER BY pl.ord) AS seqs,
@@ -121,14 +118,46 @@ WHERE book_id = $1 AND public AND deleted_at IS NULL
 ORDER BY created_at DESC, id DESC
 LIMIT $4
 
--- name: insert_bookmark
-INSERT INTO bookmarks (id, user_id, book_id, title, note, category, page_number, position_data,
-                       context_text, icon, reading_progress_when_created, last_visited_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-        (SELECT progress_percentage FROM reading_progress WHERE user_id = $2 AND book_id = $3),
-        now())
-ON CONFLICT (id) DO NOTHING
-RETURNING {bookmark_columns}
+-- name: create_bookmarks
+-- A group of bookmark creates in one statement (group commit, bookmarks.create_many; a
+-- single create is a group of one; the events are appended after it, in the same
+-- transaction). $1: the creates as JSON, each with its number `n`. One row per create,
+-- in order: whether the caller may write on the book, and the bookmark when it was
+-- created now (a taken id inserts nothing). Locks: the group's books in id order (their
+-- counters), before the caller takes any channel head.
+WITH input AS (
+    SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(
+        n int, id uuid, user_id uuid, book_id uuid, title text, note text, category text,
+        page_number integer, position_data jsonb, context_text text, icon text)
+), book AS MATERIALIZED (
+    SELECT b.id, b.user_id, b.visibility FROM books b
+    WHERE b.id IN (SELECT book_id FROM input) AND b.deleted_at IS NULL
+    ORDER BY b.id
+    FOR NO KEY UPDATE
+), allowed AS (
+    SELECT i.* FROM input i
+    JOIN book b ON b.id = i.book_id AND (b.user_id = i.user_id OR b.visibility = 'public')
+), inserted AS (
+    INSERT INTO bookmarks (id, user_id, book_id, title, note, category, page_number,
+                           position_data, context_text, icon,
+                           reading_progress_when_created, last_visited_at)
+    SELECT a.id, a.user_id, a.book_id, a.title, a.note, a.category, a.page_number,
+           a.position_data, a.context_text, a.icon, p.progress_percentage, now()
+    FROM allowed a
+    LEFT JOIN reading_progress p ON p.user_id = a.user_id AND p.book_id = a.book_id
+    ORDER BY a.n
+    ON CONFLICT (id) DO NOTHING
+    RETURNING {bookmark_columns}
+), counted AS (
+    UPDATE books b SET total_bookmarks = b.total_bookmarks + c.made
+    FROM (SELECT book_id, count(*) AS made FROM inserted GROUP BY book_id) AS c
+    WHERE b.id = c.book_id
+)
+SELECT i.n, a.n IS NOT NULL AS allowed, ins.id IS NOT NULL AS created, ins.*
+FROM input i
+LEFT JOIN allowed a USING (n)
+LEFT JOIN inserted ins ON ins.id = i.id
+ORDER BY i.n
 
 -- name: bookmark_by_id
 SELECT {bookmark_columns}, user_id, deleted_at FROM bookmarks WHERE id = $1
@@ -177,14 +206,52 @@ WHERE user_id = $1 AND book_id = $2 AND deleted_at IS NULL
 ORDER BY created_at DESC, id DESC
 LIMIT $5
 
--- name: insert_annotation
-INSERT INTO annotations (id, user_id, book_id, highlight_id, bookmark_id, annotation_type,
-                         content, plain_text_content, page_number, position_data,
-                         attached_text, audio_transcript, drawing_data, tags,
-                         word_count, public)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-ON CONFLICT (id) DO NOTHING
-RETURNING {annotation_columns}
+-- name: create_annotations
+-- A group of annotation creates in one statement (group commit, annotations.create_many;
+-- a single create is a group of one; the events are appended after it, in the same
+-- transaction). $1: the creates as JSON, each with its number `n`. One row per create,
+-- in order: whether the caller may write on the book, whether the highlight or bookmark
+-- it links to is theirs, live, on that book, and the annotation when it was created now
+-- (a taken id inserts nothing).
+WITH input AS (
+    SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(
+        n int, id uuid, user_id uuid, book_id uuid, highlight_id uuid, bookmark_id uuid,
+        annotation_type text, content text, plain_text_content text, page_number integer,
+        position_data jsonb, attached_text text, audio_transcript text, drawing_data jsonb,
+        tags jsonb, word_count integer, public boolean)
+), readable AS (
+    SELECT i.* FROM input i
+    JOIN books b ON b.id = i.book_id AND b.deleted_at IS NULL
+                AND (b.user_id = i.user_id OR b.visibility = 'public')
+), linked AS (
+    SELECT r.* FROM readable r
+    WHERE (r.highlight_id IS NULL OR EXISTS (
+               SELECT FROM highlights h
+               WHERE h.id = r.highlight_id AND h.user_id = r.user_id
+                 AND h.book_id = r.book_id AND h.deleted_at IS NULL))
+      AND (r.bookmark_id IS NULL OR EXISTS (
+               SELECT FROM bookmarks k
+               WHERE k.id = r.bookmark_id AND k.user_id = r.user_id
+                 AND k.book_id = r.book_id AND k.deleted_at IS NULL))
+), inserted AS (
+    INSERT INTO annotations (id, user_id, book_id, highlight_id, bookmark_id,
+                             annotation_type, content, plain_text_content, page_number,
+                             position_data, attached_text, audio_transcript, drawing_data,
+                             tags, word_count, public)
+    SELECT id, user_id, book_id, highlight_id, bookmark_id, annotation_type, content,
+           plain_text_content, page_number, position_data, attached_text,
+           audio_transcript, drawing_data, tags, word_count, public
+    FROM linked ORDER BY n
+    ON CONFLICT (id) DO NOTHING
+    RETURNING {annotation_columns}
+)
+SELECT i.n, r.n IS NOT NULL AS allowed, l.n IS NOT NULL AS linked,
+       ins.id IS NOT NULL AS created, ins.*
+FROM input i
+LEFT JOIN readable r USING (n)
+LEFT JOIN linked l USING (n)
+LEFT JOIN inserted ins ON ins.id = i.id
+ORDER BY i.n
 
 -- name: annotation_by_id
 SELECT {annotation_columns}, deleted_at FROM annotations WHERE id = $1
@@ -211,12 +278,6 @@ WHERE user_id = $1 AND book_id = $2 AND deleted_at IS NULL
   AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
 ORDER BY created_at DESC, id DESC
 LIMIT $6
-
--- name: own_highlight_on_book
-SELECT 1 FROM highlights WHERE id = $1 AND user_id = $2 AND book_id = $3 AND deleted_at IS NULL
-
--- name: own_bookmark_on_book
-SELECT 1 FROM bookmarks WHERE id = $1 AND user_id = $2 AND book_id = $3 AND deleted_at IS NULL
 
 -- name: update_progresses
 -- A group of progress updates in one statement (group commit, progress.update_many; a
@@ -298,20 +359,14 @@ WITH input AS (
         position_data = EXCLUDED.position_data,
         updated_at = EXCLUDED.updated_at
 ), events AS (
-    SELECT r.n, r.channel, r.data, r.origin
+    SELECT row_number() OVER (ORDER BY r.n) AS i, r.n, r.channel, r.data, r.origin
     FROM readable r JOIN latest l USING (user_id, book_id)
-), heads AS (
-    INSERT INTO channel_heads AS h (channel, seq)
-    SELECT channel, count(*) FROM events GROUP BY channel ORDER BY channel
-    ON CONFLICT (channel) DO UPDATE SET seq = h.seq + excluded.seq, updated_at = now()
-    RETURNING h.channel, h.seq
-), placed AS (
-    SELECT e.*, h.seq - count(*) OVER (PARTITION BY e.channel)
-                + row_number() OVER (PARTITION BY e.channel ORDER BY e.n) AS seq
-    FROM events e JOIN heads h USING (channel)
-), stored AS (
-    INSERT INTO channel_events (channel, seq, event, data, origin)
-    SELECT channel, seq, $3::text, data, origin FROM placed
+), placed AS MATERIALIZED (
+    SELECT e.n, s.seq
+    FROM store_events((SELECT coalesce(jsonb_agg(jsonb_build_object(
+                          'channel', channel, 'event', $3::text, 'data', data,
+                          'origin', origin) ORDER BY i), '[]') FROM events)) AS s
+    JOIN events e USING (i)
 )
 SELECT i.n, pl.seq, now() AS created_at
 FROM input i LEFT JOIN placed pl USING (n)

@@ -1,6 +1,6 @@
-"""Durable writes (issues 3, 19): highlights created (or, with `--op progress`, reading
-positions moved on) through WebSocket `call` by D connected devices (closed loop: send,
-wait for the ack, repeat), clients in P processes. Each ack
+"""Durable writes (issues 3, 19): highlights created (or, with `--op`, reading positions
+moved on, bookmarks or annotations created) through WebSocket `call` by D connected
+devices (closed loop: send, wait for the ack, repeat), clients in P processes. Each ack
 means the row and its event are committed. Baselines in the same run: bare asyncpg
 single-row INSERT transactions at the same concurrency on the same database (what one
 commit per write gets from PostgreSQL on this machine), and the same devices against a
@@ -8,7 +8,7 @@ bare `websockets` server that acks each call and echoes it to the user's devices
 storing anything (the ceiling Python sockets set for this traffic).
 
     python -m tests.bench.bench_writes [--devices 200] [--processes 2] [--seconds 10]
-    python -m tests.bench.bench_writes --op progress
+    python -m tests.bench.bench_writes --op progress|bookmark|annotation
 """
 
 from __future__ import annotations
@@ -57,6 +57,13 @@ def _params(op: str, book: str, n: int) -> tuple[str, dict[str, object]]:
         return "progress.update", {"book_id": book, "current_page": 1 + n // 40,
                                    "current_character_offset": n * 50,
                                    "progress_percentage": min(1.0, n / 100_000)}  # fmt: skip
+    if op == "bookmark":
+        return "bookmark.create", {"id": str(uuid.uuid4()), "book_id": book,
+                                   "title": f"Mark {n}", "page_number": 1 + n // 40}  # fmt: skip
+    if op == "annotation":
+        return "annotation.create", {"id": str(uuid.uuid4()), "book_id": book,
+                                     "annotation_type": "text", "content": f"Note {n}",
+                                     "page_number": 1 + n // 40}  # fmt: skip
     return "highlight.create", {"id": str(uuid.uuid4()), "book_id": book,
                                 "selected_text": "Call me Ishmael.", "page_number": 1,
                                 "start_offset": 0, "end_offset": 16}  # fmt: skip
@@ -206,7 +213,7 @@ async def main() -> None:
     parser.add_argument("--pool", type=int, default=20, help="the server's DB_POOL_MAX")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--servers", type=int, default=1, help="web processes (2+: via Redis)")
-    parser.add_argument("--op", choices=["highlight", "progress"], default="highlight",
+    parser.add_argument("--op", choices=["highlight", "progress", "bookmark", "annotation"], default="highlight",
                         help="each device's write: highlight.create or progress.update")  # fmt: skip
     args = parser.parse_args()
     log(f"durable writes ({args.op}): {args.devices} devices in {args.processes} client processes, "

@@ -1,5 +1,6 @@
-"""Group commit of highlight creates and progress updates (domain/reading/highlights
-.create_many, progress.update_many and server/group_commit.py) on a real PostgreSQL:
+"""Group commit of highlight, bookmark and annotation creates and progress updates
+(domain/reading/highlights.create_many, bookmarks.create_many, annotations.create_many,
+progress.update_many and server/group_commit.py) on a real PostgreSQL:
 each write in a group has its own outcome, events stay gapless per channel, counters
 exact, progress applies in arrival order, and groups beside single writes never
 deadlock."""
@@ -19,9 +20,15 @@ import pytest
 
 from domain.errors import Conflict, Invalid, NotFound
 from domain.events import book_channel, user_channel
-from domain.reading import highlights, progress
+from domain.reading import annotations as annotation_ops
+from domain.reading import bookmarks, highlights, progress
 from domain.reading.highlights import NewHighlight
-from domain.reading.models import HighlightCreate, ProgressUpdate
+from domain.reading.models import (
+    AnnotationCreate,
+    BookmarkCreate,
+    HighlightCreate,
+    ProgressUpdate,
+)
 from domain.writes import Written
 from server.group_commit import GroupCommit
 from tests.factories import make_book, make_user
@@ -128,6 +135,141 @@ async def test_one_failing_statement_fails_only_its_create(pool: asyncpg.Pool, d
     assert ids == {good.highlight.id, also_good.highlight.id}
     assert await _seqs(pool, user_channel(owner)) == [1, 2]
     assert await _counters(pool, book) == (2, 0)
+
+
+def _mark(user: UUID, book: UUID, origin: str, **kw: Any) -> bookmarks.NewBookmark:
+    cmd = msgspec.convert({"page_number": 3, **kw}, BookmarkCreate)
+    return bookmarks.new_bookmark(user, book, cmd, origin)
+
+
+async def test_each_bookmark_in_a_group_has_its_own_outcome(pool: asyncpg.Pool, db: Any) -> None:
+    owner, other = await make_user(db), await make_user(db)
+    shared = await make_book(db, owner, public=True)
+    hidden = await make_book(db, other)  # private: the owner may not write on it
+    taken, twice = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn:
+        await bookmarks.create(conn, other, shared, BookmarkCreate(id=taken, page_number=1), None)
+        await progress.update(
+            conn, owner, shared, ProgressUpdate(current_page=2, progress_percentage=0.25), "phone"
+        )
+    group = [
+        _mark(owner, shared, "phone", title="first", position_data={"cfi": "/6/4"}),
+        _mark(other, shared, "tablet", title="the other reader's"),
+        _mark(owner, hidden, "phone"),
+        _mark(owner, shared, "phone", id=str(twice), title="made"),
+        _mark(owner, shared, "phone", id=str(twice), title="a retry in the same group"),
+        _mark(owner, shared, "phone", id=str(taken)),
+        _mark(owner, shared, "laptop", category="favorite", note="n", icon="star"),
+    ]
+    async with pool.acquire() as conn:
+        outcomes = await bookmarks.create_many(conn, group)
+
+    first, others, refused, made, retry, clash, last = outcomes
+    assert isinstance(refused, NotFound) and isinstance(clash, Conflict)
+    assert isinstance(retry, Written) and not retry.created and retry.value.title == "made"
+    created = [first, others, made, last]
+    assert all(isinstance(w, Written) and w.created for w in created)
+    assert first.value.position_data == {"cfi": "/6/4"}  # type: ignore[union-attr]
+    assert first.value.reading_progress_when_created == 0.25  # type: ignore[union-attr]
+    assert others.value.reading_progress_when_created is None  # type: ignore[union-attr]
+    assert (last.value.category, last.value.note, last.value.icon) == (  # type: ignore[union-attr]
+        "favorite", "n", "star")  # fmt: skip
+    total = await pool.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", shared)
+    assert total == 5  # the one made before, and the four made now
+    # each reader's channel gapless, in group order, each event with its own origin
+    for user, written, before in ((owner, [first, made, last], 1), (other, [others], 1)):
+        events = [e for w in written for e in w.events]  # type: ignore[union-attr]
+        stored = await pool.fetch(
+            "SELECT seq, event, data, origin FROM channel_events WHERE channel = $1 ORDER BY seq",
+            user_channel(user),
+        )
+        assert [e.seq for e in events] == [r["seq"] for r in stored][before:]
+        assert [(e.event, e.origin) for e in events] == [
+            (r["event"], r["origin"]) for r in stored[before:]]  # fmt: skip
+        assert [msgspec.json.decode(bytes(e.data)) for e in events] == [
+            r["data"] for r in stored[before:]]  # fmt: skip
+    assert [e.origin for w in (first, made, last) for e in w.events] == [  # type: ignore[union-attr]
+        "phone", "phone", "laptop"]  # fmt: skip
+    # the owner's progress event was seq 1 on their channel; the other's first bookmark
+    assert await _seqs(pool, user_channel(owner)) == [1, 2, 3, 4]
+    assert await _seqs(pool, user_channel(other)) == [1, 2]
+
+
+async def test_a_failing_bookmark_takes_down_only_itself(pool: asyncpg.Pool, db: Any) -> None:
+    owner = await make_user(db)
+    book = await make_book(db, owner)
+    # past the API's checks (built directly): the table's CHECK refuses the title
+    bad = bookmarks.new_bookmark(owner, book, BookmarkCreate(title="x" * 300, page_number=1), "a")
+    good, also_good = _mark(owner, book, "a"), _mark(owner, book, "b")
+    async with pool.acquire() as conn:
+        outcomes = await bookmarks.create_many(conn, [good, bad, also_good])
+    assert isinstance(outcomes[1], asyncpg.CheckViolationError)
+    assert [w.value.id for w in (outcomes[0], outcomes[2])] == [good.id, also_good.id]  # type: ignore[union-attr]
+    ids = {r["id"] for r in await pool.fetch("SELECT id FROM bookmarks WHERE book_id = $1", book)}
+    assert ids == {good.id, also_good.id}
+    assert await _seqs(pool, user_channel(owner)) == [1, 2]  # the failed group left no seq
+    assert await pool.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", book) == 2
+
+
+def _note(user: UUID, book: UUID, **kw: Any) -> annotation_ops.NewAnnotation:
+    base = {"annotation_type": "text", "content": "Ishmael, again.", "page_number": 1}
+    return annotation_ops.new_annotation(
+        user, book, msgspec.convert({**base, **kw}, AnnotationCreate), "dev"
+    )
+
+
+async def test_each_annotation_in_a_group_has_its_own_outcome(pool: asyncpg.Pool, db: Any) -> None:
+    owner, other = await make_user(db), await make_user(db)
+    shared = await make_book(db, owner, public=True)
+    hidden = await make_book(db, other)
+    async with pool.acquire() as conn:
+        mine = await highlights.create(conn, owner, shared, _highlight(uuid.uuid4()), None)
+        theirs = await highlights.create(conn, other, shared, _highlight(uuid.uuid4()), None)
+    taken, twice = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn:
+        before = AnnotationCreate(id=taken, annotation_type="text", content="x", page_number=1)
+        await annotation_ops.create(conn, other, shared, before, None)
+    group = [
+        _note(owner, shared, public=True, highlight_id=str(mine.value.id), tags=["a"]),
+        _note(owner, shared, highlight_id=str(theirs.value.id)),  # not the owner's
+        _note(owner, hidden),
+        _note(owner, shared, id=str(twice), content="made"),
+        _note(owner, shared, id=str(twice), content="a retry in the same group"),
+        _note(owner, shared, id=str(taken)),
+        _note(owner, shared, annotation_type="drawing", content=None,
+              drawing_data={"width": 10, "height": 10,
+                            "strokes": [{"points": [[0, 0], [1, 1]]}]}),
+    ]  # fmt: skip
+    async with pool.acquire() as conn:
+        outcomes = await annotation_ops.create_many(conn, group)
+
+    public, unlinked, refused, made, retry, clash, drawing = outcomes
+    assert isinstance(unlinked, NotFound) and "highlight or bookmark" in str(unlinked)
+    assert isinstance(refused, NotFound) and "book" in str(refused)
+    assert isinstance(clash, Conflict)
+    assert isinstance(retry, Written) and not retry.created and retry.value.content == "made"
+    assert isinstance(public, Written) and public.value.tags == ["a"]
+    assert public.value.highlight_id == mine.value.id
+    assert isinstance(drawing, Written) and drawing.value.drawing_data is not None
+    created = [public, made, drawing]
+    events = [e for w in created for e in w.events]  # type: ignore[union-attr]
+    # the owner's channel: after the highlight's event, one per annotation, in order;
+    # the book's: the public highlight made before (none), then the public annotation
+    own = [(e.seq, e.event) for e in events if e.channel == user_channel(owner)]
+    assert own == [(2, "annotation.created"), (3, "annotation.created"),
+                   (4, "annotation.created")]  # fmt: skip
+    assert await _seqs(pool, user_channel(owner)) == [1, 2, 3, 4]
+    on_book = [e for e in events if e.channel == book_channel(shared)]
+    assert [e.event for e in on_book] == ["annotation.created"]
+    assert [e.seq for e in on_book] == await _seqs(pool, book_channel(shared))
+    stored = await pool.fetchval(
+        "SELECT data FROM channel_events WHERE channel = $1 AND seq = $2",
+        book_channel(shared), on_book[0].seq,
+    )  # fmt: skip
+    assert stored == msgspec.json.decode(bytes(on_book[0].data))
+    assert await pool.fetchval(
+        "SELECT count(*) FROM annotations WHERE user_id = $1", owner
+    ) == 3  # fmt: skip
 
 
 async def test_concurrent_submits_commit_in_groups(pool: asyncpg.Pool, db: Any) -> None:
