@@ -7,6 +7,7 @@ next gapless `seq` of its channel. After commit the caller hands the returned
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -132,7 +133,7 @@ class _Appended(msgspec.Struct):
 
 
 async def append_group_events(
-    conn: Conn, events: list[tuple[Event, str | None]]
+    conn: Conn, events: Sequence[tuple[Event, str | None]]
 ) -> list[StoredEvent]:
     """Append the events of a group of writes (each with its own origin) in the caller's
     transaction, in one round trip; return them with their seq, in order."""

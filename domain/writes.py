@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import UUID
 
 import asyncpg
 
-from domain.errors import NotFound
-from domain.events import StoredEvent, heads
+from domain.errors import Conflict, NotFound
+from domain.events import Event, StoredEvent, append_group_events, heads
 from domain.sql import Conn
 
 T = TypeVar("T")
 Item = TypeVar("Item")
+
+
+class Create(Protocol):
+    """A create waiting in a group: its client id, its writer and who asked."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def user_id(self) -> UUID: ...
+    @property
+    def origin(self) -> str | None: ...
+
+
+C = TypeVar("C", bound=Create)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +54,14 @@ async def read_with_heads(
 
 
 Outcomes = list["Written[T] | Exception"]
+
+
+def only(outcomes: Outcomes[T]) -> Written[T]:
+    """The outcome of a group of one: the write, or its error raised."""
+    (outcome,) = outcomes
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 async def create_group(
@@ -83,3 +106,44 @@ async def _alone(
     except asyncpg.PostgresError as exc:  # this create's own failure, not the others'
         return exc
     return outcome
+
+
+async def settle_creates(
+    conn: Conn,
+    group: Sequence[C],
+    rows: Sequence[Any],
+    *,
+    refused: Callable[[Any], Exception | None],
+    made: Callable[[C, Any], tuple[T, list[Event]]],
+    by_id: str,
+    convert: Callable[[Any], T],
+) -> Outcomes[T]:
+    """In the group's transaction, after its statement: each create's outcome from its
+    row (`refused` says why the row was not written, if it was not; a row not `created`
+    found its id taken: a retry by the same user gets the stored object back, read with
+    the query `by_id`, another user's id is a conflict; `made` is the object created and
+    its events), then every created object's events appended in one call."""
+    outcomes: Outcomes[T] = []
+    pending: list[tuple[int, list[Event]]] = []
+    for new, row in zip(group, rows, strict=True):
+        refusal = refused(row)
+        if refusal is not None:
+            outcomes.append(refusal)
+        elif not row["created"]:
+            found = await conn.fetchrow(by_id, new.id)
+            if found is None or found["user_id"] != new.user_id:
+                outcomes.append(Conflict("that id is already in use", field="id"))
+            else:
+                outcomes.append(Written(convert(found), created=False))
+        else:
+            value, events = made(new, row)
+            pending.append((len(outcomes), events))
+            outcomes.append(Written(value))
+    stored = iter(await append_group_events(
+        conn, [(e, group[i].origin) for i, events in pending for e in events]
+    ))  # fmt: skip
+    for i, events in pending:
+        written = outcomes[i]
+        assert isinstance(written, Written)
+        outcomes[i] = Written(written.value, [next(stored) for _ in events])
+    return outcomes

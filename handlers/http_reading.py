@@ -102,10 +102,11 @@ class BookReadingController(Controller):
 
     @post("/sessions")
     async def start_session(
-        self, book_id: UUID, data: SessionStart, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, book_id: UUID, data: SessionStart, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[ReadingSession]:  # fmt: skip
-        written = await sessions.start(conn, user_id, book_id, data, device)
+        new = sessions.new_session(user_id, book_id, data, device)
+        written = await ctx.session_starts.submit(new)
         return published(ctx, written, creates=True)
 
     @get("/sessions")
@@ -198,10 +199,11 @@ class ReadingItemsController(Controller):
 
     @patch("/sessions/{session_id:uuid}")
     async def end_session(
-        self, session_id: UUID, data: SessionEnd, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, session_id: UUID, data: SessionEnd, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[ReadingSession]:  # fmt: skip
-        return published(ctx, await sessions.end(conn, user_id, session_id, data, device))
+        ending = sessions.Ending(session_id, user_id, data, device)
+        return published(ctx, await ctx.session_ends.submit(ending))
 
     @patch("/highlights/{item_id:uuid}")
     async def update_highlight(

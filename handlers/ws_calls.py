@@ -174,11 +174,15 @@ METHODS: dict[str, Method] = {
             progress.ProgressWrite(c.user_id, p.book_id, p, c.device)
         ),
     ),
-    "session.start": _method(
-        SessionStartParams, lambda db, c, p: sessions.start(db, c.user_id, p.book_id, p, c.device)
+    "session.start": _with_ctx(
+        SessionStartParams,
+        lambda ctx, c, p: ctx.session_starts.submit(
+            sessions.new_session(c.user_id, p.book_id, p, c.device)
+        ),
     ),
-    "session.end": _method(
-        SessionEndParams, lambda db, c, p: sessions.end(db, c.user_id, p.id, p, c.device)
+    "session.end": _with_ctx(
+        SessionEndParams,
+        lambda ctx, c, p: ctx.session_ends.submit(sessions.Ending(p.id, c.user_id, p, c.device)),
     ),
     "highlight.create": _with_ctx(
         HighlightCreateParams,

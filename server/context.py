@@ -22,12 +22,13 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
 from domain.ports import Answerer, Embedder, Mailer
 from domain.reading import annotations as annotation_ops
-from domain.reading import bookmarks, highlights, progress
+from domain.reading import bookmarks, highlights, progress, sessions
 from domain.reading.annotations import NewAnnotation
 from domain.reading.bookmarks import NewBookmark
 from domain.reading.highlights import NewHighlight
-from domain.reading.models import Annotation, Bookmark, Highlight, Progress
+from domain.reading.models import Annotation, Bookmark, Highlight, Progress, ReadingSession
 from domain.reading.progress import ProgressWrite
+from domain.reading.sessions import Ending, NewSession
 from domain.writes import Written
 from server import embedded, metrics
 from server.activity import Activity
@@ -71,6 +72,8 @@ class AppContext:
     progress_updates: GroupCommit[ProgressWrite, Written[Progress]] = field(init=False)
     bookmark_creates: GroupCommit[NewBookmark, Written[Bookmark]] = field(init=False)
     annotation_creates: GroupCommit[NewAnnotation, Written[Annotation]] = field(init=False)
+    session_starts: GroupCommit[NewSession, Written[ReadingSession]] = field(init=False)
+    session_ends: GroupCommit[Ending, Written[ReadingSession]] = field(init=False)
     book_stats: BookStatsAnnouncer = field(init=False)
     _embedded_handle: Any = None
 
@@ -150,6 +153,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     ctx.progress_updates = GroupCommit(ctx.pool, progress.update_many)
     ctx.bookmark_creates = GroupCommit(ctx.pool, bookmarks.create_many)
     ctx.annotation_creates = GroupCommit(ctx.pool, annotation_ops.create_many)
+    ctx.session_starts = GroupCommit(ctx.pool, sessions.start_many)
+    ctx.session_ends = GroupCommit(ctx.pool, sessions.end_many)
     ctx.book_stats = BookStatsAnnouncer(ctx.pool, ctx.hub.publish)
     ctx.hub.observers.append(ctx.book_stats.observe)
     worker_context.bind(settings, ctx.pool, ctx.files, ctx.hub.publish, ctx.hub.publish_ephemeral)
@@ -176,6 +181,8 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
         await ctx.progress_updates.close()
         await ctx.bookmark_creates.close()
         await ctx.annotation_creates.close()
+        await ctx.session_starts.close()
+        await ctx.session_ends.close()
         await ctx.book_stats.close()
         await ctx.hub.stop()
         if ctx.redis is not None:

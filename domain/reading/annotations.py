@@ -13,11 +13,10 @@ import msgspec
 
 from domain import events as ev
 from domain.books.access import readable_book, shown_to
-from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.errors import Forbidden, Invalid, NotFound
 from domain.events import (
     Event,
     append_events,
-    append_group_events,
     book_channel,
     redact,
     user_channel,
@@ -28,7 +27,7 @@ from domain.reading.models import Annotation, AnnotationCreate, AnnotationPatch,
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, create_group, read_with_heads
+from domain.writes import Written, create_group, only, read_with_heads, settle_creates
 
 
 def annotation_from_row(row: Any) -> Annotation:
@@ -62,9 +61,12 @@ def _check_kind(kind: str, content: str | None, drawing: object) -> None:
 
 @dataclass(frozen=True, slots=True)
 class NewAnnotation:
-    """A create checked and ready to store, as `create_annotations` reads it (less its
-    number in the group), and who asked (the origin)."""
+    """A create checked and ready to store: its id and writer, its row as
+    `create_annotations` reads it (less its number in the group), and who asked (the
+    origin)."""
 
+    id: UUID
+    user_id: UUID
     row: dict[str, Any]
     origin: str | None
 
@@ -74,8 +76,9 @@ def new_annotation(
 ) -> NewAnnotation:
     _check_kind(cmd.annotation_type, cmd.content, cmd.drawing_data)
     plain = rules.plain_text(cmd.annotation_type, cmd.content, cmd.audio_transcript)
+    annotation_id = cmd.id or uuid.uuid4()
     row = {
-        "id": cmd.id or uuid.uuid4(), "user_id": user_id, "book_id": book_id,
+        "id": annotation_id, "user_id": user_id, "book_id": book_id,
         "highlight_id": cmd.highlight_id, "bookmark_id": cmd.bookmark_id,
         "annotation_type": cmd.annotation_type, "content": cmd.content,
         "plain_text_content": plain, "page_number": cmd.page_number,
@@ -83,16 +86,13 @@ def new_annotation(
         "audio_transcript": cmd.audio_transcript, "drawing_data": cmd.drawing_data,
         "tags": cmd.tags, "word_count": rules.word_count(plain), "public": cmd.public,
     }  # fmt: skip
-    return NewAnnotation(row, origin)
+    return NewAnnotation(annotation_id, user_id, row, origin)
 
 
 async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: AnnotationCreate, origin: str | None
 ) -> Written[Annotation]:
-    (outcome,) = await create_many(conn, [new_annotation(user_id, book_id, cmd, origin)])
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
+    return only(await create_many(conn, [new_annotation(user_id, book_id, cmd, origin)]))
 
 
 async def create_many(
@@ -100,44 +100,30 @@ async def create_many(
 ) -> list[Written[Annotation] | Exception]:
     """Group commit: the creates of many devices in one transaction of two statements
     (the rows, then all their events), whatever the group's size."""
-    return await create_group(conn, news, lambda new: new.row["id"], _store)
+    return await create_group(conn, news, lambda new: new.id, _store)
+
+
+def _refused(row: Any) -> Exception | None:
+    if not row["allowed"]:
+        return NotFound("no such book")
+    if not row["linked"]:
+        return NotFound("no such highlight or bookmark on this book")
+    return None
+
+
+def _made(new: NewAnnotation, row: Any) -> tuple[Annotation, list[Event]]:
+    annotation = annotation_from_row(row)
+    mine = Event(user_channel(new.user_id), ev.ANNOTATION_CREATED, annotation)
+    return annotation, [mine, *visibility_events(False, annotation, ev.ANNOTATION_CREATED)]
 
 
 async def _store(conn: Conn, group: list[NewAnnotation]) -> list[Written[Annotation] | Exception]:
     inputs = [{"n": n, **new.row} for n, new in enumerate(group)]
-    outcomes: list[Written[Annotation] | Exception] = []
-    made: list[tuple[int, Annotation]] = []
     async with conn.transaction():
-        for new, row in zip(group, await conn.fetch(Q.create_annotations, inputs), strict=True):
-            if not row["allowed"]:
-                outcomes.append(NotFound("no such book"))
-            elif not row["linked"]:
-                outcomes.append(NotFound("no such highlight or bookmark on this book"))
-            elif not row["created"]:
-                outcomes.append(await _existing(conn, new))
-            else:
-                made.append((len(outcomes), annotation_from_row(row)))
-                outcomes.append(Written(made[-1][1]))
-        events = [
-            (e, group[i].origin)
-            for i, a in made
-            for e in [Event(user_channel(a.user_id), ev.ANNOTATION_CREATED, a),
-                      *visibility_events(False, a, ev.ANNOTATION_CREATED)]
-        ]  # fmt: skip
-        stored = iter(await append_group_events(conn, events))
-    for i, annotation in made:
-        mine = [next(stored) for _ in range(2 if annotation.public else 1)]
-        outcomes[i] = Written(annotation, mine)
-    return outcomes
-
-
-async def _existing(conn: Conn, new: NewAnnotation) -> Written[Annotation] | Exception:
-    """A create that found its client id taken: a retry by the same user gets the
-    annotation back; another user's id is a conflict."""
-    found = await conn.fetchrow(Q.annotation_by_id, new.row["id"])
-    if found is None or found["user_id"] != new.row["user_id"]:
-        return Conflict("that id is already in use", field="id")
-    return Written(annotation_from_row(found), created=False)
+        return await settle_creates(
+            conn, group, await conn.fetch(Q.create_annotations, inputs), refused=_refused,
+            made=_made, by_id=Q.annotation_by_id, convert=annotation_from_row,
+        )  # fmt: skip
 
 
 async def own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Annotation:

@@ -12,15 +12,15 @@ import msgspec
 
 from domain import events as ev
 from domain.books.access import readable_book
-from domain.errors import Conflict, NotFound
-from domain.events import Event, append_events, append_group_events, user_channel
+from domain.errors import NotFound
+from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, create_group, read_with_heads
+from domain.writes import Written, create_group, only, read_with_heads, settle_creates
 
 
 def _bookmark(row: Any) -> Bookmark:
@@ -64,10 +64,7 @@ def new_bookmark(
 async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: BookmarkCreate, origin: str | None
 ) -> Written[Bookmark]:
-    (outcome,) = await create_many(conn, [new_bookmark(user_id, book_id, cmd, origin)])
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
+    return only(await create_many(conn, [new_bookmark(user_id, book_id, cmd, origin)]))
 
 
 async def create_many(conn: Conn, news: list[NewBookmark]) -> list[Written[Bookmark] | Exception]:
@@ -83,34 +80,17 @@ async def _store(conn: Conn, group: list[NewBookmark]) -> list[Written[Bookmark]
                new.cmd.context_text, new.cmd.icon)
         for n, new in enumerate(group)
     ]  # fmt: skip
-    outcomes: list[Written[Bookmark] | Exception] = []
-    made: list[tuple[int, Bookmark]] = []
+
+    def made(new: NewBookmark, row: Any) -> tuple[Bookmark, list[Event]]:
+        bookmark = _bookmark(row)
+        return bookmark, [Event(user_channel(new.user_id), ev.BOOKMARK_CREATED, bookmark)]
+
     async with conn.transaction():
-        for new, row in zip(group, await conn.fetch(Q.create_bookmarks, inputs), strict=True):
-            if not row["allowed"]:
-                outcomes.append(NotFound("no such book"))
-            elif not row["created"]:
-                outcomes.append(await _existing(conn, new))
-            else:
-                made.append((len(outcomes), _bookmark(row)))
-                outcomes.append(Written(made[-1][1]))
-        stored = await append_group_events(
-            conn,
-            [(Event(user_channel(group[i].user_id), ev.BOOKMARK_CREATED, b), group[i].origin)
-             for i, b in made],
+        return await settle_creates(
+            conn, group, await conn.fetch(Q.create_bookmarks, inputs),
+            refused=lambda row: None if row["allowed"] else NotFound("no such book"),
+            made=made, by_id=Q.bookmark_by_id, convert=_bookmark,
         )  # fmt: skip
-    for (i, bookmark), event in zip(made, stored, strict=True):
-        outcomes[i] = Written(bookmark, [event])
-    return outcomes
-
-
-async def _existing(conn: Conn, new: NewBookmark) -> Written[Bookmark] | Exception:
-    """A create that found its client id taken: a retry by the same user gets the
-    bookmark back; another user's id is a conflict."""
-    found = await conn.fetchrow(Q.bookmark_by_id, new.id)
-    if found is None or found["user_id"] != new.user_id:
-        return Conflict("that id is already in use", field="id")
-    return Written(_bookmark(found), created=False)
 
 
 async def _own_for_update(conn: Conn, bookmark_id: UUID, user_id: UUID) -> Bookmark:

@@ -40,7 +40,7 @@ from domain.reading.models import (
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, create_group, read_with_heads
+from domain.writes import Written, create_group, only, read_with_heads
 
 
 def _highlight(row: Any) -> Highlight:
@@ -118,10 +118,7 @@ def new_highlight(
 async def create(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: HighlightCreate, origin: str | None
 ) -> Written[Highlight]:
-    (outcome,) = await create_many(conn, [new_highlight(user_id, book_id, cmd, origin)])
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
+    return only(await create_many(conn, [new_highlight(user_id, book_id, cmd, origin)]))
 
 
 async def create_many(conn: Conn, news: list[NewHighlight]) -> list[Written[Highlight] | Exception]:

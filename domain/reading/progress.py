@@ -21,17 +21,14 @@ from domain.reading import rules
 from domain.reading.models import Progress, ProgressUpdate, ProgressView
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, read_with_heads
+from domain.writes import Written, only, read_with_heads
 
 
 async def update(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: ProgressUpdate, origin: str | None
 ) -> Written[Progress]:
     """One update on its own (a group of one)."""
-    outcome = await _alone(conn, ProgressWrite(user_id, book_id, cmd, origin))
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
+    return only([await _alone(conn, ProgressWrite(user_id, book_id, cmd, origin))])
 
 
 @dataclass(frozen=True, slots=True)

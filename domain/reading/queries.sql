@@ -390,37 +390,79 @@ SET furthest_page = current_page,
     furthest_at = now()
 WHERE user_id = $1 AND book_id = $2
 
--- name: lock_session_id
-SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))
+-- name: lock_session_ids
+-- sessions are partitioned by start time, so an id alone has no unique index: a lock on
+-- each id of a group makes the check-then-insert of a retried start safe (taken in the
+-- order of the locks' own keys, so concurrent groups never deadlock)
+SELECT pg_advisory_xact_lock(k)
+FROM (SELECT DISTINCT hashtextextended(i, 0) AS k FROM unnest($1::text[]) AS i ORDER BY 1) AS l
+
+-- name: start_sessions
+-- A group of session starts in one statement (group commit, sessions.start_many; the ids
+-- locked before, the events appended after, in the same transaction). $1: the starts as
+-- JSON, each with its number `n`. One row per start, in order: whether the caller may
+-- read the book, and the session when it was started now (a known id inserts nothing).
+WITH input AS (
+    SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(
+        n int, id uuid, user_id uuid, book_id uuid, start_page integer, device_type text,
+        platform text)
+), readable AS (
+    SELECT i.* FROM input i
+    JOIN books b ON b.id = i.book_id AND b.deleted_at IS NULL
+                AND (b.user_id = i.user_id OR b.visibility = 'public')
+), inserted AS (
+    INSERT INTO reading_sessions (id, user_id, book_id, start_page, device_type, platform)
+    SELECT r.id, r.user_id, r.book_id, r.start_page, r.device_type, r.platform
+    FROM readable r
+    WHERE NOT EXISTS (SELECT FROM reading_sessions s WHERE s.id = r.id)
+    ORDER BY r.n
+    RETURNING {session_columns}
+)
+SELECT i.n, r.n IS NOT NULL AS allowed, ins.id IS NOT NULL AS created, ins.*
+FROM input i
+LEFT JOIN readable r USING (n)
+LEFT JOIN inserted ins ON ins.id = i.id
+ORDER BY i.n
 
 -- name: session_by_id
 SELECT {session_columns}, user_id FROM reading_sessions WHERE id = $1
 
--- name: insert_session
-INSERT INTO reading_sessions (id, user_id, book_id, start_page, device_type, platform)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING {session_columns}
+-- name: sessions_for_update
+SELECT {session_columns}, user_id FROM reading_sessions
+WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
 
--- name: session_for_update
-SELECT {session_columns}, user_id FROM reading_sessions WHERE id = $1 FOR UPDATE
-
--- name: end_session
-UPDATE reading_sessions
-SET ended_at = $3, end_page = $4, words_read = $5, duration_seconds = $6, pages_read = $7,
-    reading_speed_wpm = $8
-WHERE id = $1 AND started_at = $2
-RETURNING {session_columns}
-
--- name: roll_up_session
-INSERT INTO reading_progress AS p (user_id, book_id, total_time_spent_seconds, total_sessions,
-                                   first_opened_at)
-VALUES ($1, $2, $3, 1, now())
-ON CONFLICT (user_id, book_id) DO UPDATE
-SET total_time_spent_seconds = p.total_time_spent_seconds + EXCLUDED.total_time_spent_seconds,
-    total_sessions = p.total_sessions + 1,
-    completion_time_seconds = CASE WHEN p.completed AND p.completion_time_seconds IS NULL
-                                   THEN p.total_time_spent_seconds + EXCLUDED.total_time_spent_seconds
-                                   ELSE p.completion_time_seconds END
+-- name: end_sessions
+-- Sessions ended (by their devices, or closed when left idle) and rolled into each
+-- reader's progress on the book, in one statement. $1: the ends as JSON, their rows
+-- already locked. Returns the ended sessions. Progress rows are taken in (book, reader)
+-- order, as progress groups take them.
+WITH input AS (
+    SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(
+        session_id uuid, session_started_at timestamptz, reader uuid, book uuid,
+        at timestamptz, last_page integer, words integer, duration integer, pages integer,
+        wpm float8)
+), ended AS (
+    UPDATE reading_sessions
+    SET ended_at = i.at, end_page = i.last_page, words_read = i.words,
+        duration_seconds = i.duration, pages_read = i.pages, reading_speed_wpm = i.wpm
+    FROM input i
+    WHERE id = i.session_id AND started_at = i.session_started_at
+    RETURNING {session_columns}
+), rolled AS (
+    INSERT INTO reading_progress AS p (user_id, book_id, total_time_spent_seconds,
+                                       total_sessions, first_opened_at)
+    SELECT reader, book, sum(duration), count(*), now() FROM input
+    GROUP BY book, reader ORDER BY book, reader
+    ON CONFLICT (user_id, book_id) DO UPDATE
+    SET total_time_spent_seconds = p.total_time_spent_seconds
+                                   + EXCLUDED.total_time_spent_seconds,
+        total_sessions = p.total_sessions + EXCLUDED.total_sessions,
+        completion_time_seconds =
+            CASE WHEN p.completed AND p.completion_time_seconds IS NULL
+                 THEN p.total_time_spent_seconds + EXCLUDED.total_time_spent_seconds
+                 ELSE p.completion_time_seconds END
+)
+SELECT * FROM ended
 
 -- name: furthest
 SELECT furthest_character_offset, furthest_percentage FROM reading_progress

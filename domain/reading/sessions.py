@@ -4,6 +4,7 @@ computes duration and speed, and rolls each finished session into reading progre
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -12,14 +13,14 @@ import msgspec
 
 from domain import events as ev
 from domain.books.access import readable_book
-from domain.errors import Conflict, NotFound
-from domain.events import Event, StoredEvent, append_events, user_channel
+from domain.errors import NotFound
+from domain.events import Event, StoredEvent, append_group_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.reading import rules
 from domain.reading.models import ReadingSession, ReadingState, SessionEnd, SessionStart
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written
+from domain.writes import Written, create_group, only, settle_creates
 
 # a session no device has ended is closed once nothing happened in it for this long
 SESSION_IDLE = timedelta(minutes=30)
@@ -30,63 +31,147 @@ def _session(row: Any) -> ReadingSession:
     return msgspec.convert({k: row[k] for k in ReadingSession.__struct_fields__}, ReadingSession)
 
 
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A start ready to store: its id (the client's, or a new one), whose, on which book,
+    what was asked, and who asked (the origin)."""
+
+    id: UUID
+    user_id: UUID
+    book_id: UUID
+    cmd: SessionStart
+    origin: str | None
+
+
+class _Start(msgspec.Struct):
+    """One start as `start_sessions` reads it."""
+
+    n: int
+    id: UUID
+    user_id: UUID
+    book_id: UUID
+    start_page: int | None
+    device_type: str | None
+    platform: str | None
+
+
+def new_session(user_id: UUID, book_id: UUID, cmd: SessionStart, origin: str | None) -> NewSession:
+    return NewSession(cmd.id or uuid.uuid4(), user_id, book_id, cmd, origin)
+
+
 async def start(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: SessionStart, origin: str | None
 ) -> Written[ReadingSession]:
-    session_id = cmd.id or uuid.uuid4()
-    async with conn.transaction():
-        await readable_book(conn, book_id, user_id)
-        # sessions are partitioned by start time, so the id alone has no unique index:
-        # a lock on the id makes the check-then-insert of a retried start safe
-        await conn.execute(Q.lock_session_id, str(session_id))
-        found = await conn.fetchrow(Q.session_by_id, session_id)
-        if found is not None:
-            if found["user_id"] != user_id:
-                raise Conflict("that id is already in use", field="id")
-            return Written(_session(found), created=False)
-        row = await conn.fetchrow(
-            Q.insert_session,
-            session_id,
-            user_id,
-            book_id,
-            cmd.start_page,
-            cmd.device_type,
-            cmd.platform,
-        )
+    return only(await start_many(conn, [new_session(user_id, book_id, cmd, origin)]))
+
+
+async def start_many(
+    conn: Conn, news: list[NewSession]
+) -> list[Written[ReadingSession] | Exception]:
+    """Group commit: the starts of many devices in one transaction (their ids locked, the
+    sessions, their events), whatever the group's size."""
+    return await create_group(conn, news, lambda new: new.id, _start)
+
+
+async def _start(conn: Conn, group: list[NewSession]) -> list[Written[ReadingSession] | Exception]:
+    inputs = [
+        _Start(n, new.id, new.user_id, new.book_id, new.cmd.start_page, new.cmd.device_type,
+               new.cmd.platform)
+        for n, new in enumerate(group)
+    ]  # fmt: skip
+
+    def made(new: NewSession, row: Any) -> tuple[ReadingSession, list[Event]]:
         session = _session(row)
-        pending = [Event(user_channel(user_id), ev.SESSION_STARTED, session)]
-        return Written(session, await append_events(conn, pending, origin))
+        return session, [Event(user_channel(new.user_id), ev.SESSION_STARTED, session)]
+
+    async with conn.transaction():
+        await conn.execute(Q.lock_session_ids, [str(new.id) for new in group])
+        return await settle_creates(
+            conn, group, await conn.fetch(Q.start_sessions, inputs),
+            refused=lambda row: None if row["allowed"] else NotFound("no such book"),
+            made=made, by_id=Q.session_by_id, convert=_session,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """A device ending a session: which, whose, with what, and who asked (the origin)."""
+
+    session_id: UUID
+    user_id: UUID
+    cmd: SessionEnd
+    origin: str | None
+
+
+class _End(msgspec.Struct):
+    """One end as `end_sessions` reads it, its figures computed."""
+
+    session_id: UUID
+    session_started_at: datetime
+    reader: UUID
+    book: UUID
+    at: datetime
+    last_page: int
+    words: int | None
+    duration: int
+    pages: int
+    wpm: float | None
+
+
+def _ending(row: Any, at: datetime, last_page: int, words: int | None) -> _End:
+    duration, pages, wpm = rules.session_figures(
+        row["started_at"], at, row["start_page"], last_page, words or 0
+    )
+    return _End(row["id"], row["started_at"], row["user_id"], row["book_id"], at, last_page,
+                words, duration, pages, wpm)  # fmt: skip
+
+
+async def _finish(conn: Conn, ends: list[_End]) -> dict[UUID, ReadingSession]:
+    """End these locked sessions and roll them into their readers' progress."""
+    if not ends:
+        return {}
+    return {r["id"]: _session(r) for r in await conn.fetch(Q.end_sessions, ends)}
 
 
 async def end(
     conn: Conn, user_id: UUID, session_id: UUID, cmd: SessionEnd, origin: str | None
 ) -> Written[ReadingSession]:
+    return only(await end_many(conn, [Ending(session_id, user_id, cmd, origin)]))
+
+
+async def end_many(conn: Conn, endings: list[Ending]) -> list[Written[ReadingSession] | Exception]:
+    """Group commit: the ends of many devices in one transaction (their sessions locked in
+    id order, ended and rolled into progress in one statement, then their events). A
+    retried end changes nothing and gets the session as it was ended."""
+    return await create_group(conn, endings, lambda e: e.session_id, _end)
+
+
+async def _end(conn: Conn, group: list[Ending]) -> list[Written[ReadingSession] | Exception]:
+    outcomes: list[Written[ReadingSession] | Exception] = []
+    ends: list[tuple[int, _End]] = []
     async with conn.transaction():
-        row = await conn.fetchrow(Q.session_for_update, session_id)
-        if row is None or row["user_id"] != user_id:
-            raise NotFound("no such session")
-        session = _session(row)
-        if session.ended_at is not None:
-            return Written(session, created=False)  # a retried end changes nothing
-        ended_at = datetime.now(UTC)
-        duration, pages, wpm = rules.session_figures(
-            session.started_at, ended_at, session.start_page, cmd.end_page, cmd.words_read
-        )
-        row = await conn.fetchrow(
-            Q.end_session,
-            session_id,
-            session.started_at,
-            ended_at,
-            cmd.end_page,
-            cmd.words_read,
-            duration,
-            pages,
-            wpm,
-        )
-        ended = _session(row)
-        await conn.execute(Q.roll_up_session, user_id, session.book_id, duration)
-        pending = [Event(user_channel(user_id), ev.SESSION_ENDED, ended)]
-        return Written(ended, await append_events(conn, pending, origin))
+        rows = await conn.fetch(Q.sessions_for_update, [e.session_id for e in group])
+        locked = {r["id"]: r for r in rows}
+        at = datetime.now(UTC)
+        for ending in group:
+            row = locked.get(ending.session_id)
+            if row is None or row["user_id"] != ending.user_id:
+                outcomes.append(NotFound("no such session"))
+            elif row["ended_at"] is not None:
+                outcomes.append(Written(_session(row), created=False))
+            else:
+                ends.append((len(outcomes), _ending(row, at, ending.cmd.end_page,
+                                                    ending.cmd.words_read)))  # fmt: skip
+                outcomes.append(NotFound("no such session"))  # replaced below
+        ended = await _finish(conn, [e for _, e in ends])
+        stored = await append_group_events(
+            conn,
+            [(Event(user_channel(e.reader), ev.SESSION_ENDED, ended[e.session_id]),
+              group[i].origin) for i, e in ends],
+        )  # fmt: skip
+    for (i, e), event in zip(ends, stored, strict=True):
+        outcomes[i] = Written(ended[e.session_id], [event])
+    return outcomes
 
 
 async def history(
@@ -120,16 +205,13 @@ async def close_stale(conn: Conn, idle: timedelta = SESSION_IDLE) -> list[Stored
     """End a batch of sessions left open, each at its last activity, rolled into
     progress like any ended session; their `session.ended` events, committed."""
     async with conn.transaction():
-        pending = []
-        for row in await conn.fetch(Q.close_stale_sessions, idle, CLOSE_BATCH):
-            end_page = row["last_page"] or row["start_page"] or 1
-            duration, pages, _ = rules.session_figures(
-                row["started_at"], row["last_active"], row["start_page"], end_page, 0
-            )
-            ended = _session(await conn.fetchrow(
-                Q.end_session, row["id"], row["started_at"], row["last_active"], end_page,
-                None, duration, pages, None,
-            ))  # fmt: skip
-            await conn.execute(Q.roll_up_session, row["user_id"], row["book_id"], duration)
-            pending.append(Event(user_channel(row["user_id"]), ev.SESSION_ENDED, ended))
-        return await append_events(conn, pending, None) if pending else []
+        ends = [
+            _ending(row, row["last_active"], row["last_page"] or row["start_page"] or 1, None)
+            for row in await conn.fetch(Q.close_stale_sessions, idle, CLOSE_BATCH)
+        ]
+        ended = await _finish(conn, ends)
+        pending = [
+            (Event(user_channel(e.reader), ev.SESSION_ENDED, ended[e.session_id]), None)
+            for e in ends
+        ]
+        return await append_group_events(conn, pending)

@@ -1,6 +1,7 @@
-"""Group commit of highlight, bookmark and annotation creates and progress updates
-(domain/reading/highlights.create_many, bookmarks.create_many, annotations.create_many,
-progress.update_many and server/group_commit.py) on a real PostgreSQL:
+"""Group commit of highlight, bookmark and annotation creates, progress updates and
+reading sessions (domain/reading/highlights.create_many, bookmarks.create_many,
+annotations.create_many, progress.update_many, sessions.start_many and end_many, and
+server/group_commit.py) on a real PostgreSQL:
 each write in a group has its own outcome, events stay gapless per channel, counters
 exact, progress applies in arrival order, and groups beside single writes never
 deadlock."""
@@ -21,13 +22,15 @@ import pytest
 from domain.errors import Conflict, Invalid, NotFound
 from domain.events import book_channel, user_channel
 from domain.reading import annotations as annotation_ops
-from domain.reading import bookmarks, highlights, progress
+from domain.reading import bookmarks, highlights, progress, sessions
 from domain.reading.highlights import NewHighlight
 from domain.reading.models import (
     AnnotationCreate,
     BookmarkCreate,
     HighlightCreate,
     ProgressUpdate,
+    SessionEnd,
+    SessionStart,
 )
 from domain.writes import Written
 from server.group_commit import GroupCommit
@@ -270,6 +273,80 @@ async def test_each_annotation_in_a_group_has_its_own_outcome(pool: asyncpg.Pool
     assert await pool.fetchval(
         "SELECT count(*) FROM annotations WHERE user_id = $1", owner
     ) == 3  # fmt: skip
+
+
+async def test_sessions_start_and_end_in_groups(pool: asyncpg.Pool, db: Any) -> None:
+    reader, other = await make_user(db), await make_user(db)
+    book = await make_book(db, reader)
+    hidden = await make_book(db, other)
+    taken, twice = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn:
+        await sessions.start(conn, other, hidden, SessionStart(id=taken), "x")
+
+    def starting(user: UUID, on: UUID, **kw: Any) -> sessions.NewSession:
+        return sessions.new_session(user, on, SessionStart(**kw), "phone")
+
+    group = [
+        starting(reader, book, start_page=3, device_type="phone"),
+        starting(reader, hidden),
+        starting(reader, book, id=twice, start_page=10),
+        starting(reader, book, id=twice, start_page=99),  # a retry in the same group
+        starting(reader, book, id=taken),
+    ]
+    async with pool.acquire() as conn:
+        first, refused, made, retry, clash = await sessions.start_many(conn, group)
+    assert isinstance(refused, NotFound) and isinstance(clash, Conflict)
+    assert isinstance(first, Written) and first.created and first.value.start_page == 3
+    assert isinstance(made, Written) and made.created
+    assert isinstance(retry, Written) and not retry.created and retry.value.start_page == 10
+    assert [e.seq for w in (first, made) for e in w.events] == [1, 2]
+
+    # both of the reader's sessions end in one group, with a stranger's end and a retry
+    ends = [
+        sessions.Ending(first.value.id, reader, SessionEnd(end_page=13, words_read=600), "a"),
+        sessions.Ending(taken, reader, SessionEnd(end_page=5), "a"),  # not the reader's
+        sessions.Ending(made.value.id, reader, SessionEnd(end_page=12), "b"),
+        sessions.Ending(made.value.id, reader, SessionEnd(end_page=50), "b"),  # a retry
+    ]
+    async with pool.acquire() as conn:
+        done, stranger, other_done, again = await sessions.end_many(conn, ends)
+    assert isinstance(stranger, NotFound)
+    assert isinstance(done, Written) and done.value.ended_at is not None
+    assert (done.value.end_page, done.value.pages_read, done.value.words_read) == (13, 10, 600)
+    assert isinstance(other_done, Written) and other_done.value.pages_read == 2
+    assert isinstance(again, Written) and not again.created and again.value.end_page == 12
+    assert [(e.seq, e.event, e.origin) for w in (done, other_done) for e in w.events] == [
+        (3, "session.ended", "a"), (4, "session.ended", "b")]  # fmt: skip
+    assert await _seqs(pool, user_channel(reader)) == [1, 2, 3, 4]
+    # both rolled into the reader's progress on the book, once each
+    rolled = await pool.fetchval(
+        "SELECT total_sessions FROM reading_progress WHERE user_id = $1 AND book_id = $2",
+        reader, book,
+    )  # fmt: skip
+    assert rolled == 2
+    assert await pool.fetchval(
+        "SELECT count(*) FROM reading_sessions WHERE id = ANY($1::uuid[])", [twice, taken]
+    ) == 2  # fmt: skip
+
+
+async def test_concurrent_starts_of_one_id_make_one_session(pool: asyncpg.Pool, db: Any) -> None:
+    reader = await make_user(db)
+    book = await make_book(db, reader)
+    ids = [uuid.uuid4() for _ in range(6)]
+
+    async def group(order: list[UUID]) -> list[Any]:
+        news = [sessions.new_session(reader, book, SessionStart(id=i), "d") for i in order]
+        async with pool.acquire() as conn:
+            return await sessions.start_many(conn, news)
+
+    outcomes = await asyncio.gather(*(group(random.sample(ids, len(ids))) for _ in range(4)))
+    made = [w for o in outcomes for w in o if isinstance(w, Written) and w.created]
+    assert sorted(w.value.id for w in made) == sorted(ids)  # each id started exactly once
+    assert all(isinstance(w, Written) for o in outcomes for w in o)
+    assert await pool.fetchval(
+        "SELECT count(*) FROM reading_sessions WHERE user_id = $1", reader
+    ) == 6  # fmt: skip
+    assert await _seqs(pool, user_channel(reader)) == list(range(1, 7))
 
 
 async def test_concurrent_submits_commit_in_groups(pool: asyncpg.Pool, db: Any) -> None:
