@@ -72,9 +72,10 @@ async def create_group(
 ) -> Outcomes[T]:
     """Group commit for creates: `store` writes a group in one go (one statement or one
     transaction), so the creates of many devices share its round trips and its commit.
-    Each create's outcome is its own. A create whose `key` (its client id) is already in
-    the group waits for the group and then finds the id taken, as a retry would; if
-    `store` fails (a book removed meanwhile) each create is tried alone."""
+    Each create's outcome is its own. A create whose `key` (its client id; for a move,
+    what it moves) is already in the group goes in the next round, stored after it: it
+    finds the id taken, as a retry would (or moves on from where the first left it); if
+    `store` fails (a book removed meanwhile) each create of the round is tried alone."""
     group: list[Item] = []
     later: list[int] = []
     ids: set[Hashable] = set()
@@ -91,8 +92,10 @@ async def create_group(
             outcomes = await store(conn, group)
         except asyncpg.PostgresError:
             outcomes = [await _alone(conn, store, new) for new in group]
-    for i in later:
-        outcomes.insert(i, await _alone(conn, store, news[i]))
+    if later:  # the next round: stored after this one, as a retry would be
+        for i, outcome in zip(later, await create_group(conn, [news[i] for i in later], key,
+                                                        store), strict=True):  # fmt: skip
+            outcomes.insert(i, outcome)
     return outcomes
 
 

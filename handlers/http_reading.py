@@ -165,10 +165,11 @@ class BookReadingController(Controller):
 
     @put("/auto-bookmark")
     async def auto_bookmark(
-        self, book_id: UUID, data: AutoBookmark, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, book_id: UUID, data: AutoBookmark, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[Bookmark]:  # fmt: skip
-        return published(ctx, await bookmarks.set_auto(conn, user_id, book_id, data, device))
+        move = bookmarks.AutoMove(user_id, book_id, data, device)
+        return published(ctx, await ctx.auto_bookmarks.submit(move))
 
     @post("/annotations")
     async def create_annotation(

@@ -214,9 +214,11 @@ METHODS: dict[str, Method] = {
     "bookmark.restore": _method(
         ById, lambda db, c, p: bookmarks.restore(db, c.user_id, p.id, c.device)
     ),
-    "bookmark.auto": _method(
+    "bookmark.auto": _with_ctx(
         AutoBookmarkParams,
-        lambda db, c, p: bookmarks.set_auto(db, c.user_id, p.book_id, p, c.device),
+        lambda ctx, c, p: ctx.auto_bookmarks.submit(
+            bookmarks.AutoMove(c.user_id, p.book_id, p, c.device)
+        ),
     ),
     "annotation.create": _with_ctx(
         AnnotationCreateParams,

@@ -24,7 +24,7 @@ from domain.ports import Answerer, Embedder, Mailer
 from domain.reading import annotations as annotation_ops
 from domain.reading import bookmarks, highlights, progress, sessions
 from domain.reading.annotations import NewAnnotation
-from domain.reading.bookmarks import NewBookmark
+from domain.reading.bookmarks import AutoMove, NewBookmark
 from domain.reading.highlights import NewHighlight
 from domain.reading.models import Annotation, Bookmark, Highlight, Progress, ReadingSession
 from domain.reading.progress import ProgressWrite
@@ -71,6 +71,7 @@ class AppContext:
     highlight_creates: GroupCommit[NewHighlight, Written[Highlight]] = field(init=False)
     progress_updates: GroupCommit[ProgressWrite, Written[Progress]] = field(init=False)
     bookmark_creates: GroupCommit[NewBookmark, Written[Bookmark]] = field(init=False)
+    auto_bookmarks: GroupCommit[AutoMove, Written[Bookmark]] = field(init=False)
     annotation_creates: GroupCommit[NewAnnotation, Written[Annotation]] = field(init=False)
     session_starts: GroupCommit[NewSession, Written[ReadingSession]] = field(init=False)
     session_ends: GroupCommit[Ending, Written[ReadingSession]] = field(init=False)
@@ -152,6 +153,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     ctx.highlight_creates = GroupCommit(ctx.pool, highlights.create_many)
     ctx.progress_updates = GroupCommit(ctx.pool, progress.update_many)
     ctx.bookmark_creates = GroupCommit(ctx.pool, bookmarks.create_many)
+    ctx.auto_bookmarks = GroupCommit(ctx.pool, bookmarks.set_auto_many)
     ctx.annotation_creates = GroupCommit(ctx.pool, annotation_ops.create_many)
     ctx.session_starts = GroupCommit(ctx.pool, sessions.start_many)
     ctx.session_ends = GroupCommit(ctx.pool, sessions.end_many)
@@ -180,6 +182,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
         await ctx.highlight_creates.close()
         await ctx.progress_updates.close()
         await ctx.bookmark_creates.close()
+        await ctx.auto_bookmarks.close()
         await ctx.annotation_creates.close()
         await ctx.session_starts.close()
         await ctx.session_ends.close()

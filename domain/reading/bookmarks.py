@@ -13,7 +13,7 @@ import msgspec
 from domain import events as ev
 from domain.books.access import readable_book
 from domain.errors import NotFound
-from domain.events import Event, append_events, user_channel
+from domain.events import Event, append_events, append_group_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
@@ -139,32 +139,74 @@ async def delete(
         return Written(gone, await append_events(conn, pending, origin))
 
 
-AUTO_TITLE_CHARS = 200
+@dataclass(frozen=True, slots=True)
+class AutoMove:
+    """A reader's auto bookmark following their reading position on one book."""
+
+    user_id: UUID
+    book_id: UUID
+    cmd: AutoBookmark
+    origin: str | None
+
+
+class _Move(msgspec.Struct):
+    """One move as `move_auto_bookmarks` reads it."""
+
+    n: int
+    user_id: UUID
+    book_id: UUID
+    page_number: int
+    position_data: Any
+    context_text: str | None
 
 
 async def set_auto(
     conn: Conn, user_id: UUID, book_id: UUID, cmd: AutoBookmark, origin: str | None
 ) -> Written[Bookmark]:
     """Create or move the single auto bookmark of this user on this book."""
+    return only(await set_auto_many(conn, [AutoMove(user_id, book_id, cmd, origin)]))
+
+
+async def set_auto_many(conn: Conn, moves: list[AutoMove]) -> list[Written[Bookmark] | Exception]:
+    """Group commit: the moves of many devices in one transaction of three statements
+    (the bookmarks made, those moved, the events). A reader's second move of the same
+    book in a group goes in the next round, after it."""
+    return await create_group(conn, moves, lambda m: (m.user_id, m.book_id), _move)
+
+
+async def _move(conn: Conn, group: list[AutoMove]) -> list[Written[Bookmark] | Exception]:
+    inputs = [
+        _Move(n, m.user_id, m.book_id, m.cmd.page_number, m.cmd.position_data,
+              m.cmd.context_text)
+        for n, m in enumerate(group)
+    ]  # fmt: skip
+    outcomes: list[Written[Bookmark] | Exception] = []
+    pending: list[tuple[Event, str | None]] = []
     async with conn.transaction():
-        book = await readable_book(conn, book_id, user_id)
-        row = await conn.fetchrow(
-            Q.upsert_auto_bookmark,
-            user_id,
-            book_id,
-            # a book's title may be 500 characters; a bookmark's title is at most 200
-            f"Reading Position - {book.title}"[:AUTO_TITLE_CHARS],
-            cmd.page_number,
-            cmd.position_data,
-            cmd.context_text,
-        )
-        assert row is not None
-        bookmark = _bookmark(row)
-        if row["inserted"]:
-            await conn.execute(Q.count_bookmark, book_id, 1)
-        name = ev.BOOKMARK_CREATED if row["inserted"] else ev.BOOKMARK_UPDATED
-        pending = [Event(user_channel(user_id), name, bookmark)]
-        return Written(bookmark, await append_events(conn, pending, origin), row["inserted"])
+        first = await conn.fetch(Q.insert_auto_bookmarks, inputs)
+        rest = [
+            {"n": r["n"], "reader": group[r["n"]].user_id, "book": group[r["n"]].book_id,
+             "page": inputs[r["n"]].page_number, "position": inputs[r["n"]].position_data,
+             "context": inputs[r["n"]].context_text, "heading": r["heading"]}
+            for r in first if r["allowed"] and not r["made"]
+        ]  # fmt: skip
+        made = [r["book_id"] for r in first if r["made"]]
+        moved = {r["n"]: r for r in await conn.fetch(Q.move_auto_bookmarks, rest, made)}
+        for m, row in zip(group, first, strict=True):
+            now = row if row["made"] else moved.get(row["n"])
+            if not row["allowed"] or now is None:
+                outcomes.append(NotFound("no such book"))
+                continue
+            bookmark = _bookmark(now)
+            created = bool(row["made"] or now["revived"])
+            name = ev.BOOKMARK_CREATED if created else ev.BOOKMARK_UPDATED
+            pending.append((Event(user_channel(m.user_id), name, bookmark), m.origin))
+            outcomes.append(Written(bookmark, created=created))
+        stored = iter(await append_group_events(conn, pending))
+    return [
+        o if isinstance(o, Exception) else Written(o.value, [next(stored)], o.created)
+        for o in outcomes
+    ]
 
 
 async def list_for_book(

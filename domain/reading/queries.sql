@@ -184,20 +184,78 @@ UPDATE bookmarks SET deleted_at = now() WHERE id = $1
 -- name: count_bookmark
 UPDATE books SET total_bookmarks = total_bookmarks + $2 WHERE id = $1
 
--- name: upsert_auto_bookmark
-INSERT INTO bookmarks (user_id, book_id, title, category, page_number, position_data,
-                       context_text, is_auto_bookmark, last_visited_at,
-                       reading_progress_when_created)
-VALUES ($1, $2, $3, 'auto', $4, $5, $6, true, now(),
-        (SELECT progress_percentage FROM reading_progress WHERE user_id = $1 AND book_id = $2))
-ON CONFLICT (user_id, book_id, is_auto_bookmark) WHERE is_auto_bookmark = true
-DO UPDATE SET page_number = EXCLUDED.page_number,
-              position_data = EXCLUDED.position_data,
-              context_text = EXCLUDED.context_text,
-              title = EXCLUDED.title,
-              last_visited_at = now(),
-              deleted_at = NULL
-RETURNING {bookmark_columns}, (xmax = 0) AS inserted
+-- name: insert_auto_bookmarks
+-- A group of auto bookmark moves (group commit, bookmarks.set_auto_many), at most one per
+-- (reader, book), first step: each reader's auto bookmark of the book made where there
+-- is none (in (book, reader) order, so concurrent groups wait on each other's new rows
+-- in one order). $1: the moves as JSON, each with its number `n`. One row per move, in
+-- order: whether the reader may read the book, the bookmark's title, and the bookmark
+-- when it was made now. The others move in `move_auto_bookmarks`.
+WITH input AS (
+    SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(
+        n int, user_id uuid, book_id uuid, page_number integer, position_data jsonb,
+        context_text text)
+), readable AS (
+    SELECT i.*, left('Reading Position - ' || b.title, 200) AS heading FROM input i
+    JOIN books b ON b.id = i.book_id AND b.deleted_at IS NULL
+                AND (b.user_id = i.user_id OR b.visibility = 'public')
+), inserted AS (
+    INSERT INTO bookmarks AS k (user_id, book_id, title, category, page_number,
+                                position_data, context_text, is_auto_bookmark,
+                                last_visited_at, reading_progress_when_created)
+    SELECT r.user_id, r.book_id, r.heading, 'auto', r.page_number, r.position_data,
+           r.context_text, true, now(), p.progress_percentage
+    FROM readable r
+    LEFT JOIN reading_progress p ON p.user_id = r.user_id AND p.book_id = r.book_id
+    ORDER BY r.book_id, r.user_id
+    ON CONFLICT (user_id, book_id, is_auto_bookmark) WHERE is_auto_bookmark = true
+    DO NOTHING
+    RETURNING {bookmark_columns}, k.user_id
+)
+SELECT i.n, r.n IS NOT NULL AS allowed, r.heading, ins.id IS NOT NULL AS made, ins.*
+FROM input i
+LEFT JOIN readable r USING (n)
+LEFT JOIN inserted ins ON ins.user_id = i.user_id AND ins.book_id = i.book_id
+ORDER BY i.n
+
+-- name: move_auto_bookmarks
+-- The second step: the auto bookmarks that exist move (locked in (book, reader) order;
+-- one that was deleted is revived, and counts again), and the books whose count changed
+-- are counted, locked in id order (as a bookmark delete takes its row, then its book).
+-- $1: the moves as JSON (n, reader, book, page, position, context, heading); $2: the
+-- books of the bookmarks the first step made, one entry each. Returns the moved
+-- bookmarks with their move's `n` and whether each was revived.
+WITH input AS (
+    SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(
+        n int, reader uuid, book uuid, page integer, position jsonb, context text,
+        heading text)
+), old AS MATERIALIZED (
+    SELECT k.id AS mark, k.deleted_at AS was_deleted, i.n FROM bookmarks k
+    JOIN input i ON k.user_id = i.reader AND k.book_id = i.book AND k.is_auto_bookmark
+    ORDER BY k.book_id, k.user_id
+    FOR UPDATE OF k
+), moved AS (
+    UPDATE bookmarks k
+    SET page_number = i.page, position_data = i.position, context_text = i.context,
+        title = i.heading, last_visited_at = now(), deleted_at = NULL
+    FROM old o JOIN input i USING (n)
+    WHERE k.id = o.mark
+    RETURNING {bookmark_columns}, o.n, o.was_deleted IS NOT NULL AS revived
+), counts AS (
+    SELECT book_id, count(*) AS made
+    FROM (SELECT book_id FROM moved WHERE revived
+          UNION ALL SELECT unnest($2::uuid[])) AS c
+    GROUP BY book_id
+), locked AS MATERIALIZED (
+    SELECT b.id FROM books b WHERE b.id IN (SELECT book_id FROM counts)
+    ORDER BY b.id
+    FOR NO KEY UPDATE
+), counted AS (
+    UPDATE books b SET total_bookmarks = b.total_bookmarks + c.made
+    FROM counts c
+    WHERE b.id = c.book_id AND b.id IN (SELECT id FROM locked)
+)
+SELECT * FROM moved
 
 -- name: own_bookmarks
 SELECT {bookmark_columns} FROM bookmarks

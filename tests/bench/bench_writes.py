@@ -1,7 +1,7 @@
 """Durable writes (issues 3, 19): highlights created (or, with `--op`, reading positions
-moved on, bookmarks, annotations or reading sessions created) through WebSocket `call`
-by D connected devices (closed loop: send, wait for the ack, repeat), clients in P
-processes. Each ack
+moved on, bookmarks, annotations or reading sessions created, auto bookmarks moved)
+through WebSocket `call` by D connected devices (closed loop: send, wait for the ack,
+repeat), clients in P processes. Each ack
 means the row and its event are committed. Baselines in the same run: bare asyncpg
 single-row INSERT transactions at the same concurrency on the same database (what one
 commit per write gets from PostgreSQL on this machine), and the same devices against a
@@ -9,7 +9,7 @@ bare `websockets` server that acks each call and echoes it to the user's devices
 storing anything (the ceiling Python sockets set for this traffic).
 
     python -m tests.bench.bench_writes [--devices 200] [--processes 2] [--seconds 10]
-    python -m tests.bench.bench_writes --op progress|bookmark|annotation|session
+    python -m tests.bench.bench_writes --op progress|bookmark|auto|annotation|session
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def _params(op: str, book: str, n: int) -> tuple[str, dict[str, object]]:
     if op == "bookmark":
         return "bookmark.create", {"id": str(uuid.uuid4()), "book_id": book,
                                    "title": f"Mark {n}", "page_number": 1 + n // 40}  # fmt: skip
+    if op == "auto":
+        return "bookmark.auto", {"book_id": book, "page_number": 1 + n // 40}
     if op == "session":
         return "session.start", {"id": str(uuid.uuid4()), "book_id": book,
                                  "start_page": 1 + n // 40}  # fmt: skip
@@ -217,7 +219,7 @@ async def main() -> None:
     parser.add_argument("--pool", type=int, default=20, help="the server's DB_POOL_MAX")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--servers", type=int, default=1, help="web processes (2+: via Redis)")
-    parser.add_argument("--op", choices=["highlight", "progress", "bookmark", "annotation", "session"], default="highlight",
+    parser.add_argument("--op", choices=["highlight", "progress", "bookmark", "auto", "annotation", "session"], default="highlight",
                         help="each device's write: highlight.create or progress.update")  # fmt: skip
     args = parser.parse_args()
     log(f"durable writes ({args.op}): {args.devices} devices in {args.processes} client processes, "

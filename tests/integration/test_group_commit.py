@@ -1,7 +1,7 @@
-"""Group commit of highlight, bookmark and annotation creates, progress updates and
-reading sessions (domain/reading/highlights.create_many, bookmarks.create_many,
-annotations.create_many, progress.update_many, sessions.start_many and end_many, and
-server/group_commit.py) on a real PostgreSQL:
+"""Group commit of highlight, bookmark and annotation creates, auto bookmark moves,
+progress updates and reading sessions (domain/reading/highlights.create_many,
+bookmarks.create_many and set_auto_many, annotations.create_many, progress.update_many,
+sessions.start_many and end_many, and server/group_commit.py) on a real PostgreSQL:
 each write in a group has its own outcome, events stay gapless per channel, counters
 exact, progress applies in arrival order, and groups beside single writes never
 deadlock."""
@@ -9,6 +9,7 @@ deadlock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from domain.reading import bookmarks, highlights, progress, sessions
 from domain.reading.highlights import NewHighlight
 from domain.reading.models import (
     AnnotationCreate,
+    AutoBookmark,
     BookmarkCreate,
     HighlightCreate,
     ProgressUpdate,
@@ -196,6 +198,39 @@ async def test_each_bookmark_in_a_group_has_its_own_outcome(pool: asyncpg.Pool, 
     # the owner's progress event was seq 1 on their channel; the other's first bookmark
     assert await _seqs(pool, user_channel(owner)) == [1, 2, 3, 4]
     assert await _seqs(pool, user_channel(other)) == [1, 2]
+
+
+async def test_auto_bookmarks_move_in_groups(pool: asyncpg.Pool, db: Any) -> None:
+    reader, other = await make_user(db), await make_user(db)
+    book = await make_book(db, reader, public=True, title="Emma")
+    hidden = await make_book(db, other)
+    async with pool.acquire() as conn:
+        before = await bookmarks.set_auto(conn, reader, book, AutoBookmark(page_number=2), "a")
+
+    def move(user: UUID, on: UUID, page: int) -> bookmarks.AutoMove:
+        return bookmarks.AutoMove(user, on, AutoBookmark(page_number=page), "phone")
+
+    group = [move(reader, book, 5), move(other, book, 7), move(reader, hidden, 1),
+             move(reader, book, 6)]  # fmt: skip
+    async with pool.acquire() as conn:
+        moved, made, refused, later = await bookmarks.set_auto_many(conn, group)
+    assert isinstance(refused, NotFound)
+    assert isinstance(moved, Written) and not moved.created
+    assert moved.value.id == before.value.id and moved.value.page_number == 5
+    assert isinstance(made, Written) and made.created and made.value.is_auto_bookmark
+    assert made.value.title == "Reading Position - Emma"
+    # the reader's second move of the book in the group came after the first
+    assert isinstance(later, Written) and later.value.page_number == 6
+    assert [e.event for e in moved.events + later.events] == ["bookmark.updated"] * 2
+    assert [e.event for e in made.events] == ["bookmark.created"]
+    assert await _seqs(pool, user_channel(reader)) == [1, 2, 3]
+    assert [e.seq for e in moved.events + later.events] == [2, 3]
+    total = await pool.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", book)
+    assert total == 2  # one auto bookmark per reader, each counted once
+    page = await pool.fetchval(
+        "SELECT page_number FROM bookmarks WHERE user_id = $1 AND is_auto_bookmark", reader
+    )
+    assert page == 6
 
 
 async def test_a_failing_bookmark_takes_down_only_itself(pool: asyncpg.Pool, db: Any) -> None:
@@ -552,3 +587,60 @@ async def test_a_statement_that_goes_with_an_update_commits_with_it_or_not_at_al
         view, _ = await progress.view(conn, reader, mine)
     assert view.latest is not None and view.latest.current_character_offset == 400
     assert await _seqs(pool, user_channel(reader)) == [1, 2]  # the failed one left no event
+
+
+async def test_bookmark_groups_moves_and_deletes_never_deadlock(
+    pool: asyncpg.Pool, db: Any
+) -> None:
+    """Auto bookmark moves (rows, then books), bookmark and highlight creates (books
+    first) in groups, beside single moves and deletes (a row, then its book), over
+    shared books and readers: all finish, and each book counts its live bookmarks."""
+    users = [await make_user(db) for _ in range(5)]
+    books = [await make_book(db, users[0], public=True) for _ in range(5)]
+    rng = random.Random(11)
+    live: list[tuple[UUID, UUID]] = []  # (bookmark, its reader)
+
+    def move() -> bookmarks.AutoMove:
+        page = rng.randrange(1, 300)
+        cmd = AutoBookmark(page_number=page)
+        return bookmarks.AutoMove(rng.choice(users), rng.choice(books), cmd, "d")
+
+    async def groups() -> None:
+        for i in range(8):
+            async with pool.acquire() as conn:
+                outcomes: list[Any]
+                if i % 3 == 0:
+                    outcomes = await bookmarks.set_auto_many(conn, [move() for _ in range(6)])
+                elif i % 3 == 1:
+                    news = [_mark(rng.choice(users), rng.choice(books), "d") for _ in range(4)]
+                    outcomes = await bookmarks.create_many(conn, news)
+                else:
+                    outcomes = await highlights.create_many(
+                        conn, [_new(rng.choice(users), rng.choice(books)) for _ in range(4)]
+                    )
+            assert all(isinstance(o, Written) for o in outcomes), outcomes
+            rows = await pool.fetch("SELECT id, user_id FROM bookmarks WHERE deleted_at IS NULL")
+            live[:] = [(r["id"], r["user_id"]) for r in rows]
+
+    async def singles() -> None:
+        for _ in range(25):
+            await asyncio.sleep(0.003)
+            async with pool.acquire() as conn:
+                if live and rng.random() < 0.6:
+                    mark, reader = live.pop(rng.randrange(len(live)))
+                    with contextlib.suppress(NotFound):  # a group's next move may revive it
+                        await bookmarks.delete(conn, reader, mark, None)
+                else:
+                    m = move()
+                    await bookmarks.set_auto(conn, m.user_id, m.book_id, m.cmd, None)
+
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(groups() for _ in range(4)), singles(), singles())
+    for book in books:
+        row = await pool.fetchrow(
+            """SELECT b.total_bookmarks, (SELECT count(*) FROM bookmarks k
+                                          WHERE k.book_id = b.id AND k.deleted_at IS NULL)
+               FROM books b WHERE b.id = $1""",
+            book,
+        )
+        assert row is not None and row[0] == row[1]

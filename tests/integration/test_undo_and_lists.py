@@ -83,7 +83,12 @@ async def test_bookmarks_and_notes_come_back_too(conn: asyncpg.Connection) -> No
 
     auto = await bookmarks.set_auto(conn, owner, book, AutoBookmark(page_number=2), None)
     await bookmarks.delete(conn, owner, auto.value.id, None)
-    await bookmarks.set_auto(conn, owner, book, AutoBookmark(page_number=9), None)
+    assert await conn.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", book) == 1
+    # the next move revives it: for the reader's devices it is there again, and counts
+    revived = await bookmarks.set_auto(conn, owner, book, AutoBookmark(page_number=9), None)
+    assert revived.created and revived.value.id == auto.value.id
+    assert _names(revived) == [("user", "bookmark.created")]
+    assert await conn.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", book) == 2
     moved = await bookmarks.restore(conn, owner, auto.value.id, None)  # revived by the move
     assert moved.value.page_number == 9 and moved.events == []
 
