@@ -83,8 +83,7 @@ class StoredEvent(msgspec.Struct, frozen=True):
 
 
 class Batch(msgspec.Struct, frozen=True):
-    """Events encoded for `append_channel_events(channels, events, datas, origin)`: as
-    arguments of a write statement that appends them itself (one round trip)."""
+    """Events with their data encoded once, for a statement that appends them itself."""
 
     events: list[Event]
     datas: list[bytes]
@@ -92,35 +91,6 @@ class Batch(msgspec.Struct, frozen=True):
     @classmethod
     def of(cls, events: list[Event]) -> Batch:
         return cls(events, [_encode.encode(e.data) for e in events])
-
-    def args(self) -> tuple[list[str], list[str], list[str]]:
-        return (
-            [e.channel for e in self.events],
-            [e.event for e in self.events],
-            [d.decode() for d in self.datas],
-        )
-
-    def stored(self, rows: list[Any], origin: str | None) -> list[StoredEvent]:
-        """The batch as committed, from the function's (ord, seq, created_at) rows."""
-        by_ord = {r["ord"]: r for r in rows}
-        return [
-            StoredEvent(e.channel, by_ord[i]["seq"], e.event, msgspec.Raw(d),
-                        by_ord[i]["created_at"], origin)
-            for i, (e, d) in enumerate(zip(self.events, self.datas, strict=True), start=1)
-        ]  # fmt: skip
-
-
-async def append_events(conn: Conn, events: list[Event], origin: str | None) -> list[StoredEvent]:
-    """Append `events` in the caller's transaction; return them with their seq, in order."""
-    if not events:
-        return []
-    batch = Batch.of(events)
-    rows = await conn.fetch(
-        "SELECT ord, seq, created_at FROM append_channel_events($1, $2, $3, $4)",
-        *batch.args(),
-        origin,
-    )
-    return batch.stored(rows, origin)
 
 
 class _Appended(msgspec.Struct):
@@ -148,6 +118,11 @@ async def append_group_events(
         StoredEvent(a.channel, r["seq"], a.event, a.data, r["created_at"], a.origin)
         for a, r in zip(appended, rows, strict=True)
     ]
+
+
+async def append_events(conn: Conn, events: list[Event], origin: str | None) -> list[StoredEvent]:
+    """Append `events` in the caller's transaction; return them with their seq, in order."""
+    return await append_group_events(conn, [(e, origin) for e in events])
 
 
 async def redact(conn: Conn, channel: str, item_id: UUID, events: list[str]) -> int:

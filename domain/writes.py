@@ -127,26 +127,42 @@ async def settle_creates(
     the query `by_id`, another user's id is a conflict; `made` is the object created and
     its events), then every created object's events appended in one call."""
     outcomes: Outcomes[T] = []
-    pending: list[tuple[int, list[Event]]] = []
+    pending: list[tuple[int, list[Event], str | None]] = []
     for new, row in zip(group, rows, strict=True):
         refusal = refused(row)
         if refusal is not None:
             outcomes.append(refusal)
         elif not row["created"]:
-            found = await conn.fetchrow(by_id, new.id)
-            if found is None or found["user_id"] != new.user_id:
-                outcomes.append(Conflict("that id is already in use", field="id"))
-            else:
-                outcomes.append(Written(convert(found), created=False))
+            outcomes.append(await found_again(conn, by_id, new.id, new.user_id, convert))
         else:
             value, events = made(new, row)
-            pending.append((len(outcomes), events))
+            pending.append((len(outcomes), events, new.origin))
             outcomes.append(Written(value))
+    return await with_events(conn, outcomes, pending)
+
+
+async def found_again(
+    conn: Conn, by_id: str, item_id: UUID, user_id: UUID, convert: Callable[[Any], T]
+) -> Written[T] | Exception:
+    """A create that found its client id taken: a retry by the same user gets the stored
+    object back (read with the query `by_id`); another user's id is a conflict."""
+    found = await conn.fetchrow(by_id, item_id)
+    if found is None or found["user_id"] != user_id:
+        return Conflict("that id is already in use", field="id")
+    return Written(convert(found), created=False)
+
+
+async def with_events(
+    conn: Conn, outcomes: Outcomes[T], pending: list[tuple[int, list[Event], str | None]]
+) -> Outcomes[T]:
+    """In the group's transaction: the events of the writes at these places of
+    `outcomes` (each write's own, with its origin) appended in one call, and each write
+    given its stored events."""
     stored = iter(await append_group_events(
-        conn, [(e, group[i].origin) for i, events in pending for e in events]
+        conn, [(e, origin) for _, events, origin in pending for e in events]
     ))  # fmt: skip
-    for i, events in pending:
+    for i, events, _ in pending:
         written = outcomes[i]
         assert isinstance(written, Written)
-        outcomes[i] = Written(written.value, [next(stored) for _ in events])
+        outcomes[i] = Written(written.value, [next(stored) for _ in events], written.created)
     return outcomes

@@ -179,13 +179,10 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
                 await schedule
         await broker.shutdown()
         await ctx.activity.stop()
-        await ctx.highlight_creates.close()
-        await ctx.progress_updates.close()
-        await ctx.bookmark_creates.close()
-        await ctx.auto_bookmarks.close()
-        await ctx.annotation_creates.close()
-        await ctx.session_starts.close()
-        await ctx.session_ends.close()
+        for group in (ctx.highlight_creates, ctx.progress_updates, ctx.bookmark_creates,
+                      ctx.auto_bookmarks, ctx.annotation_creates, ctx.session_starts,
+                      ctx.session_ends):  # fmt: skip
+            await group.close()
         await ctx.book_stats.close()
         await ctx.hub.stop()
         if ctx.redis is not None:

@@ -13,14 +13,21 @@ import msgspec
 from domain import events as ev
 from domain.books.access import readable_book
 from domain.errors import NotFound
-from domain.events import Event, append_events, append_group_events, user_channel
+from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, create_group, only, read_with_heads, settle_creates
+from domain.writes import (
+    Written,
+    create_group,
+    only,
+    read_with_heads,
+    settle_creates,
+    with_events,
+)
 
 
 def _bookmark(row: Any) -> Bookmark:
@@ -181,7 +188,7 @@ async def _move(conn: Conn, group: list[AutoMove]) -> list[Written[Bookmark] | E
         for n, m in enumerate(group)
     ]  # fmt: skip
     outcomes: list[Written[Bookmark] | Exception] = []
-    pending: list[tuple[Event, str | None]] = []
+    pending: list[tuple[int, list[Event], str | None]] = []
     async with conn.transaction():
         first = await conn.fetch(Q.insert_auto_bookmarks, inputs)
         rest = [
@@ -200,13 +207,10 @@ async def _move(conn: Conn, group: list[AutoMove]) -> list[Written[Bookmark] | E
             bookmark = _bookmark(now)
             created = bool(row["made"] or now["revived"])
             name = ev.BOOKMARK_CREATED if created else ev.BOOKMARK_UPDATED
-            pending.append((Event(user_channel(m.user_id), name, bookmark), m.origin))
+            event = Event(user_channel(m.user_id), name, bookmark)
+            pending.append((len(outcomes), [event], m.origin))
             outcomes.append(Written(bookmark, created=created))
-        stored = iter(await append_group_events(conn, pending))
-    return [
-        o if isinstance(o, Exception) else Written(o.value, [next(stored)], o.created)
-        for o in outcomes
-    ]
+        return await with_events(conn, outcomes, pending)
 
 
 async def list_for_book(

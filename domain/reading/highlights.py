@@ -16,7 +16,7 @@ import msgspec
 from domain import events as ev
 from domain.books.access import readable_book, shown_to
 from domain.channels import book_of
-from domain.errors import Conflict, DomainError, Forbidden, NotFound
+from domain.errors import DomainError, Forbidden, NotFound
 from domain.events import (
     Batch,
     Event,
@@ -40,7 +40,7 @@ from domain.reading.models import (
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, create_group, only, read_with_heads
+from domain.writes import Written, create_group, found_again, only, read_with_heads
 
 
 def _highlight(row: Any) -> Highlight:
@@ -149,7 +149,11 @@ async def _outcome(conn: Conn, new: NewHighlight, result: Any) -> Written[Highli
         raise NotFound("no such book")
     highlight = new.highlight
     if not result["created"]:
-        return Written(await _existing(conn, highlight.id, highlight.user_id), created=False)
+        again = await found_again(conn, Q.highlight_by_id, highlight.id, highlight.user_id,
+                                  _highlight)  # fmt: skip
+        if isinstance(again, Exception):
+            raise again
+        return again
     highlight = msgspec.structs.replace(highlight, book_chapter_id=result["chapter_id"])
     user, book = user_channel(highlight.user_id), book_channel(highlight.book_id)
     pending = [Event(user, ev.HIGHLIGHT_CREATED, highlight)]
@@ -164,15 +168,6 @@ async def _outcome(conn: Conn, new: NewHighlight, result: Any) -> Written[Highli
             for e, d, seq in zip(batch.events, batch.datas, result["seqs"], strict=True)
         ],
     )
-
-
-async def _existing(conn: Conn, highlight_id: UUID | None, user_id: UUID) -> Highlight:
-    """A create that found its client id taken: a retry by the same user gets the
-    object back; another user's id is a conflict."""
-    row = await conn.fetchrow(Q.highlight_by_id, highlight_id)
-    if row is None or row["user_id"] != user_id:
-        raise Conflict("that id is already in use", field="id")
-    return _highlight(row)
 
 
 async def _own_for_update(conn: Conn, highlight_id: UUID, user_id: UUID) -> Highlight:

@@ -20,7 +20,7 @@ from domain.reading import rules
 from domain.reading.models import ReadingSession, ReadingState, SessionEnd, SessionStart
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, create_group, only, settle_creates
+from domain.writes import Written, create_group, only, settle_creates, with_events
 
 # a session no device has ended is closed once nothing happened in it for this long
 SESSION_IDLE = timedelta(minutes=30)
@@ -147,31 +147,37 @@ async def end_many(conn: Conn, endings: list[Ending]) -> list[Written[ReadingSes
 
 
 async def _end(conn: Conn, group: list[Ending]) -> list[Written[ReadingSession] | Exception]:
-    outcomes: list[Written[ReadingSession] | Exception] = []
-    ends: list[tuple[int, _End]] = []
     async with conn.transaction():
         rows = await conn.fetch(Q.sessions_for_update, [e.session_id for e in group])
         locked = {r["id"]: r for r in rows}
         at = datetime.now(UTC)
-        for ending in group:
-            row = locked.get(ending.session_id)
-            if row is None or row["user_id"] != ending.user_id:
+        ended = await _finish(conn, [
+            _ending(row, at, e.cmd.end_page, e.cmd.words_read)
+            for e in group
+            if (row := _open(locked, e)) is not None
+        ])  # fmt: skip
+        outcomes: list[Written[ReadingSession] | Exception] = []
+        pending: list[tuple[int, list[Event], str | None]] = []
+        for e in group:
+            row = locked.get(e.session_id)
+            if row is None or row["user_id"] != e.user_id:
                 outcomes.append(NotFound("no such session"))
-            elif row["ended_at"] is not None:
+            elif e.session_id not in ended:  # a retried end changes nothing
                 outcomes.append(Written(_session(row), created=False))
             else:
-                ends.append((len(outcomes), _ending(row, at, ending.cmd.end_page,
-                                                    ending.cmd.words_read)))  # fmt: skip
-                outcomes.append(NotFound("no such session"))  # replaced below
-        ended = await _finish(conn, [e for _, e in ends])
-        stored = await append_group_events(
-            conn,
-            [(Event(user_channel(e.reader), ev.SESSION_ENDED, ended[e.session_id]),
-              group[i].origin) for i, e in ends],
-        )  # fmt: skip
-    for (i, e), event in zip(ends, stored, strict=True):
-        outcomes[i] = Written(ended[e.session_id], [event])
-    return outcomes
+                session = ended[e.session_id]
+                event = Event(user_channel(e.user_id), ev.SESSION_ENDED, session)
+                pending.append((len(outcomes), [event], e.origin))
+                outcomes.append(Written(session))
+        return await with_events(conn, outcomes, pending)
+
+
+def _open(locked: dict[UUID, Any], e: Ending) -> Any:
+    """The locked row of the reader's session that `e` ends, while it is still open."""
+    row = locked.get(e.session_id)
+    if row is None or row["user_id"] != e.user_id or row["ended_at"] is not None:
+        return None
+    return row
 
 
 async def history(
