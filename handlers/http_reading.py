@@ -215,10 +215,10 @@ class ReadingItemsController(Controller):
 
     @delete("/highlights/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def delete_highlight(
-        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
-        device: str | None = Device,
-    ) -> None:  # fmt: skip
-        published(ctx, await highlights.delete(conn, user_id, item_id, device))
+        self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
+    ) -> None:
+        deletion = highlights.Deletion(item_id, user_id, device)
+        published(ctx, await ctx.highlight_deletes.submit(deletion))
 
     @patch("/bookmarks/{item_id:uuid}")
     async def update_bookmark(

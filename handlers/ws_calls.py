@@ -193,8 +193,11 @@ METHODS: dict[str, Method] = {
     "highlight.update": _method(
         HighlightUpdateParams, lambda db, c, p: highlights.update(db, c.user_id, p.id, p, c.device)
     ),
-    "highlight.delete": _method(
-        ById, lambda db, c, p: highlights.delete(db, c.user_id, p.id, c.device)
+    "highlight.delete": _with_ctx(
+        ById,
+        lambda ctx, c, p: ctx.highlight_deletes.submit(
+            highlights.Deletion(p.id, c.user_id, c.device)
+        ),
     ),
     "highlight.restore": _method(
         ById, lambda db, c, p: highlights.restore(db, c.user_id, p.id, c.device)

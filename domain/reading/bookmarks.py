@@ -16,6 +16,7 @@ from domain.errors import NotFound
 from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
+from domain.reading.counters import count_books
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
@@ -197,8 +198,11 @@ async def _move(conn: Conn, group: list[AutoMove]) -> list[Written[Bookmark] | E
              "context": inputs[r["n"]].context_text, "heading": r["heading"]}
             for r in first if r["allowed"] and not r["made"]
         ]  # fmt: skip
-        made = [r["book_id"] for r in first if r["made"]]
-        moved = {r["n"]: r for r in await conn.fetch(Q.move_auto_bookmarks, rest, made)}
+        moved = {r["n"]: r for r in await conn.fetch(Q.move_auto_bookmarks, rest)} if rest else {}
+        counts: dict[UUID, dict[str, int]] = {}
+        for row in [*(r for r in first if r["made"]), *(r for r in moved.values() if r["revived"])]:
+            counts.setdefault(row["book_id"], {"bookmarks": 0})["bookmarks"] += 1
+        await count_books(conn, counts)
         for m, row in zip(group, first, strict=True):
             now = row if row["made"] else moved.get(row["n"])
             if not row["allowed"] or now is None:

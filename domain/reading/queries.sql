@@ -43,13 +43,12 @@ WITH input AS (
     SELECT i.n, i.book_id, i.public, i.origin, i.user_channel, i.book_channel,
            i.data || jsonb_build_object('book_chapter_id', p.chapter_id) AS data
     FROM input i JOIN place p USING (n) JOIN inserted USING (id)
-), counted AS (
-    UPDATE books b
-    SET total_highlights = b.total_highlights + m.total,
-        community_highlights_count = b.community_highlights_count + m.community
+), counted AS MATERIALIZED (
+    -- in a function of its own, after the books are locked (migration 0033 says why)
+    SELECT count_books(coalesce(jsonb_agg(jsonb_build_object(
+               'book_id', book_id, 'highlights', total, 'community', community)), '[]'))
     FROM (SELECT book_id, count(*) AS total, count(*) FILTER (WHERE public) AS community
           FROM made GROUP BY book_id) AS m
-    WHERE b.id = m.book_id
 ), events AS (
     -- `ord`: a create's events in order (the owner's, then the book's while public)
     SELECT row_number() OVER (ORDER BY n, ord) AS i, e.* FROM (
@@ -68,6 +67,7 @@ SELECT i.n, p.n IS NOT NULL AS allowed, p.chapter_id, m.n IS NOT NULL AS created
        ARRAY(SELECT pl.seq FROM placed pl WHERE pl.n = i.n ORDER BY pl.ord) AS seqs,
        now() AS created_at
 FROM input i
+CROSS JOIN counted  -- read, so that it runs
 LEFT JOIN place p USING (n)
 LEFT JOIN made m USING (n)
 ORDER BY i.n
@@ -90,14 +90,32 @@ SET color = coalesce($2, color),
 WHERE id = $1
 RETURNING {highlight_columns}
 
--- name: tombstone_highlight
-UPDATE highlights SET deleted_at = now() WHERE id = $1
+-- name: highlights_for_update
+SELECT {highlight_columns} FROM highlights
+WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+ORDER BY id
+FOR UPDATE
+
+-- name: tombstone_highlights
+UPDATE highlights SET deleted_at = now() WHERE id = ANY($1::uuid[])
 
 -- name: count_highlight
 UPDATE books
 SET total_highlights = total_highlights + $2,
     community_highlights_count = community_highlights_count + $3
 WHERE id = $1
+
+-- name: count_books
+-- Books' counters moved ($1: [{book_id, highlights, community, bookmarks}], one entry
+-- per book), the books locked first in id order, as every write takes them; the
+-- counting in a function of its own (migration 0033 says why).
+WITH locked AS MATERIALIZED (
+    SELECT id FROM books
+    WHERE id IN (SELECT (c->>'book_id')::uuid FROM jsonb_array_elements($1::jsonb) AS c)
+    ORDER BY id
+    FOR NO KEY UPDATE
+)
+SELECT count_books($1::jsonb) FROM (SELECT count(*) FROM locked) AS taken
 
 -- name: book_counters
 SELECT id AS book_id, community_highlights_count, total_highlights FROM books
@@ -148,13 +166,15 @@ WITH input AS (
     ORDER BY a.n
     ON CONFLICT (id) DO NOTHING
     RETURNING {bookmark_columns}
-), counted AS (
-    UPDATE books b SET total_bookmarks = b.total_bookmarks + c.made
+), counted AS MATERIALIZED (
+    -- in a function of its own, after the books are locked (migration 0033 says why)
+    SELECT count_books(coalesce(jsonb_agg(jsonb_build_object(
+               'book_id', book_id, 'bookmarks', made)), '[]'))
     FROM (SELECT book_id, count(*) AS made FROM inserted GROUP BY book_id) AS c
-    WHERE b.id = c.book_id
 )
 SELECT i.n, a.n IS NOT NULL AS allowed, ins.id IS NOT NULL AS created, ins.*
 FROM input i
+CROSS JOIN counted  -- read, so that it runs
 LEFT JOIN allowed a USING (n)
 LEFT JOIN inserted ins ON ins.id = i.id
 ORDER BY i.n
@@ -220,11 +240,10 @@ ORDER BY i.n
 
 -- name: move_auto_bookmarks
 -- The second step: the auto bookmarks that exist move (locked in (book, reader) order;
--- one that was deleted is revived, and counts again), and the books whose count changed
--- are counted, locked in id order (as a bookmark delete takes its row, then its book).
--- $1: the moves as JSON (n, reader, book, page, position, context, heading); $2: the
--- books of the bookmarks the first step made, one entry each. Returns the moved
--- bookmarks with their move's `n` and whether each was revived.
+-- one that was deleted is revived, and counts again: the caller then counts the books,
+-- as a bookmark delete takes its row, then its book). $1: the moves as JSON (n, reader,
+-- book, page, position, context, heading). Returns the moved bookmarks with their move's
+-- `n` and whether each was revived.
 WITH input AS (
     SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(
         n int, reader uuid, book uuid, page integer, position jsonb, context text,
@@ -241,19 +260,6 @@ WITH input AS (
     FROM old o JOIN input i USING (n)
     WHERE k.id = o.mark
     RETURNING {bookmark_columns}, o.n, o.was_deleted IS NOT NULL AS revived
-), counts AS (
-    SELECT book_id, count(*) AS made
-    FROM (SELECT book_id FROM moved WHERE revived
-          UNION ALL SELECT unnest($2::uuid[])) AS c
-    GROUP BY book_id
-), locked AS MATERIALIZED (
-    SELECT b.id FROM books b WHERE b.id IN (SELECT book_id FROM counts)
-    ORDER BY b.id
-    FOR NO KEY UPDATE
-), counted AS (
-    UPDATE books b SET total_bookmarks = b.total_bookmarks + c.made
-    FROM counts c
-    WHERE b.id = c.book_id AND b.id IN (SELECT id FROM locked)
 )
 SELECT * FROM moved
 

@@ -10,6 +10,11 @@ storing anything (the ceiling Python sockets set for this traffic).
 
     python -m tests.bench.bench_writes [--devices 200] [--processes 2] [--seconds 10]
     python -m tests.bench.bench_writes --op progress|bookmark|auto|annotation|session
+    python -m tests.bench.bench_writes --op session-end|delete
+
+`session-end` alternates `session.start` and `session.end` of the session just started,
+`delete` alternates `highlight.create` and `highlight.delete` of the highlight just made
+(deletes are not grouped: one transaction each); the rate counts both calls.
 """
 
 from __future__ import annotations
@@ -52,8 +57,16 @@ _read_answer = msgspec.json.Decoder(_Answer).decode
 Job = tuple[str, str, str]  # a device's token, its book, its write (--op)
 
 
-def _params(op: str, book: str, n: int) -> tuple[str, dict[str, object]]:
-    """The call a device makes: a highlight, or its reading position moving on."""
+def _params(op: str, book: str, n: int, last: object) -> tuple[str, dict[str, object]]:
+    """The `n`-th call a device makes (`last`: the id its previous call created)."""
+    if op in ("session-end", "delete") and n % 2 == 0:  # ends or deletes what n - 1 made
+        if op == "delete":
+            return "highlight.delete", {"id": last}
+        return "session.end", {"id": last, "end_page": 2, "words_read": 250}
+    if op == "session-end":
+        op = "session"
+    if op == "delete":
+        op = "highlight"
     if op == "progress":
         return "progress.update", {"book_id": book, "current_page": 1 + n // 40,
                                    "current_character_offset": n * 50,
@@ -84,10 +97,12 @@ async def _device(url: str, token: str, book: str, until: float, warm: float,
     await ws.recv()
     latencies = []
     n = 0
+    last: object = None
     while time.time() < until:
         n += 1
         rid = f"w{n}"
-        method, params = _params(op, book, n)
+        method, params = _params(op, book, n, last)
+        last = params.get("id")
         sent = time.perf_counter()
         await ws.send(json.dumps({"type": "call", "id": rid, "method": method,
                                   "params": params}))  # fmt: skip
@@ -219,8 +234,9 @@ async def main() -> None:
     parser.add_argument("--pool", type=int, default=20, help="the server's DB_POOL_MAX")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--servers", type=int, default=1, help="web processes (2+: via Redis)")
-    parser.add_argument("--op", choices=["highlight", "progress", "bookmark", "auto", "annotation", "session"], default="highlight",
-                        help="each device's write: highlight.create or progress.update")  # fmt: skip
+    ops = ["highlight", "progress", "bookmark", "auto", "annotation", "session", "session-end",
+           "delete"]  # fmt: skip
+    parser.add_argument("--op", choices=ops, default="highlight", help="each device's write")
     args = parser.parse_args()
     log(f"durable writes ({args.op}): {args.devices} devices in {args.processes} client processes, "
         f"{args.seconds:.0f} s measured after 2 s warm-up, one server process")  # fmt: skip

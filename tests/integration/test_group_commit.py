@@ -20,7 +20,7 @@ import asyncpg
 import msgspec
 import pytest
 
-from domain.errors import Conflict, Invalid, NotFound
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.events import book_channel, user_channel
 from domain.reading import annotations as annotation_ops
 from domain.reading import bookmarks, highlights, progress, sessions
@@ -114,6 +114,58 @@ async def test_each_create_in_a_group_has_its_own_outcome(pool: asyncpg.Pool, db
     published = [msgspec.json.decode(bytes(e.data)) for w in (first, made) for e in w.events
                  if e.channel == book_channel(shared)]  # fmt: skip
     assert [r["data"] for r in stored] == published
+
+
+async def test_each_delete_in_a_group_has_its_own_outcome(pool: asyncpg.Pool, db: Any) -> None:
+    owner, other, stranger = await make_user(db), await make_user(db), await make_user(db)
+    shared = await make_book(db, owner, public=True)
+    hidden = await make_book(db, stranger)
+    async with pool.acquire() as conn:
+        made = await highlights.create_many(conn, [
+            _new(owner, shared, public=True), _new(owner, shared), _new(owner, shared),
+            _new(other, shared, public=True),
+        ])  # fmt: skip
+        ((theirs,),) = [await highlights.create_many(conn, [_new(stranger, hidden)])]
+    public, private, kept, others = (w.value for w in made if isinstance(w, Written))
+    assert isinstance(theirs, Written)
+    assert await _counters(pool, shared) == (4, 2)
+
+    def gone(hid: UUID, by: UUID = owner, origin: str = "phone") -> highlights.Deletion:
+        return highlights.Deletion(hid, by, origin)
+
+    group = [gone(public.id), gone(others.id), gone(theirs.value.id),
+             gone(private.id, origin="tablet"), gone(public.id), gone(uuid.uuid4())]  # fmt: skip
+    async with pool.acquire() as conn:
+        outcomes = await highlights.delete_many(conn, group)
+
+    first, not_mine, unseen, second, again, unknown = outcomes
+    assert isinstance(first, Written) and first.value.id == public.id
+    assert isinstance(not_mine, Forbidden)  # public on a book the owner reads: not theirs
+    assert isinstance(unseen, NotFound)  # private on a book they cannot see: not there
+    assert isinstance(second, Written) and second.value.id == private.id
+    assert isinstance(again, NotFound)  # the same highlight again: gone, as a retry finds it
+    assert isinstance(unknown, NotFound)
+    live = {r["id"] for r in await pool.fetch(
+        "SELECT id FROM highlights WHERE book_id = ANY($1) AND deleted_at IS NULL",
+        [shared, hidden])}  # fmt: skip
+    assert live == {kept.id, others.id, theirs.value.id}
+    assert await _counters(pool, shared) == (2, 1)
+    # the owner's channel: three creates, then the two deletes, each with its origin
+    events = [(e.channel, e.seq, e.event, e.origin) for w in (first, second) for e in w.events]
+    assert events == [
+        (user_channel(owner), 4, "highlight.deleted", "phone"),
+        (book_channel(shared), 3, "highlight.deleted", "phone"),
+        (user_channel(owner), 5, "highlight.deleted", "tablet"),
+    ]
+    assert await _seqs(pool, user_channel(owner)) == [1, 2, 3, 4, 5]
+    # on the book's channel, the public highlight's creation is redacted
+    book_log = await pool.fetch(
+        "SELECT seq, event, data FROM channel_events WHERE channel = $1 ORDER BY seq",
+        book_channel(shared),
+    )
+    assert [(r["seq"], r["event"]) for r in book_log][2] == (3, "highlight.deleted")
+    assert str(public.id) not in str([r["data"] for r in book_log[:2]])
+    assert str(others.id) in str(book_log[1]["data"])
 
 
 def _highlight(hid: UUID) -> HighlightCreate:
@@ -407,8 +459,9 @@ async def test_concurrent_submits_commit_in_groups(pool: asyncpg.Pool, db: Any) 
 
 
 async def test_groups_and_single_writes_never_deadlock(pool: asyncpg.Pool, db: Any) -> None:
-    """Groups over shared books and channels, in shuffled orders, beside single deletes
-    that lock a highlight, its book and the channels: all finish, counters exact."""
+    """Groups over shared books and channels, in shuffled orders, beside single and
+    grouped deletes that lock highlights, their books and the channels: all finish,
+    counters exact."""
     users = [await make_user(db) for _ in range(6)]
     books = [await make_book(db, users[0], public=True) for _ in range(8)]
     rng = random.Random(7)
@@ -425,18 +478,24 @@ async def test_groups_and_single_writes_never_deadlock(pool: asyncpg.Pool, db: A
 
     deleted = 0
 
-    async def deletes() -> None:
+    async def deletes(grouped: bool) -> None:
+        """Single deletes, or groups of up to three (over shuffled books)."""
         nonlocal deleted
         for _ in range(30):
             await asyncio.sleep(0.005)
-            if made:
-                victim = made.pop(rng.randrange(len(made)))
-                async with pool.acquire() as conn:
-                    await highlights.delete(conn, victim.value.user_id, victim.value.id, None)
-                deleted += 1
+            victims = [made.pop(rng.randrange(len(made)))
+                       for _ in range(rng.randint(1, 3) if grouped else 1) if made]  # fmt: skip
+            if not victims:
+                continue
+            async with pool.acquire() as conn:
+                outcomes = await highlights.delete_many(conn, [
+                    highlights.Deletion(v.value.id, v.value.user_id, None) for v in victims
+                ])  # fmt: skip
+            assert all(isinstance(o, Written) for o in outcomes), outcomes
+            deleted += len(victims)
 
     async with asyncio.timeout(60):
-        await asyncio.gather(*(groups() for _ in range(6)), deletes())
+        await asyncio.gather(*(groups() for _ in range(6)), deletes(False), deletes(True))
     assert deleted > 0
     for book in books:
         live = await pool.fetchrow(
