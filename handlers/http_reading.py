@@ -18,6 +18,7 @@ from domain.pagination import DEFAULT_LIMIT, Page, check_limit
 from domain.reading import across_books, bookmarks, highlights, progress, sessions
 from domain.reading import annotations as annotation_ops
 from domain.reading.across_books import AnnotationFilter, BookmarkFilter, HighlightFilter
+from domain.reading.deleting import Deletion
 from domain.reading.models import (
     Annotation,
     AnnotationCreate,
@@ -217,8 +218,8 @@ class ReadingItemsController(Controller):
     async def delete_highlight(
         self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
     ) -> None:
-        deletion = highlights.Deletion(item_id, user_id, device)
-        published(ctx, await ctx.highlight_deletes.submit(deletion))
+        deletion = Deletion(highlights.KIND, item_id, user_id, device)
+        published(ctx, await ctx.deletes.submit(deletion))
 
     @patch("/bookmarks/{item_id:uuid}")
     async def update_bookmark(
@@ -229,10 +230,10 @@ class ReadingItemsController(Controller):
 
     @delete("/bookmarks/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def delete_bookmark(
-        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
-        device: str | None = Device,
-    ) -> None:  # fmt: skip
-        published(ctx, await bookmarks.delete(conn, user_id, item_id, device))
+        self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
+    ) -> None:
+        deletion = Deletion(bookmarks.KIND, item_id, user_id, device)
+        published(ctx, await ctx.deletes.submit(deletion))
 
     @patch("/annotations/{item_id:uuid}")
     async def update_annotation(
@@ -243,10 +244,10 @@ class ReadingItemsController(Controller):
 
     @delete("/annotations/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def delete_annotation(
-        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
-        device: str | None = Device,
-    ) -> None:  # fmt: skip
-        published(ctx, await annotation_ops.delete(conn, user_id, item_id, device))
+        self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
+    ) -> None:
+        deletion = Deletion(annotation_ops.KIND, item_id, user_id, device)
+        published(ctx, await ctx.deletes.submit(deletion))
 
     @post("/highlights/{item_id:uuid}/restore", status_code=HTTP_200_OK)
     async def restore_highlight(

@@ -17,6 +17,7 @@ from domain.notifications import operations as notifications
 from domain.notifications.operations import MarkRead
 from domain.reading import annotations as annotation_ops
 from domain.reading import bookmarks, highlights, progress, sessions
+from domain.reading.deleting import Deletion, Kind
 from domain.reading.models import (
     AnnotationCreate,
     AnnotationPatch,
@@ -115,6 +116,13 @@ def _with_ctx(params: type[Any], ctx_run: CtxRun) -> Method:
     return Method(msgspec.json.Decoder(params).decode, ctx_run=ctx_run)
 
 
+def _deletes(kind: Kind) -> Method:
+    """Deletes of one kind, committed in groups with every other delete."""
+    return _with_ctx(
+        ById, lambda ctx, c, p: ctx.deletes.submit(Deletion(kind, p.id, c.user_id, c.device))
+    )
+
+
 class ShareParams(ShareCreate, kw_only=True):
     highlight_id: UUID
 
@@ -193,12 +201,7 @@ METHODS: dict[str, Method] = {
     "highlight.update": _method(
         HighlightUpdateParams, lambda db, c, p: highlights.update(db, c.user_id, p.id, p, c.device)
     ),
-    "highlight.delete": _with_ctx(
-        ById,
-        lambda ctx, c, p: ctx.highlight_deletes.submit(
-            highlights.Deletion(p.id, c.user_id, c.device)
-        ),
-    ),
+    "highlight.delete": _deletes(highlights.KIND),
     "highlight.restore": _method(
         ById, lambda db, c, p: highlights.restore(db, c.user_id, p.id, c.device)
     ),
@@ -211,9 +214,7 @@ METHODS: dict[str, Method] = {
     "bookmark.update": _method(
         BookmarkUpdateParams, lambda db, c, p: bookmarks.update(db, c.user_id, p.id, p, c.device)
     ),
-    "bookmark.delete": _method(
-        ById, lambda db, c, p: bookmarks.delete(db, c.user_id, p.id, c.device)
-    ),
+    "bookmark.delete": _deletes(bookmarks.KIND),
     "bookmark.restore": _method(
         ById, lambda db, c, p: bookmarks.restore(db, c.user_id, p.id, c.device)
     ),
@@ -233,9 +234,7 @@ METHODS: dict[str, Method] = {
         AnnotationUpdateParams,
         lambda db, c, p: annotation_ops.update(db, c.user_id, p.id, p, c.device),
     ),
-    "annotation.delete": _method(
-        ById, lambda db, c, p: annotation_ops.delete(db, c.user_id, p.id, c.device)
-    ),
+    "annotation.delete": _deletes(annotation_ops.KIND),
     "annotation.restore": _method(
         ById, lambda db, c, p: annotation_ops.restore(db, c.user_id, p.id, c.device)
     ),

@@ -12,8 +12,8 @@ from uuid import UUID
 import msgspec
 
 from domain import events as ev
-from domain.books.access import readable_book, shown_to
-from domain.errors import Forbidden, Invalid, NotFound
+from domain.books.access import readable_book
+from domain.errors import Invalid, NotFound
 from domain.events import (
     Event,
     append_events,
@@ -22,7 +22,8 @@ from domain.events import (
     user_channel,
 )
 from domain.pagination import Page, decode_cursor, page_of
-from domain.reading import rules
+from domain.reading import deleting, rules
+from domain.reading.deleting import Kind, locked_row
 from domain.reading.models import Annotation, AnnotationCreate, AnnotationPatch, Deleted
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
@@ -127,12 +128,18 @@ async def _store(conn: Conn, group: list[NewAnnotation]) -> list[Written[Annotat
 
 
 async def own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Annotation:
-    row = await conn.fetchrow(Q.annotation_for_update, annotation_id)
-    if row is None or (row["user_id"] != user_id and not await shown_to(conn, row, user_id)):
-        raise NotFound("no such annotation")
-    if row["user_id"] != user_id:
-        raise Forbidden("not your annotation")
-    return annotation_from_row(row)
+    return annotation_from_row(await locked_row(conn, KIND, annotation_id, user_id))
+
+
+KIND = Kind(
+    noun="annotation",
+    lock=Q.annotations_for_update,
+    tombstone=Q.tombstone_annotations,
+    deleted=ev.ANNOTATION_DELETED,
+    read=annotation_from_row,
+    public=lambda a: a.public,
+    withdraw=_withdraw,
+)
 
 
 async def update(
@@ -171,15 +178,7 @@ async def update(
 async def delete(
     conn: Conn, user_id: UUID, annotation_id: UUID, origin: str | None
 ) -> Written[Deleted]:
-    async with conn.transaction():
-        before = await own_for_update(conn, annotation_id, user_id)
-        await conn.execute(Q.tombstone_annotation, annotation_id)
-        gone = Deleted(annotation_id)
-        pending = [Event(user_channel(user_id), ev.ANNOTATION_DELETED, gone)]
-        if before.public:
-            await _withdraw(conn, before)
-            pending.append(Event(book_channel(before.book_id), ev.ANNOTATION_DELETED, gone))
-        return Written(gone, await append_events(conn, pending, origin))
+    return await deleting.delete(conn, KIND, user_id, annotation_id, origin)
 
 
 async def list_for_book(

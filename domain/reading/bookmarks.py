@@ -16,7 +16,9 @@ from domain.errors import NotFound
 from domain.events import Event, append_events, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
+from domain.reading import deleting
 from domain.reading.counters import count_books
+from domain.reading.deleting import Kind, locked_row
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
@@ -102,10 +104,17 @@ async def _store(conn: Conn, group: list[NewBookmark]) -> list[Written[Bookmark]
 
 
 async def _own_for_update(conn: Conn, bookmark_id: UUID, user_id: UUID) -> Bookmark:
-    row = await conn.fetchrow(Q.bookmark_for_update, bookmark_id)
-    if row is None or row["user_id"] != user_id:
-        raise NotFound("no such bookmark")
-    return _bookmark(row)
+    return _bookmark(await locked_row(conn, KIND, bookmark_id, user_id))
+
+
+KIND = Kind(
+    noun="bookmark",
+    lock=Q.bookmarks_for_update,
+    tombstone=Q.tombstone_bookmarks,
+    deleted=ev.BOOKMARK_DELETED,
+    read=_bookmark,
+    counts=lambda _: {"bookmarks": -1},
+)
 
 
 async def update(
@@ -138,13 +147,7 @@ async def update(
 async def delete(
     conn: Conn, user_id: UUID, bookmark_id: UUID, origin: str | None
 ) -> Written[Deleted]:
-    async with conn.transaction():
-        before = await _own_for_update(conn, bookmark_id, user_id)
-        await conn.execute(Q.tombstone_bookmark, bookmark_id)
-        await conn.execute(Q.count_bookmark, before.book_id, -1)
-        gone = Deleted(bookmark_id)
-        pending = [Event(user_channel(user_id), ev.BOOKMARK_DELETED, gone)]
-        return Written(gone, await append_events(conn, pending, origin))
+    return await deleting.delete(conn, KIND, user_id, bookmark_id, origin)
 
 
 @dataclass(frozen=True, slots=True)

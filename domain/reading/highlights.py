@@ -14,9 +14,9 @@ from uuid import UUID
 import msgspec
 
 from domain import events as ev
-from domain.books.access import readable_book, shown_to
+from domain.books.access import readable_book
 from domain.channels import book_of
-from domain.errors import DomainError, Forbidden, NotFound
+from domain.errors import DomainError, NotFound
 from domain.events import (
     Batch,
     Event,
@@ -29,8 +29,8 @@ from domain.events import (
 from domain.notifications import operations as notifications
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
-from domain.reading import rules
-from domain.reading.counters import count_books
+from domain.reading import deleting, rules
+from domain.reading.deleting import Kind, locked_row
 from domain.reading.models import (
     BookStats,
     Deleted,
@@ -41,7 +41,7 @@ from domain.reading.models import (
 from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
-from domain.writes import Written, create_group, found_again, only, read_with_heads, with_events
+from domain.writes import Written, create_group, found_again, only, read_with_heads
 
 
 def _highlight(row: Any) -> Highlight:
@@ -172,21 +172,7 @@ async def _outcome(conn: Conn, new: NewHighlight, result: Any) -> Written[Highli
 
 
 async def _own_for_update(conn: Conn, highlight_id: UUID, user_id: UUID) -> Highlight:
-    row = await conn.fetchrow(Q.highlight_for_update, highlight_id)
-    refusal = await _refusal(conn, row, user_id)
-    if refusal is not None:
-        raise refusal
-    return _highlight(row)
-
-
-async def _refusal(conn: Conn, row: Any, user_id: UUID) -> DomainError | None:
-    """Why `user_id` may not change the highlight `row` (None: absent or deleted), if so:
-    one they cannot see does not exist for them, one they can see is not theirs."""
-    if row is None or (row["user_id"] != user_id and not await shown_to(conn, row, user_id)):
-        return NotFound("no such highlight")
-    if row["user_id"] != user_id:
-        return Forbidden("not your highlight")
-    return None
+    return _highlight(await locked_row(conn, KIND, highlight_id, user_id))
 
 
 async def _withdraw(conn: Conn, highlight: Highlight) -> None:
@@ -194,6 +180,18 @@ async def _withdraw(conn: Conn, highlight: Highlight) -> None:
     so a reader replaying the channel later never sees it (nor its note)."""
     await redact(conn, book_channel(highlight.book_id), highlight.id,
                  [ev.HIGHLIGHT_CREATED, ev.HIGHLIGHT_UPDATED])  # fmt: skip
+
+
+KIND = Kind(
+    noun="highlight",
+    lock=Q.highlights_for_update,
+    tombstone=Q.tombstone_highlights,
+    deleted=ev.HIGHLIGHT_DELETED,
+    read=_highlight,
+    public=lambda h: h.public,
+    counts=lambda h: {"highlights": -1, "community": -1 if h.public else 0},
+    withdraw=_withdraw,
+)
 
 
 async def update(
@@ -235,61 +233,10 @@ async def update(
         return Written(after, await append_events(conn, pending, origin))
 
 
-@dataclass(frozen=True, slots=True)
-class Deletion:
-    """A delete waiting in a group: which highlight, who asked, from which device."""
-
-    highlight_id: UUID
-    user_id: UUID
-    origin: str | None
-
-
 async def delete(
     conn: Conn, user_id: UUID, highlight_id: UUID, origin: str | None
 ) -> Written[Deleted]:
-    return only(await _delete(conn, [Deletion(highlight_id, user_id, origin)]))
-
-
-async def delete_many(conn: Conn, group: list[Deletion]) -> list[Written[Deleted] | Exception]:
-    """Group commit: the deletes of many devices in one transaction -- their highlights
-    locked in id order, tombstoned in one statement, the books' counters moved in one,
-    then every event appended in one call -- so they share its round trips and commit.
-    The same highlight twice in a group: the second finds it gone, as a retry would."""
-    return await create_group(conn, group, lambda d: d.highlight_id, _delete)
-
-
-async def _delete(conn: Conn, group: list[Deletion]) -> list[Written[Deleted] | Exception]:
-    async with conn.transaction():
-        rows = await conn.fetch(Q.highlights_for_update, [d.highlight_id for d in group])
-        locked = {r["id"]: r for r in rows}
-        outcomes: list[Written[Deleted] | Exception] = []
-        pending: list[tuple[int, list[Event], str | None]] = []
-        gone: list[Highlight] = []
-        for d in group:
-            refusal = await _refusal(conn, row := locked.get(d.highlight_id), d.user_id)
-            if refusal is not None:
-                outcomes.append(refusal)
-                continue
-            before = _highlight(row)
-            deleted = Deleted(before.id)
-            events = [Event(user_channel(d.user_id), ev.HIGHLIGHT_DELETED, deleted)]
-            if before.public:
-                events.append(Event(book_channel(before.book_id), ev.HIGHLIGHT_DELETED, deleted))
-            pending.append((len(outcomes), events, d.origin))
-            outcomes.append(Written(deleted))
-            gone.append(before)
-        if gone:
-            await conn.execute(Q.tombstone_highlights, [h.id for h in gone])
-            counts: dict[UUID, dict[str, int]] = {}
-            for h in gone:
-                count = counts.setdefault(h.book_id, {"highlights": 0, "community": 0})
-                count["highlights"] -= 1
-                count["community"] -= 1 if h.public else 0
-            await count_books(conn, counts)
-            for h in gone:
-                if h.public:
-                    await _withdraw(conn, h)
-        return await with_events(conn, outcomes, pending)
+    return await deleting.delete(conn, KIND, user_id, highlight_id, origin)
 
 
 async def list_for_book(

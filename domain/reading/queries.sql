@@ -75,9 +75,6 @@ ORDER BY i.n
 -- name: highlight_by_id
 SELECT {highlight_columns}, deleted_at FROM highlights WHERE id = $1
 
--- name: highlight_for_update
-SELECT {highlight_columns} FROM highlights WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
-
 -- name: update_highlight
 UPDATE highlights
 SET color = coalesce($2, color),
@@ -182,10 +179,6 @@ ORDER BY i.n
 -- name: bookmark_by_id
 SELECT {bookmark_columns}, user_id, deleted_at FROM bookmarks WHERE id = $1
 
--- name: bookmark_for_update
-SELECT {bookmark_columns}, user_id FROM bookmarks
-WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
-
 -- name: update_bookmark
 UPDATE bookmarks
 SET title = CASE WHEN $2 THEN $3 ELSE title END,
@@ -198,8 +191,14 @@ SET title = CASE WHEN $2 THEN $3 ELSE title END,
 WHERE id = $1
 RETURNING {bookmark_columns}
 
--- name: tombstone_bookmark
-UPDATE bookmarks SET deleted_at = now() WHERE id = $1
+-- name: bookmarks_for_update
+SELECT {bookmark_columns}, user_id FROM bookmarks
+WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+ORDER BY id
+FOR UPDATE
+
+-- name: tombstone_bookmarks
+UPDATE bookmarks SET deleted_at = now() WHERE id = ANY($1::uuid[])
 
 -- name: count_bookmark
 UPDATE books SET total_bookmarks = total_bookmarks + $2 WHERE id = $1
@@ -320,9 +319,6 @@ ORDER BY i.n
 -- name: annotation_by_id
 SELECT {annotation_columns}, deleted_at FROM annotations WHERE id = $1
 
--- name: annotation_for_update
-SELECT {annotation_columns} FROM annotations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
-
 -- name: update_annotation
 UPDATE annotations
 SET content = $2, plain_text_content = $3, word_count = $4, page_number = $5, tags = $6,
@@ -330,8 +326,14 @@ SET content = $2, plain_text_content = $3, word_count = $4, page_number = $5, ta
 WHERE id = $1
 RETURNING {annotation_columns}
 
--- name: tombstone_annotation
-UPDATE annotations SET deleted_at = now() WHERE id = $1
+-- name: annotations_for_update
+SELECT {annotation_columns} FROM annotations
+WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+ORDER BY id
+FOR UPDATE
+
+-- name: tombstone_annotations
+UPDATE annotations SET deleted_at = now() WHERE id = ANY($1::uuid[])
 
 -- name: own_annotations
 SELECT {annotation_columns} FROM annotations

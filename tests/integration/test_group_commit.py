@@ -9,7 +9,6 @@ deadlock."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -23,7 +22,8 @@ import pytest
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.events import book_channel, user_channel
 from domain.reading import annotations as annotation_ops
-from domain.reading import bookmarks, highlights, progress, sessions
+from domain.reading import bookmarks, deleting, highlights, progress, sessions
+from domain.reading.deleting import Deletion
 from domain.reading.highlights import NewHighlight
 from domain.reading.models import (
     AnnotationCreate,
@@ -130,13 +130,13 @@ async def test_each_delete_in_a_group_has_its_own_outcome(pool: asyncpg.Pool, db
     assert isinstance(theirs, Written)
     assert await _counters(pool, shared) == (4, 2)
 
-    def gone(hid: UUID, by: UUID = owner, origin: str = "phone") -> highlights.Deletion:
-        return highlights.Deletion(hid, by, origin)
+    def gone(hid: UUID, by: UUID = owner, origin: str = "phone") -> Deletion:
+        return Deletion(highlights.KIND, hid, by, origin)
 
     group = [gone(public.id), gone(others.id), gone(theirs.value.id),
              gone(private.id, origin="tablet"), gone(public.id), gone(uuid.uuid4())]  # fmt: skip
     async with pool.acquire() as conn:
-        outcomes = await highlights.delete_many(conn, group)
+        outcomes = await deleting.delete_many(conn, group)
 
     first, not_mine, unseen, second, again, unknown = outcomes
     assert isinstance(first, Written) and first.value.id == public.id
@@ -283,6 +283,69 @@ async def test_auto_bookmarks_move_in_groups(pool: asyncpg.Pool, db: Any) -> Non
         "SELECT page_number FROM bookmarks WHERE user_id = $1 AND is_auto_bookmark", reader
     )
     assert page == 6
+
+
+async def test_deletes_of_every_kind_commit_in_one_group(pool: asyncpg.Pool, db: Any) -> None:
+    """Highlights, bookmarks and annotations deleted in one group: each outcome its own,
+    bookmark and highlight counters exact, a public annotation withdrawn from the book's
+    channel, every event once and gapless."""
+    owner, other = await make_user(db), await make_user(db)
+    book = await make_book(db, owner, public=True)
+    async with pool.acquire() as conn:
+        (mark, theirs) = await bookmarks.create_many(
+            conn, [_mark(owner, book, "a"), _mark(other, book, "b")]
+        )
+        (note,) = await annotation_ops.create_many(conn, [_note(owner, book, public=True)])
+        (line,) = await highlights.create_many(conn, [_new(owner, book, public=True)])
+    assert isinstance(mark, Written) and isinstance(theirs, Written)
+    assert isinstance(note, Written) and isinstance(line, Written)
+    assert await pool.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", book) == 2
+
+    def gone(kind: deleting.Kind, written: Any, by: UUID = owner) -> Deletion:
+        return Deletion(kind, written.value.id, by, "phone")
+
+    group = [gone(bookmarks.KIND, mark), gone(bookmarks.KIND, theirs),
+             gone(annotation_ops.KIND, note), gone(highlights.KIND, line),
+             gone(annotation_ops.KIND, note)]  # fmt: skip
+    async with pool.acquire() as conn:
+        outcomes = await deleting.delete_many(conn, group)
+
+    unmarked, not_theirs, unnoted, unlined, again = outcomes
+    assert isinstance(not_theirs, NotFound)  # another reader's bookmark is private to them
+    assert isinstance(again, NotFound)
+    assert isinstance(unmarked, Written) and isinstance(unnoted, Written)
+    assert isinstance(unlined, Written)
+    assert [w.value.id for w in (unmarked, unnoted, unlined)] == [
+        mark.value.id, note.value.id, line.value.id
+    ]  # fmt: skip
+    counters = await pool.fetchrow(
+        "SELECT total_bookmarks, total_highlights, community_highlights_count FROM books"
+        " WHERE id = $1",
+        book,
+    )
+    assert tuple(counters) == (1, 0, 0)  # type: ignore[arg-type]
+    left = await pool.fetch(
+        """SELECT 'bookmark' AS kind, id FROM bookmarks WHERE book_id = $1 AND deleted_at IS NULL
+           UNION ALL SELECT 'annotation', id FROM annotations
+                     WHERE book_id = $1 AND deleted_at IS NULL
+           UNION ALL SELECT 'highlight', id FROM highlights
+                     WHERE book_id = $1 AND deleted_at IS NULL""",
+        book,
+    )
+    assert [(r["kind"], r["id"]) for r in left] == [("bookmark", theirs.value.id)]
+    names = [(e.channel == book_channel(book), e.event)
+             for w in (unmarked, unnoted, unlined) for e in w.events]  # fmt: skip
+    assert names == [(False, "bookmark.deleted"), (False, "annotation.deleted"),
+                     (True, "annotation.deleted"), (False, "highlight.deleted"),
+                     (True, "highlight.deleted")]  # fmt: skip
+    assert await _seqs(pool, user_channel(owner)) == list(range(1, 7))
+    book_log = await pool.fetch(
+        "SELECT event, data::text AS data FROM channel_events WHERE channel = $1 ORDER BY seq",
+        book_channel(book),
+    )
+    # what the book's readers were told of the note and the highlight is redacted
+    assert [r["event"] for r in book_log][-2:] == ["annotation.deleted", "highlight.deleted"]
+    assert "Ishmael, again." not in str([r["data"] for r in book_log])
 
 
 async def test_a_failing_bookmark_takes_down_only_itself(pool: asyncpg.Pool, db: Any) -> None:
@@ -488,8 +551,8 @@ async def test_groups_and_single_writes_never_deadlock(pool: asyncpg.Pool, db: A
             if not victims:
                 continue
             async with pool.acquire() as conn:
-                outcomes = await highlights.delete_many(conn, [
-                    highlights.Deletion(v.value.id, v.value.user_id, None) for v in victims
+                outcomes = await deleting.delete_many(conn, [
+                    Deletion(highlights.KIND, v.value.id, v.value.user_id, None) for v in victims
                 ])  # fmt: skip
             assert all(isinstance(o, Written) for o in outcomes), outcomes
             deleted += len(victims)
@@ -652,7 +715,7 @@ async def test_bookmark_groups_moves_and_deletes_never_deadlock(
     pool: asyncpg.Pool, db: Any
 ) -> None:
     """Auto bookmark moves (rows, then books), bookmark and highlight creates (books
-    first) in groups, beside single moves and deletes (a row, then its book), over
+    first) in groups, beside single moves and grouped deletes (rows, then books), over
     shared books and readers: all finish, and each book counts its live bookmarks."""
     users = [await make_user(db) for _ in range(5)]
     books = [await make_book(db, users[0], public=True) for _ in range(5)]
@@ -686,9 +749,12 @@ async def test_bookmark_groups_moves_and_deletes_never_deadlock(
             await asyncio.sleep(0.003)
             async with pool.acquire() as conn:
                 if live and rng.random() < 0.6:
-                    mark, reader = live.pop(rng.randrange(len(live)))
-                    with contextlib.suppress(NotFound):  # a group's next move may revive it
-                        await bookmarks.delete(conn, reader, mark, None)
+                    picked = [live.pop(rng.randrange(len(live)))
+                              for _ in range(rng.randint(1, 3)) if live]  # fmt: skip
+                    # a group's next move may revive one: NotFound, or gone
+                    await deleting.delete_many(conn, [
+                        Deletion(bookmarks.KIND, mark, reader, None) for mark, reader in picked
+                    ])  # fmt: skip
                 else:
                     m = move()
                     await bookmarks.set_auto(conn, m.user_id, m.book_id, m.cmd, None)
