@@ -18,7 +18,7 @@ from domain.pagination import DEFAULT_LIMIT, Page, check_limit
 from domain.reading import across_books, bookmarks, highlights, progress, sessions
 from domain.reading import annotations as annotation_ops
 from domain.reading.across_books import AnnotationFilter, BookmarkFilter, HighlightFilter
-from domain.reading.deleting import Deletion
+from domain.reading.changes import Change
 from domain.reading.models import (
     Annotation,
     AnnotationCreate,
@@ -209,66 +209,77 @@ class ReadingItemsController(Controller):
 
     @patch("/highlights/{item_id:uuid}")
     async def update_highlight(
-        self, item_id: UUID, data: HighlightPatch, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, item_id: UUID, data: HighlightPatch, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[Highlight]:  # fmt: skip
-        return published(ctx, await highlights.update(conn, user_id, item_id, data, device))
+        change = Change(highlights.KIND, "update", item_id, user_id, device, data)
+        return published(ctx, await ctx.changes.submit(change))
 
     @delete("/highlights/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def delete_highlight(
         self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
     ) -> None:
-        deletion = Deletion(highlights.KIND, item_id, user_id, device)
-        published(ctx, await ctx.deletes.submit(deletion))
+        published(
+            ctx,
+            await ctx.changes.submit(Change(highlights.KIND, "delete", item_id, user_id, device)),
+        )
 
     @patch("/bookmarks/{item_id:uuid}")
     async def update_bookmark(
-        self, item_id: UUID, data: BookmarkPatch, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, item_id: UUID, data: BookmarkPatch, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[Bookmark]:  # fmt: skip
-        return published(ctx, await bookmarks.update(conn, user_id, item_id, data, device))
+        change = Change(bookmarks.KIND, "update", item_id, user_id, device, data)
+        return published(ctx, await ctx.changes.submit(change))
 
     @delete("/bookmarks/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def delete_bookmark(
         self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
     ) -> None:
-        deletion = Deletion(bookmarks.KIND, item_id, user_id, device)
-        published(ctx, await ctx.deletes.submit(deletion))
+        published(
+            ctx,
+            await ctx.changes.submit(Change(bookmarks.KIND, "delete", item_id, user_id, device)),
+        )
 
     @patch("/annotations/{item_id:uuid}")
     async def update_annotation(
-        self, item_id: UUID, data: AnnotationPatch, ctx: AppContext, conn: PooledConn,
-        user_id: UUID, device: str | None = Device,
+        self, item_id: UUID, data: AnnotationPatch, ctx: AppContext, user_id: UUID,
+        device: str | None = Device,
     ) -> Response[Annotation]:  # fmt: skip
-        return published(ctx, await annotation_ops.update(conn, user_id, item_id, data, device))
+        change = Change(annotation_ops.KIND, "update", item_id, user_id, device, data)
+        return published(ctx, await ctx.changes.submit(change))
 
     @delete("/annotations/{item_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def delete_annotation(
         self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
     ) -> None:
-        deletion = Deletion(annotation_ops.KIND, item_id, user_id, device)
-        published(ctx, await ctx.deletes.submit(deletion))
+        published(
+            ctx,
+            await ctx.changes.submit(
+                Change(annotation_ops.KIND, "delete", item_id, user_id, device)
+            ),
+        )
 
     @post("/highlights/{item_id:uuid}/restore", status_code=HTTP_200_OK)
     async def restore_highlight(
-        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
-        device: str | None = Device,
-    ) -> Response[Highlight]:  # fmt: skip
-        return published(ctx, await highlights.restore(conn, user_id, item_id, device))
+        self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
+    ) -> Response[Highlight]:
+        change = Change(highlights.KIND, "restore", item_id, user_id, device)
+        return published(ctx, await ctx.changes.submit(change))
 
     @post("/bookmarks/{item_id:uuid}/restore", status_code=HTTP_200_OK)
     async def restore_bookmark(
-        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
-        device: str | None = Device,
-    ) -> Response[Bookmark]:  # fmt: skip
-        return published(ctx, await bookmarks.restore(conn, user_id, item_id, device))
+        self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
+    ) -> Response[Bookmark]:
+        change = Change(bookmarks.KIND, "restore", item_id, user_id, device)
+        return published(ctx, await ctx.changes.submit(change))
 
     @post("/annotations/{item_id:uuid}/restore", status_code=HTTP_200_OK)
     async def restore_annotation(
-        self, item_id: UUID, ctx: AppContext, conn: PooledConn, user_id: UUID,
-        device: str | None = Device,
-    ) -> Response[Annotation]:  # fmt: skip
-        return published(ctx, await annotation_ops.restore(conn, user_id, item_id, device))
+        self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
+    ) -> Response[Annotation]:
+        change = Change(annotation_ops.KIND, "restore", item_id, user_id, device)
+        return published(ctx, await ctx.changes.submit(change))
 
     @get("/highlights")
     async def all_highlights(

@@ -17,7 +17,7 @@ from domain.notifications import operations as notifications
 from domain.notifications.operations import MarkRead
 from domain.reading import annotations as annotation_ops
 from domain.reading import bookmarks, highlights, progress, sessions
-from domain.reading.deleting import Deletion, Kind
+from domain.reading.changes import Change, Kind, Op
 from domain.reading.models import (
     AnnotationCreate,
     AnnotationPatch,
@@ -116,10 +116,13 @@ def _with_ctx(params: type[Any], ctx_run: CtxRun) -> Method:
     return Method(msgspec.json.Decoder(params).decode, ctx_run=ctx_run)
 
 
-def _deletes(kind: Kind) -> Method:
-    """Deletes of one kind, committed in groups with every other delete."""
+def _changes(kind: Kind, op: Op, params: type[Any]) -> Method:
+    """Updates, deletes or restores of one kind, committed in groups with every other."""
     return _with_ctx(
-        ById, lambda ctx, c, p: ctx.deletes.submit(Deletion(kind, p.id, c.user_id, c.device))
+        params,
+        lambda ctx, c, p: ctx.changes.submit(
+            Change(kind, op, p.id, c.user_id, c.device, p if op == "update" else None)
+        ),
     )
 
 
@@ -198,26 +201,18 @@ METHODS: dict[str, Method] = {
             highlights.new_highlight(c.user_id, p.book_id, p, c.device)
         ),
     ),
-    "highlight.update": _method(
-        HighlightUpdateParams, lambda db, c, p: highlights.update(db, c.user_id, p.id, p, c.device)
-    ),
-    "highlight.delete": _deletes(highlights.KIND),
-    "highlight.restore": _method(
-        ById, lambda db, c, p: highlights.restore(db, c.user_id, p.id, c.device)
-    ),
+    "highlight.update": _changes(highlights.KIND, "update", HighlightUpdateParams),
+    "highlight.delete": _changes(highlights.KIND, "delete", ById),
+    "highlight.restore": _changes(highlights.KIND, "restore", ById),
     "bookmark.create": _with_ctx(
         BookmarkCreateParams,
         lambda ctx, c, p: ctx.bookmark_creates.submit(
             bookmarks.new_bookmark(c.user_id, p.book_id, p, c.device)
         ),
     ),
-    "bookmark.update": _method(
-        BookmarkUpdateParams, lambda db, c, p: bookmarks.update(db, c.user_id, p.id, p, c.device)
-    ),
-    "bookmark.delete": _deletes(bookmarks.KIND),
-    "bookmark.restore": _method(
-        ById, lambda db, c, p: bookmarks.restore(db, c.user_id, p.id, c.device)
-    ),
+    "bookmark.update": _changes(bookmarks.KIND, "update", BookmarkUpdateParams),
+    "bookmark.delete": _changes(bookmarks.KIND, "delete", ById),
+    "bookmark.restore": _changes(bookmarks.KIND, "restore", ById),
     "bookmark.auto": _with_ctx(
         AutoBookmarkParams,
         lambda ctx, c, p: ctx.auto_bookmarks.submit(
@@ -230,14 +225,9 @@ METHODS: dict[str, Method] = {
             annotation_ops.new_annotation(c.user_id, p.book_id, p, c.device)
         ),
     ),
-    "annotation.update": _method(
-        AnnotationUpdateParams,
-        lambda db, c, p: annotation_ops.update(db, c.user_id, p.id, p, c.device),
-    ),
-    "annotation.delete": _deletes(annotation_ops.KIND),
-    "annotation.restore": _method(
-        ById, lambda db, c, p: annotation_ops.restore(db, c.user_id, p.id, c.device)
-    ),
+    "annotation.update": _changes(annotation_ops.KIND, "update", AnnotationUpdateParams),
+    "annotation.delete": _changes(annotation_ops.KIND, "delete", ById),
+    "annotation.restore": _changes(annotation_ops.KIND, "restore", ById),
     "follow": _method(
         ByUsername,
         lambda db, c, p: follows.follow(db, c.user_id, p.username, c.device),

@@ -22,15 +22,14 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
 from domain.ports import Answerer, Embedder, Mailer
 from domain.reading import annotations as annotation_ops
-from domain.reading import bookmarks, deleting, highlights, progress, sessions
+from domain.reading import bookmarks, changes, highlights, progress, sessions
 from domain.reading.annotations import NewAnnotation
 from domain.reading.bookmarks import AutoMove, NewBookmark
-from domain.reading.deleting import Deletion
+from domain.reading.changes import Change
 from domain.reading.highlights import NewHighlight
 from domain.reading.models import (
     Annotation,
     Bookmark,
-    Deleted,
     Highlight,
     Progress,
     ReadingSession,
@@ -77,7 +76,7 @@ class AppContext:
     feed: FeedRouter = field(init=False)
     activity: Activity = field(init=False)
     highlight_creates: GroupCommit[NewHighlight, Written[Highlight]] = field(init=False)
-    deletes: GroupCommit[Deletion, Written[Deleted]] = field(init=False)
+    changes: GroupCommit[Change, Written[Any]] = field(init=False)
     progress_updates: GroupCommit[ProgressWrite, Written[Progress]] = field(init=False)
     bookmark_creates: GroupCommit[NewBookmark, Written[Bookmark]] = field(init=False)
     auto_bookmarks: GroupCommit[AutoMove, Written[Bookmark]] = field(init=False)
@@ -160,7 +159,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
     ctx.activity = Activity(ctx.pool, settings.activity_flush_s)
     ctx.activity.start()
     ctx.highlight_creates = GroupCommit(ctx.pool, highlights.create_many)
-    ctx.deletes = GroupCommit(ctx.pool, deleting.delete_many)
+    ctx.changes = GroupCommit(ctx.pool, changes.change_many)
     ctx.progress_updates = GroupCommit(ctx.pool, progress.update_many)
     ctx.bookmark_creates = GroupCommit(ctx.pool, bookmarks.create_many)
     ctx.auto_bookmarks = GroupCommit(ctx.pool, bookmarks.set_auto_many)
@@ -189,7 +188,7 @@ async def running(ctx: AppContext) -> AsyncIterator[AppContext]:
                 await schedule
         await broker.shutdown()
         await ctx.activity.stop()
-        for group in (ctx.highlight_creates, ctx.deletes, ctx.progress_updates,
+        for group in (ctx.highlight_creates, ctx.changes, ctx.progress_updates,
                       ctx.bookmark_creates, ctx.auto_bookmarks, ctx.annotation_creates,
                       ctx.session_starts, ctx.session_ends):  # fmt: skip
             await group.close()

@@ -16,16 +16,14 @@ from domain.books.access import readable_book
 from domain.errors import Invalid, NotFound
 from domain.events import (
     Event,
-    append_events,
     book_channel,
     redact,
     user_channel,
 )
 from domain.pagination import Page, decode_cursor, page_of
-from domain.reading import deleting, rules
-from domain.reading.deleting import Kind, locked_row
+from domain.reading import changes, rules
+from domain.reading.changes import Change, Kind, book_events, locked_row
 from domain.reading.models import Annotation, AnnotationCreate, AnnotationPatch, Deleted
-from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
 from domain.writes import Written, create_group, only, read_with_heads, settle_creates
@@ -33,16 +31,6 @@ from domain.writes import Written, create_group, only, read_with_heads, settle_c
 
 def annotation_from_row(row: Any) -> Annotation:
     return msgspec.convert({k: row[k] for k in Annotation.__struct_fields__}, Annotation)
-
-
-def visibility_events(before_public: bool, after: Annotation, name: str) -> list[Event]:
-    """Book-channel events for a change: shown while public, `.deleted` when it stops."""
-    book = book_channel(after.book_id)
-    if after.public:
-        return [Event(book, ev.ANNOTATION_CREATED if not before_public else name, after)]
-    if before_public:
-        return [Event(book, ev.ANNOTATION_DELETED, Deleted(after.id))]
-    return []
 
 
 async def _withdraw(conn: Conn, annotation: Annotation) -> None:
@@ -115,7 +103,7 @@ def _refused(row: Any) -> Exception | None:
 def _made(new: NewAnnotation, row: Any) -> tuple[Annotation, list[Event]]:
     annotation = annotation_from_row(row)
     mine = Event(user_channel(new.user_id), ev.ANNOTATION_CREATED, annotation)
-    return annotation, [mine, *visibility_events(False, annotation, ev.ANNOTATION_CREATED)]
+    return annotation, [mine, *book_events(KIND, annotation, was=False, now=annotation.public)]
 
 
 async def _store(conn: Conn, group: list[NewAnnotation]) -> list[Written[Annotation] | Exception]:
@@ -131,12 +119,39 @@ async def own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Anno
     return annotation_from_row(await locked_row(conn, KIND, annotation_id, user_id))
 
 
+async def _apply(conn: Conn, before: Annotation, patch: AnnotationPatch) -> Any:
+    merged = msgspec.structs.replace(
+        before,
+        **{f: msgspec.to_builtins(getattr(patch, f)) for f in patch.__struct_fields__
+           if getattr(patch, f) is not msgspec.UNSET},
+    )  # fmt: skip
+    _check_kind(merged.annotation_type, merged.content, merged.drawing_data)
+    plain = rules.plain_text(merged.annotation_type, merged.content, merged.audio_transcript)
+    return await conn.fetchrow(
+        Q.update_annotation,
+        before.id,
+        merged.content,
+        plain,
+        rules.word_count(plain),
+        merged.page_number,
+        merged.tags,
+        merged.public,
+        merged.position_data,
+        merged.audio_transcript,
+        merged.drawing_data,
+    )
+
+
 KIND = Kind(
     noun="annotation",
-    lock=Q.annotations_for_update,
+    lock=Q.annotations_for_change,
     tombstone=Q.tombstone_annotations,
+    untombstone=Q.untombstone_annotations,
+    created=ev.ANNOTATION_CREATED,
+    updated=ev.ANNOTATION_UPDATED,
     deleted=ev.ANNOTATION_DELETED,
     read=annotation_from_row,
+    apply=_apply,
     public=lambda a: a.public,
     withdraw=_withdraw,
 )
@@ -145,40 +160,13 @@ KIND = Kind(
 async def update(
     conn: Conn, user_id: UUID, annotation_id: UUID, patch: AnnotationPatch, origin: str | None
 ) -> Written[Annotation]:
-    async with conn.transaction():
-        before = await own_for_update(conn, annotation_id, user_id)
-        merged = msgspec.structs.replace(
-            before,
-            **{f: msgspec.to_builtins(getattr(patch, f)) for f in patch.__struct_fields__
-               if getattr(patch, f) is not msgspec.UNSET},
-        )  # fmt: skip
-        _check_kind(merged.annotation_type, merged.content, merged.drawing_data)
-        plain = rules.plain_text(merged.annotation_type, merged.content, merged.audio_transcript)
-        row = await conn.fetchrow(
-            Q.update_annotation,
-            annotation_id,
-            merged.content,
-            plain,
-            rules.word_count(plain),
-            merged.page_number,
-            merged.tags,
-            merged.public,
-            merged.position_data,
-            merged.audio_transcript,
-            merged.drawing_data,
-        )
-        after = annotation_from_row(row)
-        if before.public and not after.public:
-            await _withdraw(conn, after)
-        pending = [Event(user_channel(user_id), ev.ANNOTATION_UPDATED, after)]
-        pending += visibility_events(before.public, after, ev.ANNOTATION_UPDATED)
-        return Written(after, await append_events(conn, pending, origin))
+    return await changes.change(conn, Change(KIND, "update", annotation_id, user_id, origin, patch))
 
 
 async def delete(
     conn: Conn, user_id: UUID, annotation_id: UUID, origin: str | None
 ) -> Written[Deleted]:
-    return await deleting.delete(conn, KIND, user_id, annotation_id, origin)
+    return await changes.change(conn, Change(KIND, "delete", annotation_id, user_id, origin))
 
 
 async def list_for_book(
@@ -210,13 +198,4 @@ async def restore(
     conn: Conn, user_id: UUID, annotation_id: UUID, origin: str | None
 ) -> Written[Annotation]:
     """Undo a delete (`annotation.created` again, on the book's channel too if public)."""
-    async with conn.transaction():
-        row = await tombstone_of(conn, Q.annotation_any_for_update, annotation_id, user_id,
-                                 "annotation")  # fmt: skip
-        if row["deleted_at"] is None:
-            return Written(annotation_from_row(row), created=False)
-        back = annotation_from_row(await conn.fetchrow(Q.untombstone_annotation, annotation_id))
-        pending = [Event(user_channel(user_id), ev.ANNOTATION_CREATED, back)]
-        if back.public:
-            pending.append(Event(book_channel(back.book_id), ev.ANNOTATION_CREATED, back))
-        return Written(back, await append_events(conn, pending, origin))
+    return await changes.change(conn, Change(KIND, "restore", annotation_id, user_id, origin))

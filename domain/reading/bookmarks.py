@@ -13,14 +13,13 @@ import msgspec
 from domain import events as ev
 from domain.books.access import readable_book
 from domain.errors import NotFound
-from domain.events import Event, append_events, user_channel
+from domain.events import Event, user_channel
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
-from domain.reading import deleting
+from domain.reading import changes
+from domain.reading.changes import Change, Kind
 from domain.reading.counters import count_books
-from domain.reading.deleting import Kind, locked_row
 from domain.reading.models import AutoBookmark, Bookmark, BookmarkCreate, BookmarkPatch, Deleted
-from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
 from domain.writes import (
@@ -103,16 +102,35 @@ async def _store(conn: Conn, group: list[NewBookmark]) -> list[Written[Bookmark]
         )  # fmt: skip
 
 
-async def _own_for_update(conn: Conn, bookmark_id: UUID, user_id: UUID) -> Bookmark:
-    return _bookmark(await locked_row(conn, KIND, bookmark_id, user_id))
+async def _apply(conn: Conn, before: Bookmark, patch: BookmarkPatch) -> Any:
+    given, value = patch_fields(patch)
+    return await conn.fetchrow(
+        Q.update_bookmark,
+        before.id,
+        given("title"),
+        value("title"),
+        given("note"),
+        value("note"),
+        value("category"),
+        value("page_number"),
+        value("position_data"),
+        given("context_text"),
+        value("context_text"),
+        given("icon"),
+        value("icon"),
+    )
 
 
 KIND = Kind(
     noun="bookmark",
-    lock=Q.bookmarks_for_update,
+    lock=Q.bookmarks_for_change,
     tombstone=Q.tombstone_bookmarks,
+    untombstone=Q.untombstone_bookmarks,
+    created=ev.BOOKMARK_CREATED,
+    updated=ev.BOOKMARK_UPDATED,
     deleted=ev.BOOKMARK_DELETED,
     read=_bookmark,
+    apply=_apply,
     counts=lambda _: {"bookmarks": -1},
 )
 
@@ -120,34 +138,13 @@ KIND = Kind(
 async def update(
     conn: Conn, user_id: UUID, bookmark_id: UUID, patch: BookmarkPatch, origin: str | None
 ) -> Written[Bookmark]:
-    given, value = patch_fields(patch)
-
-    async with conn.transaction():
-        await _own_for_update(conn, bookmark_id, user_id)
-        row = await conn.fetchrow(
-            Q.update_bookmark,
-            bookmark_id,
-            given("title"),
-            value("title"),
-            given("note"),
-            value("note"),
-            value("category"),
-            value("page_number"),
-            value("position_data"),
-            given("context_text"),
-            value("context_text"),
-            given("icon"),
-            value("icon"),
-        )
-        bookmark = _bookmark(row)
-        pending = [Event(user_channel(user_id), ev.BOOKMARK_UPDATED, bookmark)]
-        return Written(bookmark, await append_events(conn, pending, origin))
+    return await changes.change(conn, Change(KIND, "update", bookmark_id, user_id, origin, patch))
 
 
 async def delete(
     conn: Conn, user_id: UUID, bookmark_id: UUID, origin: str | None
 ) -> Written[Deleted]:
-    return await deleting.delete(conn, KIND, user_id, bookmark_id, origin)
+    return await changes.change(conn, Change(KIND, "delete", bookmark_id, user_id, origin))
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,12 +236,4 @@ async def restore(
 ) -> Written[Bookmark]:
     """Undo a delete (`bookmark.created` again). The auto bookmark is one row per book,
     which `bookmark.auto` revives: once moved again, a restore finds it live."""
-    async with conn.transaction():
-        row = await tombstone_of(conn, Q.bookmark_any_for_update, bookmark_id, user_id,
-                                 "bookmark")  # fmt: skip
-        if row["deleted_at"] is None:
-            return Written(_bookmark(row), created=False)
-        back = _bookmark(await conn.fetchrow(Q.untombstone_bookmark, bookmark_id))
-        await conn.execute(Q.count_bookmark, back.book_id, 1)
-        pending = [Event(user_channel(user_id), ev.BOOKMARK_CREATED, back)]
-        return Written(back, await append_events(conn, pending, origin))
+    return await changes.change(conn, Change(KIND, "restore", bookmark_id, user_id, origin))

@@ -29,8 +29,8 @@ from domain.events import (
 from domain.notifications import operations as notifications
 from domain.pagination import Page, decode_cursor, page_of
 from domain.patches import patch_fields
-from domain.reading import deleting, rules
-from domain.reading.deleting import Kind, locked_row
+from domain.reading import changes, rules
+from domain.reading.changes import Change, Kind
 from domain.reading.models import (
     BookStats,
     Deleted,
@@ -38,7 +38,6 @@ from domain.reading.models import (
     HighlightCreate,
     HighlightPatch,
 )
-from domain.reading.restoring import tombstone_of
 from domain.reading.sql import Q
 from domain.sql import Conn
 from domain.writes import Written, create_group, found_again, only, read_with_heads
@@ -46,10 +45,6 @@ from domain.writes import Written, create_group, found_again, only, read_with_he
 
 def _highlight(row: Any) -> Highlight:
     return msgspec.convert({k: row[k] for k in Highlight.__struct_fields__}, Highlight)
-
-
-async def _count(conn: Conn, book_id: UUID, total: int, community: int) -> None:
-    await conn.execute(Q.count_highlight, book_id, total, community)
 
 
 def stats_changed_on(e: StoredEvent) -> UUID | None:
@@ -171,23 +166,41 @@ async def _outcome(conn: Conn, new: NewHighlight, result: Any) -> Written[Highli
     )
 
 
-async def _own_for_update(conn: Conn, highlight_id: UUID, user_id: UUID) -> Highlight:
-    return _highlight(await locked_row(conn, KIND, highlight_id, user_id))
-
-
 async def _withdraw(conn: Conn, highlight: Highlight) -> None:
-    """The highlight stops being public: what the book channel said of it is redacted,
-    so a reader replaying the channel later never sees it (nor its note)."""
+    """The highlight stops being public: the book channel's events that carried it are
+    redacted, so a later replay never shows it."""
     await redact(conn, book_channel(highlight.book_id), highlight.id,
                  [ev.HIGHLIGHT_CREATED, ev.HIGHLIGHT_UPDATED])  # fmt: skip
 
 
+async def _apply(conn: Conn, before: Highlight, patch: HighlightPatch) -> Any:
+    given, value = patch_fields(patch)
+    color = value("color")
+    return await conn.fetchrow(
+        Q.update_highlight,
+        before.id,
+        color,
+        rules.COLOR_HEX[color] if color else None,
+        given("category"),
+        value("category"),
+        given("note"),
+        value("note"),
+        value("tags"),
+        value("public"),
+        value("position_data"),
+    )
+
+
 KIND = Kind(
     noun="highlight",
-    lock=Q.highlights_for_update,
+    lock=Q.highlights_for_change,
     tombstone=Q.tombstone_highlights,
+    untombstone=Q.untombstone_highlights,
+    created=ev.HIGHLIGHT_CREATED,
+    updated=ev.HIGHLIGHT_UPDATED,
     deleted=ev.HIGHLIGHT_DELETED,
     read=_highlight,
+    apply=_apply,
     public=lambda h: h.public,
     counts=lambda h: {"highlights": -1, "community": -1 if h.public else 0},
     withdraw=_withdraw,
@@ -197,46 +210,15 @@ KIND = Kind(
 async def update(
     conn: Conn, user_id: UUID, highlight_id: UUID, patch: HighlightPatch, origin: str | None
 ) -> Written[Highlight]:
-    given, value = patch_fields(patch)
-
-    async with conn.transaction():
-        before = await _own_for_update(conn, highlight_id, user_id)
-        color = value("color")
-        row = await conn.fetchrow(
-            Q.update_highlight,
-            highlight_id,
-            color,
-            rules.COLOR_HEX[color] if color else None,
-            given("category"),
-            value("category"),
-            given("note"),
-            value("note"),
-            value("tags"),
-            value("public"),
-            value("position_data"),
-        )
-        after = _highlight(row)
-        pending = [Event(user_channel(user_id), ev.HIGHLIGHT_UPDATED, after)]
-        book = book_channel(after.book_id)
-        if before.public and after.public:
-            pending.append(Event(book, ev.HIGHLIGHT_UPDATED, after))
-        elif before.public != after.public:
-            if not after.public:
-                await _withdraw(conn, after)
-            await _count(conn, after.book_id, 0, 1 if after.public else -1)
-            # for the book's readers it appears or disappears
-            pending.append(
-                Event(book, ev.HIGHLIGHT_CREATED, after)
-                if after.public
-                else Event(book, ev.HIGHLIGHT_DELETED, Deleted(after.id))
-            )
-        return Written(after, await append_events(conn, pending, origin))
+    """A public highlight that turns private disappears for the book's readers (and its
+    past events there are withdrawn); a private one made public appears."""
+    return await changes.change(conn, Change(KIND, "update", highlight_id, user_id, origin, patch))
 
 
 async def delete(
     conn: Conn, user_id: UUID, highlight_id: UUID, origin: str | None
 ) -> Written[Deleted]:
-    return await deleting.delete(conn, KIND, user_id, highlight_id, origin)
+    return await changes.change(conn, Change(KIND, "delete", highlight_id, user_id, origin))
 
 
 async def list_for_book(
@@ -304,14 +286,4 @@ async def restore(
 ) -> Written[Highlight]:
     """Undo a delete: the highlight is back as it was, announced as `highlight.created`
     where its deletion was announced."""
-    async with conn.transaction():
-        row = await tombstone_of(conn, Q.highlight_any_for_update, highlight_id, user_id,
-                                 "highlight")  # fmt: skip
-        if row["deleted_at"] is None:
-            return Written(_highlight(row), created=False)
-        back = _highlight(await conn.fetchrow(Q.untombstone_highlight, highlight_id))
-        await _count(conn, back.book_id, 1, 1 if back.public else 0)
-        pending = [Event(user_channel(user_id), ev.HIGHLIGHT_CREATED, back)]
-        if back.public:
-            pending.append(Event(book_channel(back.book_id), ev.HIGHLIGHT_CREATED, back))
-        return Written(back, await append_events(conn, pending, origin))
+    return await changes.change(conn, Change(KIND, "restore", highlight_id, user_id, origin))

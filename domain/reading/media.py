@@ -12,7 +12,8 @@ from domain.errors import Invalid, NotFound, TooLarge
 from domain.events import Event, append_events, user_channel
 from domain.ports import FileStore
 from domain.reading import media_files
-from domain.reading.annotations import annotation_from_row, own_for_update, visibility_events
+from domain.reading.annotations import KIND, annotation_from_row, own_for_update
+from domain.reading.changes import book_events
 from domain.reading.models import Annotation
 from domain.reading.sql import Q
 from domain.sql import Conn
@@ -90,7 +91,7 @@ async def _changed(
     conn: Conn, user_id: UUID, was_public: bool, after: Annotation, origin: str | None
 ) -> Written[Annotation]:
     pending = [Event(user_channel(user_id), ev.ANNOTATION_UPDATED, after)]
-    pending += visibility_events(was_public, after, ev.ANNOTATION_UPDATED)
+    pending += book_events(KIND, after, was=was_public, now=after.public)
     return Written(after, await append_events(conn, pending, origin))
 
 

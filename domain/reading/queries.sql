@@ -87,20 +87,18 @@ SET color = coalesce($2, color),
 WHERE id = $1
 RETURNING {highlight_columns}
 
--- name: highlights_for_update
-SELECT {highlight_columns} FROM highlights
-WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+-- name: highlights_for_change
+-- live or deleted (not yet purged): a restore looks at tombstones
+SELECT {highlight_columns}, deleted_at FROM highlights
+WHERE id = ANY($1::uuid[])
 ORDER BY id
 FOR UPDATE
 
 -- name: tombstone_highlights
 UPDATE highlights SET deleted_at = now() WHERE id = ANY($1::uuid[])
 
--- name: count_highlight
-UPDATE books
-SET total_highlights = total_highlights + $2,
-    community_highlights_count = community_highlights_count + $3
-WHERE id = $1
+-- name: untombstone_highlights
+UPDATE highlights SET deleted_at = NULL WHERE id = ANY($1::uuid[])
 
 -- name: count_books
 -- Books' counters moved ($1: [{book_id, highlights, community, bookmarks}], one entry
@@ -191,17 +189,18 @@ SET title = CASE WHEN $2 THEN $3 ELSE title END,
 WHERE id = $1
 RETURNING {bookmark_columns}
 
--- name: bookmarks_for_update
-SELECT {bookmark_columns}, user_id FROM bookmarks
-WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+-- name: bookmarks_for_change
+-- live or deleted (not yet purged): a restore looks at tombstones
+SELECT {bookmark_columns}, user_id, deleted_at FROM bookmarks
+WHERE id = ANY($1::uuid[])
 ORDER BY id
 FOR UPDATE
 
 -- name: tombstone_bookmarks
 UPDATE bookmarks SET deleted_at = now() WHERE id = ANY($1::uuid[])
 
--- name: count_bookmark
-UPDATE books SET total_bookmarks = total_bookmarks + $2 WHERE id = $1
+-- name: untombstone_bookmarks
+UPDATE bookmarks SET deleted_at = NULL WHERE id = ANY($1::uuid[])
 
 -- name: insert_auto_bookmarks
 -- A group of auto bookmark moves (group commit, bookmarks.set_auto_many), at most one per
@@ -326,14 +325,18 @@ SET content = $2, plain_text_content = $3, word_count = $4, page_number = $5, ta
 WHERE id = $1
 RETURNING {annotation_columns}
 
--- name: annotations_for_update
-SELECT {annotation_columns} FROM annotations
-WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+-- name: annotations_for_change
+-- live or deleted (not yet purged): a restore looks at tombstones
+SELECT {annotation_columns}, deleted_at FROM annotations
+WHERE id = ANY($1::uuid[])
 ORDER BY id
 FOR UPDATE
 
 -- name: tombstone_annotations
 UPDATE annotations SET deleted_at = now() WHERE id = ANY($1::uuid[])
+
+-- name: untombstone_annotations
+UPDATE annotations SET deleted_at = NULL WHERE id = ANY($1::uuid[])
 
 -- name: own_annotations
 SELECT {annotation_columns} FROM annotations
@@ -579,25 +582,6 @@ UPDATE highlights h SET ai_importance_score = x.score, ai_analysis = x.analysis
 FROM jsonb_to_recordset($1::jsonb) AS x(hid uuid, score float8, analysis jsonb)
 WHERE h.id = x.hid AND h.deleted_at IS NULL
 RETURNING {highlight_columns}
-
--- name: highlight_any_for_update
--- live or deleted (not yet purged): what a restore looks at
-SELECT {highlight_columns}, deleted_at FROM highlights WHERE id = $1 FOR UPDATE
-
--- name: untombstone_highlight
-UPDATE highlights SET deleted_at = NULL WHERE id = $1 RETURNING {highlight_columns}
-
--- name: bookmark_any_for_update
-SELECT {bookmark_columns}, user_id, deleted_at FROM bookmarks WHERE id = $1 FOR UPDATE
-
--- name: untombstone_bookmark
-UPDATE bookmarks SET deleted_at = NULL WHERE id = $1 RETURNING {bookmark_columns}
-
--- name: annotation_any_for_update
-SELECT {annotation_columns}, deleted_at FROM annotations WHERE id = $1 FOR UPDATE
-
--- name: untombstone_annotation
-UPDATE annotations SET deleted_at = NULL WHERE id = $1 RETURNING {annotation_columns}
 
 -- name: my_highlights
 -- The caller's highlights across their books, filtered ($2 book, $3 color, $4 category,

@@ -10,11 +10,12 @@ storing anything (the ceiling Python sockets set for this traffic).
 
     python -m tests.bench.bench_writes [--devices 200] [--processes 2] [--seconds 10]
     python -m tests.bench.bench_writes --op progress|bookmark|auto|annotation|session
-    python -m tests.bench.bench_writes --op session-end|delete
+    python -m tests.bench.bench_writes --op session-end|delete|update
 
 `session-end` alternates `session.start` and `session.end` of the session just started,
-`delete` alternates `highlight.create` and `highlight.delete` of the highlight just made
-(deletes are not grouped: one transaction each); the rate counts both calls.
+`delete` alternates `highlight.create` and `highlight.delete` of the highlight just made;
+the rate counts both calls. `update` creates one highlight per device, then changes its
+colour and note at every call.
 """
 
 from __future__ import annotations
@@ -63,9 +64,12 @@ def _params(op: str, book: str, n: int, last: object) -> tuple[str, dict[str, ob
         if op == "delete":
             return "highlight.delete", {"id": last}
         return "session.end", {"id": last, "end_page": 2, "words_read": 250}
+    if op == "update" and n > 1:
+        colour = ("yellow", "blue", "green", "pink")[n % 4]
+        return "highlight.update", {"id": last, "color": colour, "note": f"Note {n}"}
     if op == "session-end":
         op = "session"
-    if op == "delete":
+    if op in ("delete", "update"):
         op = "highlight"
     if op == "progress":
         return "progress.update", {"book_id": book, "current_page": 1 + n // 40,
@@ -235,7 +239,7 @@ async def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--servers", type=int, default=1, help="web processes (2+: via Redis)")
     ops = ["highlight", "progress", "bookmark", "auto", "annotation", "session", "session-end",
-           "delete"]  # fmt: skip
+           "delete", "update"]  # fmt: skip
     parser.add_argument("--op", choices=ops, default="highlight", help="each device's write")
     args = parser.parse_args()
     log(f"durable writes ({args.op}): {args.devices} devices in {args.processes} client processes, "

@@ -22,14 +22,16 @@ import pytest
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.events import book_channel, user_channel
 from domain.reading import annotations as annotation_ops
-from domain.reading import bookmarks, deleting, highlights, progress, sessions
-from domain.reading.deleting import Deletion
+from domain.reading import bookmarks, changes, highlights, progress, sessions
+from domain.reading.changes import Change
 from domain.reading.highlights import NewHighlight
 from domain.reading.models import (
     AnnotationCreate,
+    AnnotationPatch,
     AutoBookmark,
     BookmarkCreate,
     HighlightCreate,
+    HighlightPatch,
     ProgressUpdate,
     SessionEnd,
     SessionStart,
@@ -130,13 +132,13 @@ async def test_each_delete_in_a_group_has_its_own_outcome(pool: asyncpg.Pool, db
     assert isinstance(theirs, Written)
     assert await _counters(pool, shared) == (4, 2)
 
-    def gone(hid: UUID, by: UUID = owner, origin: str = "phone") -> Deletion:
-        return Deletion(highlights.KIND, hid, by, origin)
+    def gone(hid: UUID, by: UUID = owner, origin: str = "phone") -> Change:
+        return Change(highlights.KIND, "delete", hid, by, origin)
 
     group = [gone(public.id), gone(others.id), gone(theirs.value.id),
              gone(private.id, origin="tablet"), gone(public.id), gone(uuid.uuid4())]  # fmt: skip
     async with pool.acquire() as conn:
-        outcomes = await deleting.delete_many(conn, group)
+        outcomes = await changes.change_many(conn, group)
 
     first, not_mine, unseen, second, again, unknown = outcomes
     assert isinstance(first, Written) and first.value.id == public.id
@@ -301,14 +303,14 @@ async def test_deletes_of_every_kind_commit_in_one_group(pool: asyncpg.Pool, db:
     assert isinstance(note, Written) and isinstance(line, Written)
     assert await pool.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", book) == 2
 
-    def gone(kind: deleting.Kind, written: Any, by: UUID = owner) -> Deletion:
-        return Deletion(kind, written.value.id, by, "phone")
+    def gone(kind: changes.Kind, written: Any, by: UUID = owner) -> Change:
+        return Change(kind, "delete", written.value.id, by, "phone")
 
     group = [gone(bookmarks.KIND, mark), gone(bookmarks.KIND, theirs),
              gone(annotation_ops.KIND, note), gone(highlights.KIND, line),
              gone(annotation_ops.KIND, note)]  # fmt: skip
     async with pool.acquire() as conn:
-        outcomes = await deleting.delete_many(conn, group)
+        outcomes = await changes.change_many(conn, group)
 
     unmarked, not_theirs, unnoted, unlined, again = outcomes
     assert isinstance(not_theirs, NotFound)  # another reader's bookmark is private to them
@@ -346,6 +348,92 @@ async def test_deletes_of_every_kind_commit_in_one_group(pool: asyncpg.Pool, db:
     # what the book's readers were told of the note and the highlight is redacted
     assert [r["event"] for r in book_log][-2:] == ["annotation.deleted", "highlight.deleted"]
     assert "Ishmael, again." not in str([r["data"] for r in book_log])
+
+
+def _values(outcomes: list[Any]) -> list[Any]:
+    assert all(isinstance(o, Written) for o in outcomes), outcomes
+    return [o.value for o in outcomes]
+
+
+async def test_updates_deletes_and_restores_of_every_kind_commit_in_one_group(
+    pool: asyncpg.Pool, db: Any
+) -> None:
+    """One group of changes: each its own outcome (an invalid update and a change of
+    another's item refused alone), counters moved by visibility changes and restores,
+    a highlight made private withdrawn from the book's channel, the same annotation
+    updated then deleted in order, a restore of a live item a no-op."""
+    owner, other = await make_user(db), await make_user(db)
+    book = await make_book(db, owner, public=True)
+    async with pool.acquire() as conn:
+        shown, hidden = _values(await highlights.create_many(
+            conn, [_new(owner, book, public=True), _new(owner, book)]))  # fmt: skip
+        theirs = (await highlights.create(conn, other, book, _highlight(uuid.uuid4()), None)).value
+        await highlights.update(conn, other, theirs.id, msgspec.convert(
+            {"public": True}, HighlightPatch), None)  # fmt: skip
+        (mark,) = await bookmarks.create_many(conn, [_mark(owner, book, "a")])
+        note, quiet = _values(await annotation_ops.create_many(
+            conn, [_note(owner, book, public=True), _note(owner, book)]))  # fmt: skip
+        assert isinstance(mark, Written)
+        await bookmarks.delete(conn, owner, mark.value.id, None)
+        await highlights.delete(conn, owner, hidden.id, None)
+    assert await _counters(pool, book) == (2, 2)
+
+    def change(kind: changes.Kind, op: changes.Op, item: Any, patch: dict[str, Any] | None = None,
+               by: UUID = owner) -> Change:  # fmt: skip
+        model = {highlights.KIND: HighlightPatch, annotation_ops.KIND: AnnotationPatch}
+        typed = None if patch is None else msgspec.convert(patch, model[kind])
+        return Change(kind, op, item.id, by, "phone", typed)
+
+    drawing = {"drawing_data": {"width": 10, "height": 10, "strokes": []}}
+    group = [
+        change(highlights.KIND, "update", shown, {"public": False, "note": "mine now"}),
+        change(highlights.KIND, "restore", hidden),
+        change(bookmarks.KIND, "restore", mark.value),
+        change(annotation_ops.KIND, "update", quiet, drawing),
+        change(highlights.KIND, "update", theirs, {"note": "hijack"}),
+        change(annotation_ops.KIND, "restore", quiet),
+        change(annotation_ops.KIND, "update", note, {"content": "Ishmael, revised."}),
+        change(annotation_ops.KIND, "delete", note),
+    ]
+    async with pool.acquire() as conn:
+        outcomes = await changes.change_many(conn, group)
+
+    private, back, marked, invalid, forbidden, live, revised, gone = outcomes
+    assert isinstance(invalid, Invalid) and invalid.field == "drawing_data"
+    assert isinstance(forbidden, Forbidden)
+    assert isinstance(private, Written) and not private.value.public
+    assert private.value.note == "mine now"
+    assert isinstance(back, Written) and back.created and back.value.id == hidden.id
+    assert isinstance(marked, Written) and marked.value.id == mark.value.id
+    assert isinstance(live, Written) and not live.created and live.events == []
+    assert isinstance(revised, Written) and revised.value.content == "Ishmael, revised."
+    assert isinstance(gone, Written) and gone.value.id == note.id
+    # two highlights of the owner live, one of them public no more; theirs still public
+    assert await _counters(pool, book) == (3, 1)
+    assert await pool.fetchval("SELECT total_bookmarks FROM books WHERE id = $1", book) == 1
+    assert await pool.fetchval(
+        "SELECT note FROM highlights WHERE id = $1", theirs.id) is None  # fmt: skip
+    assert await pool.fetchval(
+        "SELECT drawing_data FROM annotations WHERE id = $1", quiet.id) is None  # fmt: skip
+    names = [(e.channel == book_channel(book), e.event)
+             for w in (private, back, marked, revised, gone) for e in w.events]  # fmt: skip
+    assert names == [
+        (False, "highlight.updated"), (True, "highlight.deleted"),
+        (False, "highlight.created"), (False, "bookmark.created"),
+        (False, "annotation.updated"), (True, "annotation.updated"),
+        (False, "annotation.deleted"), (True, "annotation.deleted"),
+    ]  # fmt: skip
+    # the highlight made private: its past events on the book channel redacted
+    book_log = await pool.fetch(
+        "SELECT event, data FROM channel_events WHERE channel = $1 ORDER BY seq",
+        book_channel(book),
+    )
+    assert str(shown.id) not in str(
+        [r["data"] for r in book_log if r["event"] != "highlight.deleted"]
+    )
+    for channel in (user_channel(owner), book_channel(book)):
+        seqs = await _seqs(pool, channel)
+        assert seqs == list(range(1, len(seqs) + 1)), channel
 
 
 async def test_a_failing_bookmark_takes_down_only_itself(pool: asyncpg.Pool, db: Any) -> None:
@@ -523,8 +611,8 @@ async def test_concurrent_submits_commit_in_groups(pool: asyncpg.Pool, db: Any) 
 
 async def test_groups_and_single_writes_never_deadlock(pool: asyncpg.Pool, db: Any) -> None:
     """Groups over shared books and channels, in shuffled orders, beside single and
-    grouped deletes that lock highlights, their books and the channels: all finish,
-    counters exact."""
+    grouped deletes and visibility changes that lock highlights, their books and the
+    channels: all finish, counters exact."""
     users = [await make_user(db) for _ in range(6)]
     books = [await make_book(db, users[0], public=True) for _ in range(8)]
     rng = random.Random(7)
@@ -551,15 +639,33 @@ async def test_groups_and_single_writes_never_deadlock(pool: asyncpg.Pool, db: A
             if not victims:
                 continue
             async with pool.acquire() as conn:
-                outcomes = await deleting.delete_many(conn, [
-                    Deletion(highlights.KIND, v.value.id, v.value.user_id, None) for v in victims
+                outcomes = await changes.change_many(conn, [
+                    Change(highlights.KIND, "delete", v.value.id, v.value.user_id, None)
+                    for v in victims
                 ])  # fmt: skip
             assert all(isinstance(o, Written) for o in outcomes), outcomes
             deleted += len(victims)
 
+    toggled = 0
+
+    async def toggles() -> None:
+        """Groups of up to three highlights made public or private (some deleted
+        meanwhile: not found), moving the community counters."""
+        nonlocal toggled
+        for _ in range(30):
+            await asyncio.sleep(0.005)
+            picked = rng.sample(made, min(len(made), rng.randint(1, 3)))
+            async with pool.acquire() as conn:
+                outcomes = await changes.change_many(conn, [Change(
+                    highlights.KIND, "update", w.value.id, w.value.user_id, None,
+                    HighlightPatch(public=rng.random() < 0.5)) for w in picked])  # fmt: skip
+            assert all(isinstance(o, Written | NotFound) for o in outcomes), outcomes
+            toggled += sum(isinstance(o, Written) for o in outcomes)
+
     async with asyncio.timeout(60):
-        await asyncio.gather(*(groups() for _ in range(6)), deletes(False), deletes(True))
-    assert deleted > 0
+        await asyncio.gather(*(groups() for _ in range(6)), deletes(False), deletes(True),
+                             toggles())  # fmt: skip
+    assert deleted > 0 and toggled > 0
     for book in books:
         live = await pool.fetchrow(
             """SELECT count(*) AS total, count(*) FILTER (WHERE public) AS community
@@ -752,8 +858,9 @@ async def test_bookmark_groups_moves_and_deletes_never_deadlock(
                     picked = [live.pop(rng.randrange(len(live)))
                               for _ in range(rng.randint(1, 3)) if live]  # fmt: skip
                     # a group's next move may revive one: NotFound, or gone
-                    await deleting.delete_many(conn, [
-                        Deletion(bookmarks.KIND, mark, reader, None) for mark, reader in picked
+                    await changes.change_many(conn, [
+                        Change(bookmarks.KIND, "delete", mark, reader, None)
+                        for mark, reader in picked
                     ])  # fmt: skip
                 else:
                     m = move()
