@@ -21,6 +21,7 @@ from domain.events import (
     user_channel,
 )
 from domain.pagination import Page, decode_cursor, page_of
+from domain.patches import patched
 from domain.reading import changes, rules
 from domain.reading.changes import Change, Kind, book_events, locked_row
 from domain.reading.models import Annotation, AnnotationCreate, AnnotationPatch, Deleted
@@ -119,27 +120,15 @@ async def own_for_update(conn: Conn, annotation_id: UUID, user_id: UUID) -> Anno
     return annotation_from_row(await locked_row(conn, KIND, annotation_id, user_id))
 
 
-async def _apply(conn: Conn, before: Annotation, patch: AnnotationPatch) -> Any:
-    merged = msgspec.structs.replace(
-        before,
-        **{f: msgspec.to_builtins(getattr(patch, f)) for f in patch.__struct_fields__
-           if getattr(patch, f) is not msgspec.UNSET},
-    )  # fmt: skip
-    _check_kind(merged.annotation_type, merged.content, merged.drawing_data)
-    plain = rules.plain_text(merged.annotation_type, merged.content, merged.audio_transcript)
-    return await conn.fetchrow(
-        Q.update_annotation,
-        before.id,
-        merged.content,
-        plain,
-        rules.word_count(plain),
-        merged.page_number,
-        merged.tags,
-        merged.public,
-        merged.position_data,
-        merged.audio_transcript,
-        merged.drawing_data,
-    )
+def _columns(before: Annotation, patch: AnnotationPatch) -> dict[str, Any]:
+    after = patched(before, patch)
+    _check_kind(after.annotation_type, after.content, after.drawing_data)
+    plain = rules.plain_text(after.annotation_type, after.content, after.audio_transcript)
+    return {"content": after.content, "plain_text_content": plain,
+            "word_count": rules.word_count(plain), "page_number": after.page_number,
+            "tags": after.tags, "public": after.public, "position_data": after.position_data,
+            "audio_transcript": after.audio_transcript,
+            "drawing_data": after.drawing_data}  # fmt: skip
 
 
 KIND = Kind(
@@ -151,7 +140,8 @@ KIND = Kind(
     updated=ev.ANNOTATION_UPDATED,
     deleted=ev.ANNOTATION_DELETED,
     read=annotation_from_row,
-    apply=_apply,
+    columns=_columns,
+    update=Q.update_annotations,
     public=lambda a: a.public,
     withdraw=_withdraw,
 )

@@ -15,7 +15,7 @@ from domain.books.access import readable_book
 from domain.errors import NotFound
 from domain.events import Event, user_channel
 from domain.pagination import Page, decode_cursor, page_of
-from domain.patches import patch_fields
+from domain.patches import patched
 from domain.reading import changes
 from domain.reading.changes import Change, Kind
 from domain.reading.counters import count_books
@@ -102,23 +102,11 @@ async def _store(conn: Conn, group: list[NewBookmark]) -> list[Written[Bookmark]
         )  # fmt: skip
 
 
-async def _apply(conn: Conn, before: Bookmark, patch: BookmarkPatch) -> Any:
-    given, value = patch_fields(patch)
-    return await conn.fetchrow(
-        Q.update_bookmark,
-        before.id,
-        given("title"),
-        value("title"),
-        given("note"),
-        value("note"),
-        value("category"),
-        value("page_number"),
-        value("position_data"),
-        given("context_text"),
-        value("context_text"),
-        given("icon"),
-        value("icon"),
-    )
+def _columns(before: Bookmark, patch: BookmarkPatch) -> dict[str, Any]:
+    after = patched(before, patch)
+    return {"title": after.title, "note": after.note, "category": after.category,
+            "page_number": after.page_number, "position_data": after.position_data,
+            "context_text": after.context_text, "icon": after.icon}  # fmt: skip
 
 
 KIND = Kind(
@@ -130,7 +118,8 @@ KIND = Kind(
     updated=ev.BOOKMARK_UPDATED,
     deleted=ev.BOOKMARK_DELETED,
     read=_bookmark,
-    apply=_apply,
+    columns=_columns,
+    update=Q.update_bookmarks,
     counts=lambda _: {"bookmarks": -1},
 )
 

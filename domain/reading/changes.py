@@ -3,10 +3,11 @@ in groups: the changes of many devices share one transaction and its commit (gro
 commit, server/context.py).
 
 A group takes its locks in the order every other write takes them: the rows of each
-kind in id order, then the books' counters in id order (one statement), then the
-channel heads (one `store_events` call), so groups, single writes and other groups
-never wait on each other in a cycle. A change refused (not the caller's, already
-deleted, invalid) is refused alone; the others of its group stand."""
+kind in id order (its updates are then one statement per kind), then the books'
+counters in id order (one statement), then the channel heads (one `store_events`
+call), so groups, single writes and other groups never wait on each other in a cycle.
+A change refused (not the caller's, already deleted, invalid) is refused alone; the
+others of its group stand."""
 
 from __future__ import annotations
 
@@ -46,8 +47,10 @@ class Kind:
     updated: str
     deleted: str
     read: Callable[[Any], Item]
-    # the update: the patch applied to the item, in one statement; its row after
-    apply: Callable[[Conn, Any, Any], Awaitable[Any]]
+    # the columns an update writes: the item with the patch applied and what follows
+    # from it; a DomainError when the result is not valid
+    columns: Callable[[Any, Any], dict[str, Any]]
+    update: str  # query: $1 each item's columns by id, $2 the ids; their rows after
     # public items are shown to the book's readers: a reader who sees another's item is
     # told it is not theirs; a private kind's item of another reader does not exist
     public: Callable[[Any], bool] = field(default=lambda _: False)
@@ -117,12 +120,32 @@ async def change_many(conn: Conn, group: list[Change]) -> Outcomes[Any]:
 
 @dataclass
 class _Group:
-    """What a group's changes leave to do once each is settled, in one go each."""
+    """What a group's changes leave to do once each is decided, in one go each."""
 
+    update: dict[Kind, dict[str, dict[str, Any]]] = field(default_factory=dict)
     tombstone: dict[Kind, list[UUID]] = field(default_factory=dict)
     untombstone: dict[Kind, list[UUID]] = field(default_factory=dict)
     counts: dict[UUID, Counts] = field(default_factory=dict)
     withdraw: list[tuple[Kind, Item]] = field(default_factory=list)
+
+    async def updated(self, conn: Conn) -> dict[tuple[str, UUID], Any]:
+        """The updates made, one statement per kind: the rows after, by kind and id."""
+        rows = {}
+        for kind, columns in self.update.items():
+            for row in await conn.fetch(kind.update, columns, [UUID(i) for i in columns]):
+                rows[kind.noun, row["id"]] = row
+        return rows
+
+    async def finish(self, conn: Conn) -> None:
+        """The tombstones, restores, counters and withdrawals the group's changes left."""
+        for kind, ids in self.tombstone.items():
+            await conn.execute(kind.tombstone, ids)
+        for kind, ids in self.untombstone.items():
+            await conn.execute(kind.untombstone, ids)
+        await count_books(conn, {b: by for b, by in self.counts.items() if any(by.values())})
+        for kind, item in self.withdraw:
+            assert kind.withdraw is not None
+            await kind.withdraw(conn, item)
 
     def count(self, book_id: UUID, by: Counts, sign: int) -> None:
         book = self.counts.setdefault(book_id, {})
@@ -155,37 +178,39 @@ async def _change(conn: Conn, group: list[Change]) -> Outcomes[Any]:
             ids = [c.item_id for c in group if c.kind is kind]
             locked.update({(kind.noun, r["id"]): r for r in await conn.fetch(kind.lock, ids)})
         todo = _Group()
+        decided = [await _decide(conn, c, locked.get((c.kind.noun, c.item_id)), todo)
+                   for c in group]  # fmt: skip
+        after = await todo.updated(conn)
         outcomes: Outcomes[Any] = []
         pending: list[tuple[int, list[Event], str | None]] = []
-        for c in group:
-            row = locked.get((c.kind.noun, c.item_id))
-            refused = await refusal(conn, c.kind, row, c.user_id, c.op)
-            if refused is None:
-                try:
-                    written, events = await _settle(conn, c, row, todo)
-                except DomainError as invalid:
-                    refused = invalid
-            if refused is not None:
-                outcomes.append(refused)
+        for c, row in zip(group, decided, strict=True):
+            if isinstance(row, DomainError):
+                outcomes.append(row)
                 continue
+            written, events = _settle(c, row, after.get((c.kind.noun, c.item_id)), todo)
             if events:
                 pending.append((len(outcomes), events, c.origin))
             outcomes.append(written)
-        for kind, ids in todo.tombstone.items():
-            await conn.execute(kind.tombstone, ids)
-        for kind, ids in todo.untombstone.items():
-            await conn.execute(kind.untombstone, ids)
-        await count_books(conn, {b: by for b, by in todo.counts.items() if any(by.values())})
-        for kind, item in todo.withdraw:
-            assert kind.withdraw is not None
-            await kind.withdraw(conn, item)
+        await todo.finish(conn)
         return await with_events(conn, outcomes, pending)
 
 
-async def _settle(
-    conn: Conn, c: Change, row: Any, todo: _Group
-) -> tuple[Written[Any], list[Event]]:
-    """One allowed change: its outcome and events; what it leaves to the group, noted."""
+async def _decide(conn: Conn, c: Change, row: Any, todo: _Group) -> DomainError | Any:
+    """The change's refusal, or its locked row; an update's columns noted for the group."""
+    refused = await refusal(conn, c.kind, row, c.user_id, c.op)
+    if refused is not None or c.op != "update":
+        return refused or row
+    try:
+        columns = c.kind.columns(c.kind.read(row), c.patch)
+    except DomainError as invalid:
+        return invalid
+    todo.update.setdefault(c.kind, {})[str(c.item_id)] = columns
+    return row
+
+
+def _settle(c: Change, row: Any, updated: Any, todo: _Group) -> tuple[Written[Any], list[Event]]:
+    """One allowed change (`updated`: an update's row after): its outcome and events;
+    what it leaves to the group, noted."""
     kind, before = c.kind, c.kind.read(row)
     mine = user_channel(c.user_id)
     if c.op == "restore":
@@ -201,7 +226,7 @@ async def _settle(
         gone = Deleted(before.id)
         shown = todo.shown(kind, before, was=kind.public(before), now=False)
         return Written(gone), [Event(mine, kind.deleted, gone), *shown]
-    after = kind.read(await kind.apply(conn, before, c.patch))
+    after = kind.read(updated)
     todo.count(before.book_id, kind.counts(before), 1)
     todo.count(before.book_id, kind.counts(after), -1)
     shown = todo.shown(kind, after, was=kind.public(before), now=kind.public(after))

@@ -28,7 +28,7 @@ from domain.events import (
 )
 from domain.notifications import operations as notifications
 from domain.pagination import Page, decode_cursor, page_of
-from domain.patches import patch_fields
+from domain.patches import patched
 from domain.reading import changes, rules
 from domain.reading.changes import Change, Kind
 from domain.reading.models import (
@@ -173,22 +173,12 @@ async def _withdraw(conn: Conn, highlight: Highlight) -> None:
                  [ev.HIGHLIGHT_CREATED, ev.HIGHLIGHT_UPDATED])  # fmt: skip
 
 
-async def _apply(conn: Conn, before: Highlight, patch: HighlightPatch) -> Any:
-    given, value = patch_fields(patch)
-    color = value("color")
-    return await conn.fetchrow(
-        Q.update_highlight,
-        before.id,
-        color,
-        rules.COLOR_HEX[color] if color else None,
-        given("category"),
-        value("category"),
-        given("note"),
-        value("note"),
-        value("tags"),
-        value("public"),
-        value("position_data"),
-    )
+def _columns(before: Highlight, patch: HighlightPatch) -> dict[str, Any]:
+    after = patched(before, patch)
+    hex_ = rules.COLOR_HEX[after.color] if patch.color is not msgspec.UNSET else after.color_hex
+    return {"color": after.color, "color_hex": hex_, "category": after.category,
+            "note": after.note, "tags": after.tags, "public": after.public,
+            "position_data": after.position_data}  # fmt: skip
 
 
 KIND = Kind(
@@ -200,7 +190,8 @@ KIND = Kind(
     updated=ev.HIGHLIGHT_UPDATED,
     deleted=ev.HIGHLIGHT_DELETED,
     read=_highlight,
-    apply=_apply,
+    columns=_columns,
+    update=Q.update_highlights,
     public=lambda h: h.public,
     counts=lambda h: {"highlights": -1, "community": -1 if h.public else 0},
     withdraw=_withdraw,

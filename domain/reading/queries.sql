@@ -75,16 +75,13 @@ ORDER BY i.n
 -- name: highlight_by_id
 SELECT {highlight_columns}, deleted_at FROM highlights WHERE id = $1
 
--- name: update_highlight
+-- name: update_highlights
+-- $1: the columns each change writes, by id; $2: the ids, locked by the caller
 UPDATE highlights
-SET color = coalesce($2, color),
-    color_hex = coalesce($3, color_hex),
-    category = CASE WHEN $4 THEN $5 ELSE category END,
-    note = CASE WHEN $6 THEN $7 ELSE note END,
-    tags = coalesce($8, tags),
-    public = coalesce($9, public),
-    position_data = coalesce($10, position_data)
-WHERE id = $1
+SET (color, color_hex, category, note, tags, public, position_data) =
+    (SELECT p.color, p.color_hex, p.category, p.note, p.tags, p.public, p.position_data
+     FROM jsonb_populate_record(NULL::highlights, $1::jsonb -> highlights.id::text) AS p)
+WHERE id = ANY($2::uuid[])
 RETURNING {highlight_columns}
 
 -- name: highlights_for_change
@@ -177,16 +174,13 @@ ORDER BY i.n
 -- name: bookmark_by_id
 SELECT {bookmark_columns}, user_id, deleted_at FROM bookmarks WHERE id = $1
 
--- name: update_bookmark
+-- name: update_bookmarks
+-- $1: the columns each change writes, by id; $2: the ids, locked by the caller
 UPDATE bookmarks
-SET title = CASE WHEN $2 THEN $3 ELSE title END,
-    note = CASE WHEN $4 THEN $5 ELSE note END,
-    category = coalesce($6, category),
-    page_number = coalesce($7, page_number),
-    position_data = coalesce($8, position_data),
-    context_text = CASE WHEN $9 THEN $10 ELSE context_text END,
-    icon = CASE WHEN $11 THEN $12 ELSE icon END
-WHERE id = $1
+SET (title, note, category, page_number, position_data, context_text, icon) =
+    (SELECT p.title, p.note, p.category, p.page_number, p.position_data, p.context_text, p.icon
+     FROM jsonb_populate_record(NULL::bookmarks, $1::jsonb -> bookmarks.id::text) AS p)
+WHERE id = ANY($2::uuid[])
 RETURNING {bookmark_columns}
 
 -- name: bookmarks_for_change
@@ -318,11 +312,13 @@ ORDER BY i.n
 -- name: annotation_by_id
 SELECT {annotation_columns}, deleted_at FROM annotations WHERE id = $1
 
--- name: update_annotation
+-- name: update_annotations
+-- $1: the columns each change writes, by id; $2: the ids, locked by the caller
 UPDATE annotations
-SET content = $2, plain_text_content = $3, word_count = $4, page_number = $5, tags = $6,
-    public = $7, position_data = $8, audio_transcript = $9, drawing_data = $10
-WHERE id = $1
+SET (content, plain_text_content, word_count, page_number, tags, public, position_data, audio_transcript, drawing_data) =
+    (SELECT p.content, p.plain_text_content, p.word_count, p.page_number, p.tags, p.public, p.position_data, p.audio_transcript, p.drawing_data
+     FROM jsonb_populate_record(NULL::annotations, $1::jsonb -> annotations.id::text) AS p)
+WHERE id = ANY($2::uuid[])
 RETURNING {annotation_columns}
 
 -- name: annotations_for_change

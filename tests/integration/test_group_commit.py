@@ -30,6 +30,7 @@ from domain.reading.models import (
     AnnotationPatch,
     AutoBookmark,
     BookmarkCreate,
+    BookmarkPatch,
     HighlightCreate,
     HighlightPatch,
     ProgressUpdate,
@@ -434,6 +435,59 @@ async def test_updates_deletes_and_restores_of_every_kind_commit_in_one_group(
     for channel in (user_channel(owner), book_channel(book)):
         seqs = await _seqs(pool, channel)
         assert seqs == list(range(1, len(seqs) + 1)), channel
+
+
+async def test_grouped_updates_write_what_each_patch_sends_and_keep_the_rest(
+    pool: asyncpg.Pool, db: Any
+) -> None:
+    """Updates of one group are one statement per kind: each row gets its own patch's
+    fields (a sent null clears, an absent field stays), and what is returned is stored."""
+    owner = await make_user(db)
+    book = await make_book(db, owner)
+    async with pool.acquire() as conn:
+        red, plain = _values(await highlights.create_many(conn, [
+            _new(owner, book, color="red", note="keep me", category="quote", tags=["a"]),
+            _new(owner, book, position_data={"cfi": "/6/2"}),
+        ]))  # fmt: skip
+        (mark,) = _values(await bookmarks.create_many(
+            conn, [_mark(owner, book, "a", title="Chapter", note="n", icon="star")]))  # fmt: skip
+        (text,) = _values(await annotation_ops.create_many(
+            conn, [_note(owner, book, tags=["x"])]))  # fmt: skip
+
+    def update(kind: changes.Kind, item: Any, model: type, patch: dict[str, Any]) -> Change:
+        return Change(kind, "update", item.id, owner, "a", msgspec.convert(patch, model))
+
+    group = [
+        update(highlights.KIND, red, HighlightPatch, {"category": None, "tags": ["b", "c"]}),
+        update(highlights.KIND, plain, HighlightPatch,
+               {"color": "blue", "position_data": {"cfi": "/6/8", "n": [1]}}),
+        update(bookmarks.KIND, mark, BookmarkPatch, {"title": None, "page_number": 9}),
+        update(annotation_ops.KIND, text, AnnotationPatch,
+               {"content": "two words", "public": True}),
+    ]  # fmt: skip
+    async with pool.acquire() as conn:
+        after = _values(await changes.change_many(conn, group))
+    stored: list[Any] = [
+        await pool.fetchrow(f"SELECT * FROM {table} WHERE id = $1", item.id)
+        for table, item in zip(["highlights", "highlights", "bookmarks", "annotations"],
+                               after, strict=True)
+    ]  # fmt: skip
+    for value, row in zip(after, stored, strict=True):
+        assert row is not None
+        assert {f: getattr(value, f) for f in ("id", "updated_at")} == {
+            "id": row["id"], "updated_at": row["updated_at"]}  # fmt: skip
+    h_red, h_plain, b_mark, a_text = stored
+    assert (h_red["color"], h_red["note"], h_red["category"], h_red["tags"]) == (
+        "red", "keep me", None, ["b", "c"])  # fmt: skip
+    assert h_red["color_hex"] == red.color_hex
+    assert (h_plain["color"], h_plain["position_data"]) == ("blue", {"cfi": "/6/8", "n": [1]})
+    assert h_plain["color_hex"] != plain.color_hex
+    assert (b_mark["title"], b_mark["note"], b_mark["icon"], b_mark["page_number"]) == (
+        None, "n", "star", 9)  # fmt: skip
+    assert (a_text["content"], a_text["word_count"], a_text["public"], a_text["tags"]) == (
+        "two words", 2, True, ["x"])  # fmt: skip
+    assert a_text["plain_text_content"] == "two words"
+    assert all(row["updated_at"] > v.created_at for row, v in zip(stored, after, strict=True))
 
 
 async def test_a_failing_bookmark_takes_down_only_itself(pool: asyncpg.Pool, db: Any) -> None:
