@@ -219,10 +219,8 @@ class ReadingItemsController(Controller):
     async def delete_highlight(
         self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
     ) -> None:
-        published(
-            ctx,
-            await ctx.changes.submit(Change(highlights.KIND, "delete", item_id, user_id, device)),
-        )
+        change = Change(highlights.KIND, "delete", item_id, user_id, device)
+        published(ctx, await ctx.changes.submit(change))
 
     @patch("/bookmarks/{item_id:uuid}")
     async def update_bookmark(
@@ -236,10 +234,8 @@ class ReadingItemsController(Controller):
     async def delete_bookmark(
         self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
     ) -> None:
-        published(
-            ctx,
-            await ctx.changes.submit(Change(bookmarks.KIND, "delete", item_id, user_id, device)),
-        )
+        change = Change(bookmarks.KIND, "delete", item_id, user_id, device)
+        published(ctx, await ctx.changes.submit(change))
 
     @patch("/annotations/{item_id:uuid}")
     async def update_annotation(
@@ -253,12 +249,8 @@ class ReadingItemsController(Controller):
     async def delete_annotation(
         self, item_id: UUID, ctx: AppContext, user_id: UUID, device: str | None = Device
     ) -> None:
-        published(
-            ctx,
-            await ctx.changes.submit(
-                Change(annotation_ops.KIND, "delete", item_id, user_id, device)
-            ),
-        )
+        change = Change(annotation_ops.KIND, "delete", item_id, user_id, device)
+        published(ctx, await ctx.changes.submit(change))
 
     @post("/highlights/{item_id:uuid}/restore", status_code=HTTP_200_OK)
     async def restore_highlight(

@@ -122,7 +122,7 @@ async def change_many(conn: Conn, group: list[Change]) -> Outcomes[Any]:
 class _Group:
     """What a group's changes leave to do once each is decided, in one go each."""
 
-    update: dict[Kind, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    update: dict[Kind, dict[UUID, dict[str, Any]]] = field(default_factory=dict)
     tombstone: dict[Kind, list[UUID]] = field(default_factory=dict)
     untombstone: dict[Kind, list[UUID]] = field(default_factory=dict)
     counts: dict[UUID, Counts] = field(default_factory=dict)
@@ -132,7 +132,7 @@ class _Group:
         """The updates made, one statement per kind: the rows after, by kind and id."""
         rows = {}
         for kind, columns in self.update.items():
-            for row in await conn.fetch(kind.update, columns, [UUID(i) for i in columns]):
+            for row in await conn.fetch(kind.update, columns, list(columns)):
                 rows[kind.noun, row["id"]] = row
         return rows
 
@@ -204,7 +204,7 @@ async def _decide(conn: Conn, c: Change, row: Any, todo: _Group) -> DomainError 
         columns = c.kind.columns(c.kind.read(row), c.patch)
     except DomainError as invalid:
         return invalid
-    todo.update.setdefault(c.kind, {})[str(c.item_id)] = columns
+    todo.update.setdefault(c.kind, {})[c.item_id] = columns
     return row
 
 
