@@ -11,7 +11,7 @@ EVENTS_PUBLISHED = Counter("bookmind_events_published_total", "Events handed to 
 EVENTS_DELIVERED = Counter("bookmind_events_delivered_total", "Event frames handed to sockets")
 EVENTS_QUEUED = Counter(
     "bookmind_events_queued_total",
-    "Event frames that waited in a socket's queue (its buffer was full, or ASGI path)",
+    "Frames that waited in a socket's queue (its buffer was full, or the ASGI path)",
 )
 SLOW_CONSUMER_CLOSES = Counter("bookmind_slow_consumer_closes_total", "Sockets closed with 1013")
 WS_QUEUE_DEPTH = Gauge("bookmind_ws_queue_depth_max", "Deepest outgoing socket queue")

@@ -17,7 +17,7 @@ WITH input AS (
     CROSS JOIN LATERAL jsonb_populate_record(NULL::highlights, x.highlight) AS h
 ), book AS MATERIALIZED (
     SELECT b.id, b.user_id, b.visibility FROM books b
-    WHERE b.id IN (SELECT book_id FROM input) AND b.deleted_at IS NULL
+    WHERE b.id = ANY (ARRAY(SELECT DISTINCT book_id FROM input)) AND b.deleted_at IS NULL
     ORDER BY b.id
     FOR NO KEY UPDATE
 ), place AS (
@@ -64,12 +64,12 @@ WITH input AS (
     JOIN events e USING (i)
 )
 SELECT i.n, p.n IS NOT NULL AS allowed, p.chapter_id, m.n IS NOT NULL AS created,
-       ARRAY(SELECT pl.seq FROM placed pl WHERE pl.n = i.n ORDER BY pl.ord) AS seqs,
-       now() AS created_at
+       coalesce(s.seqs, '{}') AS seqs, now() AS created_at
 FROM input i
 CROSS JOIN counted  -- read, so that it runs
 LEFT JOIN place p USING (n)
 LEFT JOIN made m USING (n)
+LEFT JOIN (SELECT n, array_agg(seq ORDER BY ord) AS seqs FROM placed GROUP BY n) s USING (n)
 ORDER BY i.n
 
 -- name: highlight_by_id
@@ -103,7 +103,7 @@ UPDATE highlights SET deleted_at = NULL WHERE id = ANY($1::uuid[])
 -- counting in a function of its own (migration 0033 says why).
 WITH locked AS MATERIALIZED (
     SELECT id FROM books
-    WHERE id IN (SELECT (c->>'book_id')::uuid FROM jsonb_array_elements($1::jsonb) AS c)
+    WHERE id = ANY (ARRAY(SELECT (c->>'book_id')::uuid FROM jsonb_array_elements($1::jsonb) AS c))
     ORDER BY id
     FOR NO KEY UPDATE
 )
@@ -141,7 +141,7 @@ WITH input AS (
         page_number integer, position_data jsonb, context_text text, icon text)
 ), book AS MATERIALIZED (
     SELECT b.id, b.user_id, b.visibility FROM books b
-    WHERE b.id IN (SELECT book_id FROM input) AND b.deleted_at IS NULL
+    WHERE b.id = ANY (ARRAY(SELECT DISTINCT book_id FROM input)) AND b.deleted_at IS NULL
     ORDER BY b.id
     FOR NO KEY UPDATE
 ), allowed AS (

@@ -1,10 +1,13 @@
 """One WebSocket connection: its outgoing queue and writer, its subscriptions.
 
-A frame is written to the socket at once when its buffer has room and nothing is
-waiting before it (server/hub/direct.py). Otherwise it waits in a bounded queue drained
-by the connection's writer task through ASGI. When the queue is full the reader is too
-slow: the connection is closed with 1013 and the client resumes from its last seq. A
-slow reader never slows the others or grows the server's memory."""
+A frame is written straight to the socket's transport when its buffer has room and
+nothing is waiting before it (server/hub/direct.py), at the end of the loop's turn: the
+frames a socket is given in one turn (an event and the ack of the call that made it,
+the events of a group commit) go out in one `write(2)`, not one each (`Corked`).
+Otherwise it waits in a bounded queue drained by the connection's writer task through
+ASGI. When the queue is full the reader is too slow: the connection is closed with 1013
+and the client resumes from its last seq. A slow reader never slows the others or grows
+the server's memory."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from server import metrics
-from server.hub.direct import direct_writer, text_frame
+from server.hub.direct import direct_writer, text_frame, text_of
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +66,54 @@ class Subscription:
         return False
 
 
+class Corked:
+    """The sockets given frames during this turn of the event loop, written at its end.
+
+    The flush waits one turn more than it needs to be scheduled: when a group commit
+    ends, it hands on the group's events and then wakes the calls that wait for it, and
+    each call's ack is pushed when its task runs, after the first callback. Measured
+    under `bench_writes`: a device's event and ack were two writes; each `write(2)` is
+    most of what a frame costs the server (docs/benchmarks.md)."""
+
+    __slots__ = ("_dirty", "_due")
+
+    def __init__(self) -> None:
+        self._dirty: list[Connection] = []
+        self._due: asyncio.AbstractEventLoop | None = None  # the loop a flush is due on
+
+    def add(self, conn: Connection) -> None:
+        loop = asyncio.get_running_loop()
+        if self._due is loop:
+            self._dirty.append(conn)
+            return
+        # a loop that ended with a flush due (a test's) took its sockets with it
+        self._dirty = [conn]
+        self._due = loop
+        loop.call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._due = None
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            try:
+                conn.flush()
+            except Exception as exc:  # one socket's failure must not keep the others waiting
+                log.debug("flush failed: %s", exc)
+
+
+_corked = Corked()
+
+
 class Connection:
-    """Most sockets never need their queue: every frame is written at once. The queue,
-    and the writer task that drains it through ASGI, exist only while frames wait (an
-    idle socket holds neither: issue 19's memory per connection)."""
+    """Most sockets never need their queue: every frame is written at the end of the
+    loop's turn. The queue, and the writer task that drains it through ASGI, exist only
+    while frames wait (an idle socket holds neither: issue 19's memory per connection)."""
 
     __slots__ = (
-        "_close_reason", "_direct", "_queue", "_queue_size", "_send", "_sending",
+        "_close_reason", "_corked", "_direct", "_queue", "_queue_size", "_send", "_sending",
         "_writer", "close_code", "device", "expires_at", "family_id", "id",
         "profile", "state", "subscriptions", "user_id",
     )  # fmt: skip
@@ -99,6 +143,8 @@ class Connection:
         self._send = send
         self._direct = direct_writer(send)
         self._sending = False  # the writer has taken a frame off the queue
+        # the bytes of the frames for the end of this turn, while there are any
+        self._corked: list[bytes] | None = None
         self._queue: deque[str] | None = None  # frames waiting, while there are any
         self._queue_size = queue_size
         self._writer: asyncio.Task[None] | None = None
@@ -107,30 +153,51 @@ class Connection:
 
     def push(self, text: str, framed: bytes | None = None) -> bool:
         """Send a frame (`framed`: its bytes on the wire, when the caller sends the same
-        frame to many sockets). Written at once when nothing waits before it and the
-        socket has room (True); else queued, and a full queue closes the connection as
-        a slow consumer."""
+        frame to many sockets). Written at the end of this turn when nothing waits in the
+        queue before it (True); else queued, and a full queue closes the connection as a
+        slow consumer."""
         if self.state is not State.OPEN:
             return False
-        direct = self._direct
         # never ahead of a frame that is queued or being sent: order is the protocol's
-        if (
-            direct is not None
-            and not self._queue
-            and not self._sending
-            and direct.try_write(framed or text_frame(text))
-        ):
+        if self._direct is not None and not self._queue and not self._sending:
+            corked = self._corked
+            if corked is None:
+                self._corked = [framed or text_frame(text)]
+                _corked.add(self)
+            else:
+                corked.append(framed or text_frame(text))
             return True
+        self._queue_or_close(text)
+        return False
+
+    def flush(self) -> None:
+        """Write this turn's frames in one go; a socket without room for them queues
+        them instead."""
+        corked, self._corked = self._corked, None
+        if not corked or self.state is not State.OPEN:
+            return
+        assert self._direct is not None
+        if self._direct.try_write(corked[0] if len(corked) == 1 else b"".join(corked)):
+            return
+        metrics.EVENTS_QUEUED.inc(len(corked))  # counted as written when given
+        for framed in corked:
+            if self.state is not State.OPEN:  # closed as a slow consumer on the way
+                return
+            self._queue_or_close(text_of(framed))
+
+    def _queue_or_close(self, text: str) -> None:
         if self._queue is not None and len(self._queue) >= self._queue_size:
             metrics.SLOW_CONSUMER_CLOSES.inc()
             self.close(CLOSE_SLOW, "slow consumer")
-            return False
+            return
         self._enqueue(text)
-        return False
 
     def _enqueue(self, text: str) -> None:
         if self._queue is None:
             self._queue = deque()
+        if self._corked:  # given before this one (a close, say): they go first
+            self._queue.extend(map(text_of, self._corked))
+            self._corked = None
         self._queue.append(text)
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.id}")

@@ -32,6 +32,13 @@ def text_frame(text: str) -> bytes:
     return Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
 
 
+def text_of(framed: bytes) -> str:
+    """The text of a frame made by `text_frame` (a server frame is never masked)."""
+    size = framed[1] & 0x7F
+    start = 2 if size < 126 else 4 if size == 126 else 10
+    return framed[start:].decode()
+
+
 class DirectWriter:
     __slots__ = ("_proto",)
 
