@@ -1,5 +1,5 @@
 """The baseline: a bare `websockets` server that only broadcasts. A client that sends
-`pub` makes it broadcast one event frame (of about BookMind's size) to every other
+`pub` makes it broadcast one event frame (as large as BookMind's `highlight.created`) to every other
 socket. For the durable-writes benchmark it also answers BookMind's frames without
 doing anything durable: `hello` gets a welcome, each `call` an ack and an event frame
 sent to every socket of the same token (a user's devices, as BookMind's user channel).
@@ -12,12 +12,37 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
+import uuid
+from datetime import UTC, datetime
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
-PAD: dict[str, object] = {"selected_text": "Call me Ishmael. " * 8, "note": None, "tags": [], "color": "yellow",
-       "position_data": {}, "page_number": 1, "start_offset": 0, "end_offset": 16}  # fmt: skip
+
+def _highlight(**fields: object) -> dict[str, object]:
+    """An event's data the size of BookMind's `highlight.created` (every field of a
+    Highlight), so that each frame carries the bytes BookMind's does (892 bytes for the
+    fan-out's; the bare frame was 409 before, which flattered the baseline)."""
+    now = datetime.now(UTC).isoformat()
+    return {
+        "id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()), "book_id": str(uuid.uuid4()),
+        "book_chapter_id": None, "selected_text": "Call me Ishmael. " * 8, "word_count": 24,
+        "character_count": 136, "page_number": 1, "start_offset": 0, "end_offset": 136,
+        "position_data": {}, "color": "yellow", "color_hex": "#FEF3C7", "category": None,
+        "note": None, "tags": [], "public": True, "ai_explanation": None,
+        "ai_importance_score": None, "ai_analysis": {}, "shares_count": 0,
+        "device_type": "pub", "created_at": now, "updated_at": now, "orphaned": False,
+        **fields,
+    }  # fmt: skip
+
+
+PAD = _highlight()
+CHANNEL = f"book:{uuid.uuid4()}"
+
+
+def _event(channel: str, seq: int, data: object) -> str:
+    return json.dumps({"type": "event", "channel": channel, "seq": seq,
+                       "event": "highlight.created", "data": data,
+                       "ts": datetime.now(UTC).isoformat(), "origin": "pub"})  # fmt: skip
 
 
 async def main(port: int) -> None:
@@ -34,10 +59,7 @@ async def main(port: int) -> None:
             async for message in ws:
                 if message in ("pub", "pubcall"):
                     seq += 1
-                    frame = json.dumps({"type": "event", "channel": "bare", "seq": seq,
-                                        "event": "highlight.created", "data": PAD,
-                                        "ts": time.time(), "origin": None})  # fmt: skip
-                    broadcast([c for c in clients if c is not ws], frame)
+                    broadcast([c for c in clients if c is not ws], _event(CHANNEL, seq, PAD))
                     if message == "pubcall":
                         await ws.send("ok")
                     continue
@@ -49,10 +71,10 @@ async def main(port: int) -> None:
                 elif request["type"] == "call":
                     seq += 1
                     data = request["params"]
+                    if request["method"].startswith("highlight."):  # BookMind answers a whole one
+                        data = _highlight(**data)
                     await ws.send(json.dumps({"type": "ack", "id": request["id"], "result": data}))
-                    broadcast(devices[token], json.dumps({"type": "event", "channel": token,
-                              "seq": seq, "event": "highlight.created", "data": data,
-                              "ts": time.time(), "origin": None}))  # fmt: skip
+                    broadcast(devices[token], _event(f"user:{token[:36]}", seq, data))
         finally:
             clients.discard(ws)
             devices.get(token, set()).discard(ws)

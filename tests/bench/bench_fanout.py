@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,7 +31,9 @@ from websockets.asyncio.client import connect
 
 from tests.bench.harness import (
     Bench,
+    CpuMeter,
     SubscriberFleet,
+    cpu_line,
     free_port,
     log,
     make_books,
@@ -87,9 +90,10 @@ def _report(name: str, n: int, steps: list[Step], counts: dict[int, int],
 @contextlib.asynccontextmanager
 async def _book_with_readers(
     n: int, processes: int
-) -> AsyncIterator[tuple[SubscriberFleet, Any, dict[str, Any]]]:
+) -> AsyncIterator[tuple[SubscriberFleet, Any, dict[str, Any], int]]:
     """A server as deployed, `n` subscribers of a public book, and its owner's socket:
-    the fleet, the owner's socket and the body of a public highlight on the book."""
+    the fleet, the owner's socket, the body of a public highlight on the book and the
+    server's pid."""
     async with Bench() as bench:
         owner, *subscribers = await make_users(bench.url, n + 1)
         (book,) = await make_books(bench.url, [owner], public=True)
@@ -107,8 +111,9 @@ async def _book_with_readers(
             await pub.recv()
             body = {"book_id": str(book), "selected_text": "Call me Ishmael. " * 8,
                     "page_number": 1, "start_offset": 0, "end_offset": 136, "public": True}  # fmt: skip
+            assert server.proc is not None
             try:
-                yield fleet, pub, body
+                yield fleet, pub, body, server.proc.pid
             finally:
                 await pub.close()
         finally:
@@ -118,7 +123,7 @@ async def _book_with_readers(
 async def bookmind(
     n: int, processes: int, rates: list[int], step_s: float, op: str
 ) -> dict[int, Any]:
-    async with _book_with_readers(n, processes) as (fleet, pub, body):
+    async with _book_with_readers(n, processes) as (fleet, pub, body, _):
         await pub.send(json.dumps({"type": "call", "id": "first",
                                    "method": "highlight.create", "params": body}))  # fmt: skip
         while (first := json.loads(await pub.recv())).get("id") != "first":
@@ -147,28 +152,34 @@ Closed = tuple[float, float, list[float]]  # writes/s, deliveries/s, latencies
 
 
 async def _closed_loop(write: Any, seconds: float, fleet: SubscriberFleet, n: int,
-                       name: str) -> Closed:  # fmt: skip
+                       name: str, server_pid: int) -> Closed:  # fmt: skip
     """`write` (send one, wait for its answer) back to back: 2 s of warm-up, then
-    `seconds` measured."""
+    `seconds` measured, with the CPU each write cost the server, the subscribers'
+    processes, the writer (this process) and the rest of the machine."""
     warm_until = time.time() + 2.0
     while time.time() < warm_until:
         await write()
+    meter = CpuMeter({"server": [server_pid], "subscribers": [p.pid for p in fleet.procs if p.pid],
+                      "writer": [os.getpid()]})  # fmt: skip
+    meter.start()
     start, writes = time.time(), 0
     while time.time() - start < seconds:
         await write()
         writes += 1
     end = time.time()
     await asyncio.sleep(1.5)  # the last frames' way to the subscribers
+    cpu = meter.per_op_us(writes)
     counts, lats = await fleet.results()
     per_s, samples = window(counts, lats, start, end)
     rate = writes / (end - start)
     log(f"  {name:9} closed loop: {rate:7.0f} writes/s, {per_s:9.0f} deliveries/s "
         f"({per_s / max(rate * n, 1):.2f} per subscriber per write), {summary(samples)}")  # fmt: skip
+    log(cpu_line(cpu))
     return rate, per_s, samples
 
 
 async def bookmind_closed(n: int, processes: int, seconds: float) -> Closed:
-    async with _book_with_readers(n, processes) as (fleet, pub, body):
+    async with _book_with_readers(n, processes) as (fleet, pub, body, pid):
         calls = 0
 
         async def create() -> None:
@@ -182,12 +193,15 @@ async def bookmind_closed(n: int, processes: int, seconds: float) -> Closed:
             if answer["type"] != "ack":
                 raise RuntimeError(answer)
 
-        return await _closed_loop(create, seconds, fleet, n, "bookmind")
+        return await _closed_loop(create, seconds, fleet, n, "bookmind", pid)
 
 
 @contextlib.asynccontextmanager
-async def _bare_with_readers(n: int, processes: int) -> AsyncIterator[tuple[SubscriberFleet, Any]]:
-    """The bare broadcast server, `n` sockets on it, and a publisher's socket."""
+async def _bare_with_readers(
+    n: int, processes: int
+) -> AsyncIterator[tuple[SubscriberFleet, Any, int]]:
+    """The bare broadcast server, `n` sockets on it, a publisher's socket and the
+    server's pid."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bare_broadcast", str(port)])
     try:
@@ -197,7 +211,7 @@ async def _bare_with_readers(n: int, processes: int) -> AsyncIterator[tuple[Subs
         log(f"  bare: {await fleet.ready()} subscribers connected")
         pub = await connect(url, compression=None)
         try:
-            yield fleet, pub
+            yield fleet, pub, proc.pid
         finally:
             await pub.close()
     finally:
@@ -206,14 +220,14 @@ async def _bare_with_readers(n: int, processes: int) -> AsyncIterator[tuple[Subs
 
 
 async def bare_closed(n: int, processes: int, seconds: float) -> Closed:
-    async with _bare_with_readers(n, processes) as (fleet, pub):
+    async with _bare_with_readers(n, processes) as (fleet, pub, pid):
 
         async def one() -> None:
             await pub.send("pubcall")
             while await pub.recv() != "ok":
                 pass
 
-        return await _closed_loop(one, seconds, fleet, n, "bare")
+        return await _closed_loop(one, seconds, fleet, n, "bare", pid)
 
 
 async def _drain(ws: Any) -> None:
@@ -222,7 +236,7 @@ async def _drain(ws: Any) -> None:
 
 
 async def bare(n: int, processes: int, rates: list[int], step_s: float) -> dict[int, Any]:
-    async with _bare_with_readers(n, processes) as (fleet, pub):
+    async with _bare_with_readers(n, processes) as (fleet, pub, _):
 
         async def one() -> None:
             await pub.send("pub")

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
+import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -35,6 +38,8 @@ import msgspec
 
 from tests.bench.harness import (
     Bench,
+    CpuMeter,
+    cpu_line,
     free_port,
     log,
     make_books,
@@ -136,6 +141,9 @@ def _devices_process(url: str, jobs: list[Job], start_at: float, warm_s: float,
     out.send(asyncio.run(main()))
 
 
+Run = tuple[float, list[float], dict[str, float]]  # writes/s, latencies, CPU µs per write
+
+
 async def bookmind(
     devices: int,
     processes: int,
@@ -145,7 +153,7 @@ async def bookmind(
     pool: int,
     servers: int,
     op: str,
-) -> tuple[float, list[float]]:
+) -> Run:
     users = await make_users(url, devices // per_user)
     books = await make_books(url, users, public=False)
     tokens = tokens_for(users)
@@ -156,14 +164,14 @@ async def bookmind(
                      **redis)  # fmt: skip
     web = [await start_server(env) for _ in range(servers)]
     try:
-        return await _drive([w.ws_url for w in web], jobs, processes, seconds)
+        pids = [w.proc.pid for w in web if w.proc is not None]
+        return await _drive([w.ws_url for w in web], jobs, processes, seconds, pids)
     finally:
         for server in web:
             server.stop()
 
 
-async def bare_ws(jobs: list[Job], processes: int,
-                  seconds: float) -> tuple[float, list[float]]:  # fmt: skip
+async def bare_ws(jobs: list[Job], processes: int, seconds: float) -> Run:
     """The same devices against the bare `websockets` server (tests/bench/bare_broadcast):
     each call acked and echoed to the user's devices, nothing stored: the ceiling Python
     sockets set for this traffic on this machine."""
@@ -171,14 +179,14 @@ async def bare_ws(jobs: list[Job], processes: int,
     proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bare_broadcast", str(port)])
     try:
         await asyncio.sleep(1.0)  # the server's start-up
-        return await _drive([f"ws://127.0.0.1:{port}"], jobs, processes, seconds)
+        return await _drive([f"ws://127.0.0.1:{port}"], jobs, processes, seconds, [proc.pid])
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-async def _drive(urls: list[str], jobs: list[Job], processes: int,
-                 seconds: float) -> tuple[float, list[float]]:  # fmt: skip
+async def _drive(urls: list[str], jobs: list[Job], processes: int, seconds: float,
+                 server_pids: list[int]) -> Run:  # fmt: skip
     ctx = mp.get_context("spawn")
     start_at = time.time() + 6  # time for every device to connect
     warm_s = 2.0
@@ -191,36 +199,73 @@ async def _drive(urls: list[str], jobs: list[Job], processes: int,
         proc.start()
         pipes.append(parent)
         procs.append(proc)
+    meter = CpuMeter({"server": server_pids, "clients": [p.pid for p in procs if p.pid]})
+    await asyncio.sleep(max(0.0, start_at + warm_s - time.time()))
+    meter.start()
+    await asyncio.sleep(seconds)
     latencies: list[float] = []
     for pipe in pipes:
         while not pipe.poll(0.2):
             await asyncio.sleep(0.2)
         latencies += pipe.recv()
+    cpu = meter.per_op_us(len(latencies))  # read before the clients exit
     for proc in procs:
         proc.join(30)
-    return len(latencies) / seconds, latencies
+    return len(latencies) / seconds, latencies, cpu
 
 
-async def baseline(devices: int, seconds: float, url: str) -> tuple[float, list[float]]:
-    """Single-row INSERT, one transaction each, `devices` concurrent writers over a pool
-    the size of the server's."""
+async def baseline(devices: int, seconds: float, url: str) -> Run:
+    """Single-row INSERT into a two-column table, one transaction each, `devices`
+    concurrent writers over a pool the size of the server's: the issue's baseline."""
+    async with _pool(url) as pool:
+        await pool.execute("CREATE TABLE IF NOT EXISTS bench_rows (id uuid PRIMARY KEY, body text)")
+        return await _single_rows(pool, devices, seconds, "INSERT INTO bench_rows VALUES ($1, $2)",
+                                  lambda _: (uuid.uuid4(), "Call me Ishmael."))  # fmt: skip
+
+
+async def baseline_highlight_rows(devices: int, seconds: float, url: str, per_user: int) -> Run:
+    """The same, of the row a highlight is: the `highlights` table with the seed's 18
+    indexes (two of them GIN), its foreign keys and its trigger, but no event, no
+    counters, no checks: what one commit per highlight gets from PostgreSQL."""
+    users = await make_users(url, devices // per_user)
+    books = await make_books(url, users, public=False)
+    text = "Call me Ishmael. " * 8
+    async with _pool(url) as pool:
+        return await _single_rows(
+            pool, devices, seconds,
+            """INSERT INTO highlights (id, user_id, book_id, selected_text, word_count,
+                   character_count, page_number, start_offset, end_offset, color, color_hex)
+               VALUES ($1, $2, $3, $4, 24, 136, 1, 0, 136, 'yellow', '#FFEB3B')""",
+            lambda i: (uuid.uuid4(), users[i // per_user], books[i // per_user], text),
+        )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def _pool(url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(url, min_size=20, max_size=20)
     assert pool is not None
-    await pool.execute("CREATE TABLE IF NOT EXISTS bench_rows (id uuid PRIMARY KEY, body text)")
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def _single_rows(pool: asyncpg.Pool, devices: int, seconds: float, sql: str,
+                       args: Callable[[int], tuple[Any, ...]]) -> Run:  # fmt: skip
     until = time.time() + seconds
     latencies: list[float] = []
+    meter = CpuMeter({"clients": [os.getpid()]})
+    meter.start()
 
-    async def writer() -> None:
+    async def writer(i: int) -> None:
         while time.time() < until:
             sent = time.perf_counter()
             async with pool.acquire() as conn, conn.transaction():
-                await conn.execute("INSERT INTO bench_rows VALUES ($1, $2)", uuid.uuid4(),
-                                   "Call me Ishmael.")  # fmt: skip
+                await conn.execute(sql, *args(i))
             latencies.append(time.perf_counter() - sent)
 
-    await asyncio.gather(*(writer() for _ in range(devices)))
-    await pool.close()
-    return len(latencies) / seconds, latencies
+    await asyncio.gather(*(writer(i) for i in range(devices)))
+    return len(latencies) / seconds, latencies, meter.per_op_us(len(latencies))
 
 
 def _line(name: str, rate: float, latencies: list[float]) -> str:
@@ -246,16 +291,25 @@ async def main() -> None:
         f"{args.seconds:.0f} s measured after 2 s warm-up, one server process")  # fmt: skip
     async with Bench() as bench:
         if not args.no_baseline:
-            rate, lat = await baseline(args.devices, args.seconds, bench.url)
+            rate, lat, cpu = await baseline(args.devices, args.seconds, bench.url)
             log(_line("baseline: bare INSERT+COMMIT", rate, lat))
+            log(cpu_line(cpu))
+            if args.op == "highlight":
+                rate, lat, cpu = await baseline_highlight_rows(
+                    args.devices, args.seconds, bench.url, args.devices_per_user
+                )
+                log(_line("baseline: highlight row INSERT+COMMIT", rate, lat))
+                log(cpu_line(cpu))
             users = [f"bare{i // args.devices_per_user}" for i in range(args.devices)]
             jobs = [(u, "b", args.op) for u in users]
-            rate, lat = await bare_ws(jobs, args.processes, args.seconds)
+            rate, lat, cpu = await bare_ws(jobs, args.processes, args.seconds)
             log(_line("baseline: bare websockets ack", rate, lat))
-        rate, lat = await bookmind(args.devices, args.processes, args.seconds, bench.url,
-                                   args.devices_per_user, args.pool, args.servers,
-                                   args.op)  # fmt: skip
+            log(cpu_line(cpu))
+        rate, lat, cpu = await bookmind(args.devices, args.processes, args.seconds, bench.url,
+                                        args.devices_per_user, args.pool, args.servers,
+                                        args.op)  # fmt: skip
         log(_line(f"bookmind: {args.servers} web process(es)", rate, lat))
+        log(cpu_line(cpu))
 
 
 if __name__ == "__main__":

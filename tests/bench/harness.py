@@ -264,6 +264,55 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """The CPU seconds (user + system) a process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds every core of the machine has spent busy so far (not idle, not
+    waiting on I/O)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / _TICK
+
+
+class CpuMeter:
+    """Where a run's CPU goes, per operation: the named processes (the server, the
+    client processes) and the rest of the machine (PostgreSQL, Redis, the kernel), read
+    from /proc at the start and the end of the measured window."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self._groups = groups
+        self._start: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        out = {name: sum(_cpu_s(pid) for pid in pids) for name, pids in self._groups.items()}
+        out["machine"] = _machine_busy_s()
+        return out
+
+    def start(self) -> None:
+        self._start = self._read()
+
+    def per_op_us(self, ops: int) -> dict[str, float]:
+        """Microseconds of CPU per operation since `start`, by group; `rest` is the
+        machine's busy time outside the groups."""
+        end = self._read()
+        used = {name: end[name] - self._start[name] for name in end}
+        used["rest"] = used["machine"] - sum(used[name] for name in self._groups)
+        return {name: seconds / max(ops, 1) * 1e6 for name, seconds in used.items()}
+
+
+def cpu_line(per_op: dict[str, float]) -> str:
+    parts = ", ".join(f"{name} {us:.0f}" for name, us in per_op.items() if name != "machine")
+    return f"      CPU per write (µs): {parts}; the machine {per_op['machine']:.0f}"
+
+
 def log(message: str) -> None:
     print(message, flush=True)
 
