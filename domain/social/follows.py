@@ -100,15 +100,9 @@ async def followee_ids(conn: Conn, user_id: UUID) -> list[UUID]:
 
 
 async def feed_author(conn: Conn, user_id: UUID, book_id: UUID) -> PublicUser | None:
-    """The author of a live feed item, when its followers may see it: items on a private
-    book reach nobody (its owner alone may read it, and nobody follows themselves)."""
-    if not await conn.fetchval(Q.book_is_public, book_id):
-        return None
-    return await author_profile(conn, user_id)
-
-
-async def author_profile(conn: Conn, user_id: UUID) -> PublicUser | None:
-    row = await conn.fetchrow(Q.public_user, user_id)
+    """The author of a live feed item, or None when nobody may hear it (a private book,
+    an author without followers): then nothing is published at all."""
+    row = await conn.fetchrow(Q.feed_author, user_id, book_id)
     return public_user_from_row(row) if row is not None else None
 
 

@@ -20,8 +20,14 @@ WHERE id IN ($1, $2)
 -- name: public_user
 SELECT {public_user_columns} FROM users WHERE id = $1 AND deleted_at IS NULL
 
--- name: book_is_public
-SELECT visibility = 'public' AND deleted_at IS NULL FROM books WHERE id = $1
+-- name: feed_author
+-- The author of a live feed item ($1) on a book ($2), when someone may hear it: the book
+-- is public (its owner alone may read a private one, and nobody follows themselves) and
+-- the author has followers (`followers_count` moves in the follow's own transaction).
+SELECT {public_user_columns_u} FROM users u
+WHERE u.id = $1 AND u.deleted_at IS NULL AND u.followers_count > 0
+  AND EXISTS (SELECT 1 FROM books b
+              WHERE b.id = $2 AND b.visibility = 'public' AND b.deleted_at IS NULL)
 
 -- name: followers
 SELECT {public_user_columns_u}, f.created_at AS followed_at, f.id AS follow_id

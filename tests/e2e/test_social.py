@@ -213,10 +213,16 @@ async def test_a_reader_following_hundreds_hears_each_of_them(
         "INSERT INTO users (email, username) SELECT n || '@x.local', n "
         "FROM (SELECT 'many' || g || md5(random()::text) AS n FROM generate_series(1, 400) g) s "
         "RETURNING id")]  # fmt: skip
+    followed = [*others[:200], *(x.id for x in authors), *others[200:]]
     await conn.execute(
         "INSERT INTO follows (follower_id, followee_id) SELECT $1, unnest($2::uuid[])",
-        reader.id, [*others[:200], *(x.id for x in authors), *others[200:]],
+        reader.id, followed,
     )  # fmt: skip
+    # the counters a follow keeps (a followed author's items are published only then)
+    await conn.execute("UPDATE users SET followers_count = followers_count + 1 "
+                       "WHERE id = ANY($1::uuid[])", followed)  # fmt: skip
+    await conn.execute("UPDATE users SET following_count = $2 WHERE id = $1", reader.id,
+                       len(followed))  # fmt: skip
     await conn.close()
     ws = WsClient(a.ws_url, reader.token, "phone")
     await ws.open()
