@@ -42,6 +42,7 @@ from server.hub.connection import (
     CLOSE_POLICY,
     CLOSE_UNAUTHORIZED,
     Connection,
+    corked,
 )
 from server.hub.direct import slim_down
 from server.hub.ratelimit import TokenBucket
@@ -288,9 +289,10 @@ class Socket:
             assert method.run is not None
             async with self.ctx.pool.acquire() as db:
                 written = await method.run(db, caller, params)
-        # committed: acknowledge, then fan out
-        self._ack(frame.id, written.value)
-        self.hub.publish(written.events)
+        # committed: acknowledge, then fan out; this device's ack and event in one write
+        with corked:
+            self._ack(frame.id, written.value)
+            self.hub.publish(written.events)
         if method.after is not None:
             method.after(self.ctx, conn.user_id, written)
 

@@ -1,13 +1,12 @@
 """One WebSocket connection: its outgoing queue and writer, its subscriptions.
 
 A frame is written straight to the socket's transport when its buffer has room and
-nothing is waiting before it (server/hub/direct.py), at the end of the loop's turn: the
-frames a socket is given in one turn (an event and the ack of the call that made it,
-the events of a group commit) go out in one `write(2)`, not one each (`Corked`).
-Otherwise it waits in a bounded queue drained by the connection's writer task through
-ASGI. When the queue is full the reader is too slow: the connection is closed with 1013
-and the client resumes from its last seq. A slow reader never slows the others or grows
-the server's memory."""
+nothing is waiting before it (server/hub/direct.py); the frames a call's ack and events
+give one socket go out in one `write(2)`, not one each (`Corked`). Otherwise it waits
+in a bounded queue drained by the connection's writer task through ASGI. When the queue
+is full the reader is too slow: the connection is closed with 1013 and the client
+resumes from its last seq. A slow reader never slows the others or grows the server's
+memory."""
 
 from __future__ import annotations
 
@@ -67,35 +66,33 @@ class Subscription:
 
 
 class Corked:
-    """The sockets given frames during this turn of the event loop, written at its end.
+    """`with corked:` holds the frames given to sockets in the block and writes them as
+    it ends, all of one socket in one `write(2)`. A call's task acks and publishes its
+    events in such a block, so a device's ack and event go out together (under
+    `bench_writes` those were two writes; each `write(2)` is most of what a frame costs
+    the server: docs/benchmarks.md). Outside a block a frame is written at once: a held
+    frame would wait for the rest of the loop's turn (AI tokens, fan-out)."""
 
-    The flush waits one turn more than it needs to be scheduled: when a group commit
-    ends, it hands on the group's events and then wakes the calls that wait for it, and
-    each call's ack is pushed when its task runs, after the first callback. Measured
-    under `bench_writes`: a device's event and ack were two writes; each `write(2)` is
-    most of what a frame costs the server (docs/benchmarks.md)."""
-
-    __slots__ = ("_dirty", "_due")
+    __slots__ = ("_depth", "_dirty")
 
     def __init__(self) -> None:
+        self._depth = 0
         self._dirty: list[Connection] = []
-        self._due: asyncio.AbstractEventLoop | None = None  # the loop a flush is due on
+
+    @property
+    def holding(self) -> bool:
+        return self._depth > 0
 
     def add(self, conn: Connection) -> None:
-        loop = asyncio.get_running_loop()
-        if self._due is loop:
-            self._dirty.append(conn)
+        self._dirty.append(conn)
+
+    def __enter__(self) -> None:
+        self._depth += 1
+
+    def __exit__(self, *_: object) -> None:
+        self._depth -= 1
+        if self._depth:
             return
-        # a loop that ended with a flush due (a test's) took its sockets with it
-        self._dirty = [conn]
-        self._due = loop
-        loop.call_soon(self._next_turn)
-
-    def _next_turn(self) -> None:
-        asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._due = None
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
             try:
@@ -104,13 +101,13 @@ class Corked:
                 log.debug("flush failed: %s", exc)
 
 
-_corked = Corked()
+corked = Corked()
 
 
 class Connection:
-    """Most sockets never need their queue: every frame is written at the end of the
-    loop's turn. The queue, and the writer task that drains it through ASGI, exist only
-    while frames wait (an idle socket holds neither: issue 19's memory per connection)."""
+    """Most sockets never need their queue: every frame is written at once. The queue,
+    and the writer task that drains it through ASGI, exist only while frames wait (an
+    idle socket holds neither: issue 19's memory per connection)."""
 
     __slots__ = (
         "_close_reason", "_corked", "_direct", "_queue", "_queue_size", "_send", "_sending",
@@ -143,7 +140,7 @@ class Connection:
         self._send = send
         self._direct = direct_writer(send)
         self._sending = False  # the writer has taken a frame off the queue
-        # the bytes of the frames for the end of this turn, while there are any
+        # the bytes of the frames held by `corked`, while there are any
         self._corked: list[bytes] | None = None
         self._queue: deque[str] | None = None  # frames waiting, while there are any
         self._queue_size = queue_size
@@ -153,34 +150,37 @@ class Connection:
 
     def push(self, text: str, framed: bytes | None = None) -> bool:
         """Send a frame (`framed`: its bytes on the wire, when the caller sends the same
-        frame to many sockets). Written at the end of this turn when nothing waits in the
-        queue before it (True); else queued, and a full queue closes the connection as a
-        slow consumer."""
+        frame to many sockets). Written at once, or when the `corked` block around it
+        ends, if nothing waits before it and the socket has room (True); else queued, and
+        a full queue closes the connection as a slow consumer."""
         if self.state is not State.OPEN:
             return False
         # never ahead of a frame that is queued or being sent: order is the protocol's
         if self._direct is not None and not self._queue and not self._sending:
-            corked = self._corked
-            if corked is None:
-                self._corked = [framed or text_frame(text)]
-                _corked.add(self)
-            else:
-                corked.append(framed or text_frame(text))
-            return True
+            framed = framed or text_frame(text)
+            if corked.holding:
+                if self._corked is None:
+                    self._corked = [framed]
+                    corked.add(self)
+                else:
+                    self._corked.append(framed)
+                return True
+            if self._direct.try_write(framed):
+                return True
         self._queue_or_close(text)
         return False
 
     def flush(self) -> None:
-        """Write this turn's frames in one go; a socket without room for them queues
-        them instead."""
-        corked, self._corked = self._corked, None
-        if not corked or self.state is not State.OPEN:
+        """Write the held frames in one go; a socket without room for them queues them
+        instead."""
+        held, self._corked = self._corked, None
+        if not held or self.state is not State.OPEN:
             return
         assert self._direct is not None
-        if self._direct.try_write(corked[0] if len(corked) == 1 else b"".join(corked)):
+        if self._direct.try_write(held[0] if len(held) == 1 else b"".join(held)):
             return
-        metrics.EVENTS_QUEUED.inc(len(corked))  # counted as written when given
-        for framed in corked:
+        metrics.EVENTS_QUEUED.inc(len(held))  # counted as written when given
+        for framed in held:
             if self.state is not State.OPEN:  # closed as a slow consumer on the way
                 return
             self._queue_or_close(text_of(framed))

@@ -35,13 +35,19 @@ def test_fanout_smoke() -> None:
                   "--processes", "1")  # fmt: skip
     assert re.search(r"bookmind +closed loop: +[1-9]\d* writes/s", closed), closed
     assert re.search(r"bare +closed loop: +[1-9]\d* writes/s", closed), closed
+    assert len(re.findall(r"CPU per write \(µs\): server \d+, subscribers \d+, writer \d+",
+                          closed)) == 2, closed  # fmt: skip
 
 
 def test_writes_smoke() -> None:
-    out = _run("tests.bench.bench_writes", "--devices", "10", "--processes", "1", "--seconds", "2")
+    out = _run("tests.bench.bench_writes", "--devices", "10", "--processes", "1", "--seconds", "1")
     assert re.search(r"baseline: bare INSERT\+COMMIT +\d+ acknowledged writes/s", out), out
+    assert re.search(r"baseline: highlight row INSERT\+COMMIT +\d+ acknowledged writes/s", out)
     assert re.search(r"baseline: bare websockets ack +[1-9]\d* acknowledged writes/s", out), out
     assert re.search(r"bookmind: 1 web process\(es\) +[1-9]\d* acknowledged writes/s", out), out
+    # each run's CPU per write: the server's and the clients' own, then the machine's
+    assert len(re.findall(r"CPU per write \(µs\): .*clients \d+, rest -?\d+; the machine \d+",
+                          out)) == 4, out  # fmt: skip
 
 
 def test_capacity_smoke() -> None:
