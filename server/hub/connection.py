@@ -70,8 +70,9 @@ class Corked:
     it ends, all of one socket in one `write(2)`. A call's task acks and publishes its
     events in such a block, so a device's ack and event go out together (under
     `bench_writes` those were two writes; each `write(2)` is most of what a frame costs
-    the server: docs/benchmarks.md). Outside a block a frame is written at once: a held
-    frame would wait for the rest of the loop's turn (AI tokens, fan-out)."""
+    the server: docs/benchmarks.md). Outside a block a frame is written at once (AI
+    tokens, fan-out, replays): holding every frame to the end of the loop's turn joined
+    more of them but made each token wait for the rest of the turn."""
 
     __slots__ = ("_depth", "_dirty")
 
