@@ -1,10 +1,10 @@
 """The baseline: a bare `websockets` server that only broadcasts. A client that sends
-`pub` makes it broadcast one event frame (as large as BookMind's `highlight.created`) to every other
-socket. For the durable-writes benchmark it also answers BookMind's frames without
-doing anything durable: `hello` gets a welcome, each `call` an ack and an event frame
-sent to every socket of the same token (a user's devices, as BookMind's user channel).
-`pubcall` broadcasts the same way and then answers `ok` to its sender (the closed
-loop: the next publish waits for it, as a writer waits for its ack).
+`pub` makes it broadcast one event frame (as large as BookMind's `highlight.created`)
+to every other socket. For the durable-writes benchmark it also answers BookMind's
+frames without doing anything durable: `hello` gets a welcome, each `call` an ack and
+an event frame sent to every socket of the same token (a user's devices, as BookMind's
+user channel). `pubcall` broadcasts the same way and then answers `ok` to its sender
+(the closed loop: the next publish waits for it, as a writer waits for its ack).
 `python -m tests.bench.bare_broadcast PORT`."""
 
 from __future__ import annotations

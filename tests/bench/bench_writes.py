@@ -235,7 +235,7 @@ async def baseline_highlight_rows(devices: int, seconds: float, url: str, per_us
             pool, devices, seconds,
             """INSERT INTO highlights (id, user_id, book_id, selected_text, word_count,
                    character_count, page_number, start_offset, end_offset, color, color_hex)
-               VALUES ($1, $2, $3, $4, 24, 136, 1, 0, 136, 'yellow', '#FFEB3B')""",
+               VALUES ($1, $2, $3, $4, 24, 136, 1, 0, 136, 'yellow', '#FEF3C7')""",
             lambda i: (uuid.uuid4(), users[i // per_user], books[i // per_user], text),
         )  # fmt: skip
 
