@@ -159,6 +159,18 @@ async def test_an_answer_streams_in_and_its_citations_jump_to_the_passage(
     await expect(cited).to_be_in_viewport()
 
 
+async def test_a_chapter_opening_with_its_own_title_shows_it_once(story: Story) -> None:
+    page = story.owner.page
+    await open_book(page, TITLE, CHAPTER)
+    # the book's first line is the title: drawn as the heading, the page's own hidden
+    heading = page.get_by_role("heading", name=CHAPTER, exact=True)
+    await expect(heading).to_have_count(1)
+    await expect(heading).to_have_class("echo-title")
+    await expect(page.locator("#chapter-title")).to_be_hidden()
+    # still the book's text: the first paragraph, at the chapter's first offset
+    await expect(paragraph(page, 0)).to_have_text(CHAPTER)
+
+
 async def test_a_highlight_is_edited_from_the_keyboard(story: Story) -> None:
     page = story.owner.page
     await open_book(page, TITLE, CHAPTER)

@@ -148,8 +148,9 @@ export async function readerView(bm, main, bookId) {
     chapterIndex = i;
     const c = chapters[i];
     if (!chapterCache.has(i)) chapterCache.set(i, await bm.get(`/books/${bookId}/chapters/${c.chapter_number}`));
-    view.show(chapterCache.get(i));
+    view.show(chapterCache.get(i), c.title);
     chapterTitle.textContent = chapterName(c.start_offset || 0);
+    chapterTitle.hidden = view.echoesTitle;
     toc.value = String(i);
     prev.disabled = i === 0;
     next.disabled = i === chapters.length - 1;

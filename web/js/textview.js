@@ -10,8 +10,14 @@ export class TextView {
     this.chapter = null;
   }
 
-  show(chapter) {
+  /** Most books open a chapter with its own heading, the title again: that line is drawn
+   * as the heading (still the book's text, which highlights and offsets count) and
+   * `echoesTitle` tells the page not to draw a second one. */
+  show(chapter, title = "") {
     this.chapter = chapter;
+    const first = (chapter.content || "").match(/^\s*([^\n]*)/)[1];
+    this.echoesTitle = Boolean(title) && same(first, title);
+    this.echoAt = this.echoesTitle ? this.start + (chapter.content || "").indexOf(first) : null;
   }
 
   get start() { return this.chapter.start_offset || 0; }
@@ -76,6 +82,11 @@ export class TextView {
   _paragraph(line, offset, marks) {
     const p = document.createElement("p");
     p.dataset.o = String(offset);
+    if (offset + line.length - line.trimStart().length === this.echoAt) {
+      p.className = "echo-title";
+      p.setAttribute("role", "heading");
+      p.setAttribute("aria-level", "2");
+    }
     const end = offset + line.length;
     const here = marks.filter((m) => m.end > offset && m.start < end);
     if (!here.length) { p.textContent = line; return p; }
@@ -169,4 +180,10 @@ export class TextView {
     for (const p of ps) p.classList.add("cited");
     setTimeout(() => ps.forEach((p) => p.classList.remove("cited")), 4000);
   }
+}
+
+/** The same words, whatever their case, spacing and closing punctuation. */
+function same(a, b) {
+  const norm = (x) => x.toLowerCase().replace(/[\s.:]+$/, "").replace(/\s+/g, " ").trim();
+  return norm(a) === norm(b);
 }
