@@ -179,6 +179,11 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
+            # a deploy sends SIGTERM too: a server that does not end on it is a defect
+            if sig is None:
+                raise AssertionError(
+                    f"the server ignored SIGTERM for 15 s:\n{self.logs()}"
+                ) from None
 
 
 @contextlib.asynccontextmanager

@@ -66,9 +66,7 @@ class Fanout:
     async def stop(self) -> None:
         for task in [*self._tasks, self._listener]:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await stop_task(task)
         await self._close_backend()
 
     async def subscribe(self, channel: str) -> None:
@@ -128,9 +126,7 @@ class Fanout:
     async def _restart(self) -> None:
         self.restarts += 1
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
+            await stop_task(self._listener)
         await self._close_backend()
         await self._open()
         log.info("fan-out listener restarted", extra={"restarts": self.restarts})
@@ -170,3 +166,15 @@ class Fanout:
                 backoff = 0.05
                 self._outbox.popleft()
             self._outbox_ready.clear()
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it has ended. The Redis client can swallow a
+    cancellation that lands in the middle of a command, and the task then runs on to its
+    next wait: the publisher sat waiting for frames and held a server's shutdown until it
+    was killed. So cancel again until it ends."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if not task.cancelled():
+        task.exception()  # retrieved: its failure was logged where it happened
