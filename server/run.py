@@ -57,6 +57,10 @@ def _serve_procfile(settings: Settings, env: dict[str, str]) -> int:
 
 
 def main() -> int:
+    # SIGTERM leaves through `finally`, as Ctrl-C does, so the embedded PostgreSQL is
+    # stopped: uvicorn re-raises the signal it caught once it has shut down, and by
+    # default it would end the process on the spot and leave PostgreSQL running
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     settings = Settings.from_env()
     configure_logging(settings)
     env = dict(os.environ)

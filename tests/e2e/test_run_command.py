@@ -96,6 +96,19 @@ async def test_no_environment_serves_on_embedded_defaults(data_dir: Path) -> Non
         assert (data_dir / "pg" / "PG_VERSION").exists()
     finally:
         assert _stop(proc) == []
+    # the embedded PostgreSQL it started stops with it
+    pgdata = str((data_dir / "pg").resolve())
+    _, alive = psutil.wait_procs(_postgres_of(pgdata), timeout=15)
+    assert alive == [], [p.cmdline() for p in alive]
+
+
+def _postgres_of(pgdata: str) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmdline = p.info["cmdline"] or []
+        if cmdline and cmdline[0].endswith("postgres") and pgdata in cmdline:
+            found.append(p)
+    return found
 
 
 async def test_two_runs_with_redis_share_one_database(
