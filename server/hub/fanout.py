@@ -169,10 +169,11 @@ class Fanout:
 
 
 async def stop_task(task: asyncio.Task[None]) -> None:
-    """Cancel `task` and wait until it has ended. The Redis client can swallow a
-    cancellation that lands in the middle of a command, and the task then runs on to its
-    next wait: the publisher sat waiting for frames and held a server's shutdown until it
-    was killed. So cancel again until it ends."""
+    """Cancel a background task and wait until it has ended (the hub's and the fan-out's
+    at shutdown). The Redis client can swallow a cancellation that lands in the middle of
+    a command, and the task then runs on to its next wait: the publisher sat waiting for
+    frames and held a server's shutdown until it was killed. So cancel again until it
+    ends."""
     while not task.done():
         task.cancel()
         await asyncio.wait({task}, timeout=0.1)

@@ -38,7 +38,7 @@ from server.hub.connection import (
     Subscription,
 )
 from server.hub.direct import text_frame
-from server.hub.fanout import Fanout
+from server.hub.fanout import Fanout, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +121,7 @@ class Hub:
             async with asyncio.timeout(5):
                 await asyncio.gather(*(c.wait_closed() for c in self.connections.values()))
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         if self.fanout is not None:
             await self.fanout.stop()
 

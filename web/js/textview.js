@@ -15,10 +15,11 @@ export class TextView {
    * `echoesTitle` tells the page not to draw a second one. */
   show(chapter, title = "") {
     this.chapter = chapter;
-    const first = (chapter.content || "").match(/^\s*([^\n]*)/)[1];
-    this.echoesTitle = Boolean(title) && same(first, title);
-    this.echoAt = this.echoesTitle ? this.start + (chapter.content || "").indexOf(first) : null;
+    const [lead, first] = (chapter.content || "").match(/^(\s*)([^\n]*)/).slice(1);
+    this.echoAt = title && same(first, title) ? this.start + lead.length : null;
   }
+
+  get echoesTitle() { return this.echoAt !== null; }
 
   get start() { return this.chapter.start_offset || 0; }
   get end() { return this.start + (this.chapter.content || "").length; }
