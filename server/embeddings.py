@@ -6,13 +6,18 @@ chosen by EMBEDDINGS_PROVIDER."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import multiprocessing
 import os
+import sqlite3
 import threading
 from collections import deque
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from domain.ports import Embedder
 from server.settings import Settings
@@ -151,14 +156,86 @@ def _serve(conn: Connection, threads: int) -> None:
             conn.send(RuntimeError(f"embedding failed: {exc}"))
 
 
-_shared: dict[str, Embedder] = {}
+class KeptVectors:
+    """Vectors computed before, kept in a SQLite file by model and text; only the texts
+    not found go to `inner`. A book retried after its worker died mid-way, the same text
+    in another file, or a re-index that leaves the windows as they were costs no model
+    time for what was done before. Several processes may
+    share the file (a web process, its workers, a test session's servers)."""
+
+    # SQLite's default bound on the parameters of one statement
+    LOOKUP_BATCH = 500
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        self.model_name = inner.model_name
+        self.dimensions = inner.dimensions
+        self._path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._open() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, v BLOB)")
+
+    def _open(self) -> sqlite3.Connection:
+        # a connection per call: calls come from worker threads, and opening one is cheap
+        return sqlite3.connect(self._path, timeout=30, isolation_level=None)
+
+    def _key(self, kind: str, text: str) -> bytes:
+        return hashlib.sha256(f"{self.model_name}\0{kind}\0{text}".encode()).digest()
+
+    def _kept(self, kind: str, texts: list[str], compute: Any) -> list[list[float]]:
+        keys = [self._key(kind, t) for t in texts]
+        found: dict[bytes, list[float]] = {}
+        db = self._open()
+        try:
+            for i in range(0, len(keys), self.LOOKUP_BATCH):
+                part = keys[i : i + self.LOOKUP_BATCH]
+                marks = ",".join("?" * len(part))
+                for key, blob in db.execute(
+                    f"SELECT key, v FROM vectors WHERE key IN ({marks})", part
+                ):
+                    found[key] = np.frombuffer(blob, dtype=np.float32).tolist()
+            missing = list(dict.fromkeys(k for k in keys if k not in found))
+            if missing:
+                text_of = dict(zip(keys, texts, strict=True))
+                new = compute([text_of[k] for k in missing])
+                found.update(zip(missing, new, strict=True))
+                db.executemany(
+                    "INSERT OR IGNORE INTO vectors VALUES (?, ?)",
+                    [(k, np.asarray(v, dtype=np.float32).tobytes())
+                     for k, v in zip(missing, new, strict=True)],
+                )  # fmt: skip
+        finally:
+            db.close()
+        return [found[k] for k in keys]
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return self._kept("passage", texts, self.inner.embed)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._kept("query", [text], lambda t: [self.inner.embed_query(t[0])])[0]
+
+
+_shared: dict[tuple[str, str], Embedder] = {}
 
 
 def make_embedder(settings: Settings) -> Embedder:
     """One model per process, shared by requests and tasks, run in a child process."""
-    key = settings.embeddings_provider
+    key = (settings.embeddings_provider, settings.embeddings_cache)
     if key not in _shared:
-        if key != "local":
-            raise ValueError(f"EMBEDDINGS_PROVIDER={key!r}: only 'local' is available")
-        _shared[key] = ChildMiniLM(threads=settings.embedding_threads)
+        if settings.embeddings_provider != "local":
+            raise ValueError(
+                f"EMBEDDINGS_PROVIDER={settings.embeddings_provider!r}: only 'local' is available"
+            )
+        model = _model(settings)
+        cache = settings.embeddings_cache
+        _shared[key] = KeptVectors(model, Path(cache)) if cache else model
     return _shared[key]
+
+
+def _model(settings: Settings) -> Embedder:
+    """The process's one model, whether or not a cache stands in front of it."""
+    for (provider, _), embedder in _shared.items():
+        if provider == settings.embeddings_provider:
+            return embedder.inner if isinstance(embedder, KeptVectors) else embedder
+    return ChildMiniLM(threads=settings.embedding_threads)

@@ -85,6 +85,9 @@ class Settings:
     uploads_per_hour: int = 20
     embeddings_provider: str = "local"
     embedding_threads: int = 1
+    # a SQLite file keeping every vector the model computed, by text: a text embedded
+    # before (a retried book, a re-index) costs no model time. Empty: off
+    embeddings_cache: str = ""
     parse_timeout_s: float = 300.0
     # a book still pending or processing this long after its last start is retried (its
     # worker died), at most three times in all

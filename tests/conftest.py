@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -9,8 +10,24 @@ import pytest
 
 from server.db import init_connection
 from tests.mailbox import Mailbox
-from tests.services import Postgres, RedisService, ServerProcess, running_server
+from tests.services import ROOT, Postgres, RedisService, ServerProcess, running_server
 from tests.standin_anthropic import StandIn
+
+VECTORS = ROOT / ".bookmind" / "test-vectors"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's processes (this one's `tests.services.settings()`, and every server
+    and worker it starts) keep the vectors they compute in one file of the session's: a
+    book ingested by a dozen tests goes through the model once. A test that needs the
+    model's own time (a worker killed while it embeds) sets EMBEDDINGS_CACHE empty."""
+    VECTORS.mkdir(parents=True, exist_ok=True)
+    os.environ["EMBEDDINGS_CACHE"] = str(VECTORS / f"{os.getpid()}.sqlite")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for path in VECTORS.glob(f"{os.getpid()}.sqlite*"):
+        path.unlink()
 
 
 @pytest.fixture(scope="session")

@@ -23,11 +23,18 @@ import httpx
 import redis
 
 from server.migrate import migrate
+from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # the shared corpus lies beside the checkout (as in CI); BOOKMIND_CORPUS points elsewhere
 CORPUS = Path(os.environ.get("BOOKMIND_CORPUS", ROOT.parent / "shared" / "corpus"))
 TEMPLATE_DB = "bookmind_template"
+
+
+def session_settings(**changes: object) -> Settings:
+    """Settings for code the test runs in its own process: the defaults, with the
+    session's vectors kept (tests/conftest.py)."""
+    return Settings(embeddings_cache=os.environ.get("EMBEDDINGS_CACHE", ""), **changes)  # type: ignore[arg-type]
 
 
 def free_port() -> int:

@@ -81,6 +81,8 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": "",
         "CHANNEL_PREFIX": "bench" + uuid.uuid4().hex[:6],
+        # a benchmark measures the model, even when a test session's smoke run starts it
+        "EMBEDDINGS_CACHE": "",
         **extra,
     }
 

@@ -51,7 +51,8 @@ def test_writes_smoke() -> None:
 
 
 def test_capacity_smoke() -> None:
-    out = _run("tests.bench.bench_capacity", "--connections", "50", "--processes", "1")
+    out = _run("tests.bench.bench_capacity", "--connections", "50", "--processes", "1",
+               "--idle", "1")  # fmt: skip
     assert re.search(r"bare websockets +50 connections", out), out
     assert re.search(r"bookmind +50 connections: [\d.]+ KiB each", out), out
 

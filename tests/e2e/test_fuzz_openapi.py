@@ -23,12 +23,12 @@ async def test_no_server_errors_and_rejected_input_changes_nothing(database_url:
         account = await register(server.base_url)
         await book_for(database_url, account.id, public=True)
         positive = await fuzz(server.base_url, account.token, mode="positive", examples=4,
-                              max_time_s=32)  # fmt: skip
+                              max_time_s=22)  # fmt: skip
         assert positive.ok, positive.failures or positive.output
         before = await data_counts(database_url)
         # the fuzzing phase alone: in negative mode it sends only input the schema rules
         # out (the coverage phase also sends valid baselines, which may change rows)
         negative = await fuzz(server.base_url, account.token, mode="negative", examples=4,
-                              max_time_s=32, phases="fuzzing")  # fmt: skip
+                              max_time_s=22, phases="fuzzing")  # fmt: skip
         assert negative.ok, negative.failures or negative.output
         assert await data_counts(database_url) == before

@@ -1,13 +1,15 @@
 """The embedding model in its child process: the vectors are the model's, a query is
-served between the batches of a book being indexed, and a child that dies is replaced."""
+served between the batches of a book being indexed, and a child that dies is replaced.
+Vectors kept in a file are the model's, and cost it nothing the second time."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from pathlib import Path
 
-from server.embeddings import ChildMiniLM
+from server.embeddings import ChildMiniLM, KeptVectors
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
@@ -26,8 +28,8 @@ def test_vectors_queries_between_batches_and_a_child_that_dies() -> None:
     assert abs(math.sqrt(sum(x * x for x in whale)) - 1) < 1e-4  # normalized
     assert _cosine(whale, ship) > _cosine(whale, tea)  # meaning, not noise
 
-    book = [f"Chapter {i}: the sea, the ship, the long voyage and its men." * 6
-            for i in range(64 * 5)]  # fmt: skip
+    book = [f"Chapter {i}: the sea, the ship, the long voyage and its men." * 3
+            for i in range(64 * 3)]  # fmt: skip
     done: list[float] = []
 
     def index_the_book() -> None:
@@ -50,3 +52,44 @@ def test_vectors_queries_between_batches_and_a_child_that_dies() -> None:
         model.embed_query("The white whale rose from the sea.")
         == model.embed(["The white whale rose from the sea."])[0]
     )  # a new child, the same model
+
+
+class _Counted:
+    """The real model, noting every text it is given."""
+
+    model_name = ChildMiniLM.model_name
+    dimensions = ChildMiniLM.dimensions
+
+    def __init__(self) -> None:
+        self.model = ChildMiniLM()
+        self.texts: list[str] = []
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.texts += texts
+        return self.model.embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        self.texts.append(text)
+        return self.model.embed_query(text)
+
+
+def test_kept_vectors_are_the_models_and_cost_it_nothing_again(tmp_path: Path) -> None:
+    counted = _Counted()
+    path = tmp_path / "vectors.sqlite"
+    texts = ["Call me Ishmael.", "It is a truth universally acknowledged.", "Call me Ishmael."]
+    first = KeptVectors(counted, path).embed(texts)
+    assert counted.texts == texts[:2]  # a text repeated in one call is embedded once
+    assert first[0] == first[2]
+    for kept, fresh in zip(first, counted.model.embed(texts), strict=True):
+        assert _cosine(kept, fresh) > 0.9999
+
+    counted.texts.clear()
+    other_process = KeptVectors(counted, path)  # another opener of the same file
+    assert other_process.embed(texts[::-1]) == first[::-1]
+    mixed = other_process.embed(["A new sentence.", "Call me Ishmael."])
+    assert counted.texts == ["A new sentence."] and mixed[1] == first[0]
+    # a query is the model's query vector, kept apart from the passages'
+    query = other_process.embed_query("Call me Ishmael.")
+    assert counted.texts[-1] == "Call me Ishmael."
+    assert other_process.embed_query("Call me Ishmael.") == query
+    assert counted.texts.count("Call me Ishmael.") == 1

@@ -12,10 +12,10 @@ import asyncpg
 import pytest
 
 from server.db import create_pool
-from server.settings import Settings
 from server.storage import LocalStorage
 from tests.factories import make_user
 from tests.ingested import ingest_corpus_book
+from tests.services import session_settings
 from tests.standin_anthropic import Scenario, StandIn
 from workers import context
 from workers.enrich import analyze_highlights, summarize_book
@@ -27,7 +27,7 @@ async def alice(
 ) -> AsyncIterator[tuple[asyncpg.Pool, UUID, UUID]]:
     pool = await create_pool(database_url, min_size=1, max_size=4)
     files = LocalStorage(tmp_path_factory.mktemp("files"))
-    context.bind(Settings(), pool, files, lambda _: None)
+    context.bind(session_settings(), pool, files, lambda _: None)
     async with pool.acquire() as conn:
         user = await make_user(conn)
     book_id = await ingest_corpus_book(pool, files, user, "alice-in-wonderland_epub3.epub",
@@ -64,7 +64,7 @@ async def test_model_summaries_through_the_sdk(alice: tuple, tmp_path: Path) -> 
         delay_s=0))  # fmt: skip
     await standin.start()
     try:
-        settings = Settings(anthropic_api_key="k", anthropic_base_url=standin.url)
+        settings = session_settings(anthropic_api_key="k", anthropic_base_url=standin.url)
         context.bind(settings, pool, LocalStorage(tmp_path), lambda _: None)
         # summaries once made are kept (a rerun pays nothing): start from none
         await pool.execute("UPDATE book_chapters SET ai_summary = NULL WHERE book_id = $1", book_id)
@@ -139,7 +139,7 @@ async def test_a_copy_of_the_same_file_costs_no_model_calls(
     standin = StandIn(default=Scenario(tokens=["A summary.", "\n\n", "- a point\n"], delay_s=0))
     await standin.start()
     try:
-        settings = Settings(anthropic_api_key="k", anthropic_base_url=standin.url)
+        settings = session_settings(anthropic_api_key="k", anthropic_base_url=standin.url)
         files = LocalStorage(tmp_path)
         context.bind(settings, pool, files, lambda _: None)
         await pool.execute("UPDATE book_chapters SET ai_summary = NULL WHERE book_id = $1", book_id)

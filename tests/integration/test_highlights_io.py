@@ -38,11 +38,10 @@ from domain.imports.models import ImportJob
 from domain.reading import annotations as notes
 from domain.reading import bookmarks, highlights
 from domain.reading.models import AnnotationCreate, BookmarkCreate, HighlightCreate
-from server.settings import Settings
 from server.storage import LocalStorage
 from tests.factories import make_user
 from tests.ingested import ingest_corpus_book
-from tests.services import CORPUS, ROOT
+from tests.services import CORPUS, ROOT, session_settings
 from workers import context
 from workers.imports import run_import
 
@@ -63,7 +62,7 @@ async def services(
 
     pool = await create_pool(database_url, min_size=1, max_size=4)
     files = LocalStorage(tmp_path_factory.mktemp("files"))
-    context.bind(Settings(), pool, files, lambda _: None)
+    context.bind(session_settings(), pool, files, lambda _: None)
     yield Services(pool, files)
     await pool.close()
 

@@ -15,11 +15,10 @@ from domain.books.chunk import INDEX_VERSION
 from domain.books.fingerprint import partial_md5
 from domain.books.search import search, search_library
 from server.embeddings import make_embedder
-from server.settings import Settings
 from server.storage import LocalStorage
 from tests.factories import make_user
 from tests.ingested import ingest_corpus_book
-from tests.services import CORPUS
+from tests.services import CORPUS, session_settings
 from workers import context, reindex
 from workers.document_ids import fill_document_ids
 from workers.ingest import ingest_book
@@ -46,7 +45,7 @@ async def ingested(
 
     pool = await create_pool(database_url, min_size=1, max_size=4)
     files = LocalStorage(tmp_path_factory.mktemp("files"))
-    context.bind(Settings(), pool, files, lambda _: None)
+    context.bind(session_settings(), pool, files, lambda _: None)
     async with pool.acquire() as conn:
         user = await make_user(conn)
     yield pool, user, await ingest_corpus_book(pool, files, user, "alice-in-wonderland_epub3.epub")
@@ -77,7 +76,7 @@ async def test_ingestion_stores_chapters_passages_and_metadata(ingested: tuple) 
 
 async def test_supporting_passage_in_top_5(ingested: tuple) -> None:  # type: ignore[type-arg]
     pool, user, book_id = ingested
-    embedder = make_embedder(Settings())
+    embedder = make_embedder(session_settings())
     found = {}
     async with pool.acquire() as conn:
         for question, answer in ALICE.items():
@@ -90,7 +89,7 @@ async def test_supporting_passage_in_top_5(ingested: tuple) -> None:  # type: ig
 
 async def test_rare_words_and_spoiler_limit(ingested: tuple) -> None:  # type: ignore[type-arg]
     pool, user, book_id = ingested
-    embedder = make_embedder(Settings())
+    embedder = make_embedder(session_settings())
     async with pool.acquire() as conn:
         hits = await search(conn, embedder, user, book_id, "hookah", 3)
         assert "hookah" in hits[0].text.lower()
@@ -129,7 +128,7 @@ async def test_the_same_file_twice_reuses_passages(ingested: tuple) -> None:  # 
     original = await pool.fetchrow("SELECT topics, key_concepts FROM books WHERE id = $1", book_id)
     assert (copy["topics"], copy["key_concepts"]) == (original["topics"], original["key_concepts"])
     assert took < 5, f"reuse took {took:.1f}s: it parsed and embedded again?"
-    embedder = make_embedder(Settings())
+    embedder = make_embedder(session_settings())
     async with pool.acquire() as conn:
         hits = await search(conn, embedder, other, again.value.id, "hookah", 3)
     assert "hookah" in hits[0].text.lower()
@@ -202,7 +201,7 @@ async def test_stale_books_are_reindexed_one_at_a_time_and_stay_searchable(
     # both as an older version left them: no windows, an old version number
     await pool.execute("DELETE FROM passage_windows WHERE book_id = ANY($1)", [book_id, copy])
     await pool.execute("UPDATE books SET index_version = 1 WHERE id = ANY($1)", [book_id, copy])
-    embedder = make_embedder(Settings())
+    embedder = make_embedder(session_settings())
     async with pool.acquire() as conn:  # searchable before: passages stand in for windows
         hits = await search(conn, embedder, user, book_id, "hookah", 3)
     assert "hookah" in hits[0].text.lower()
@@ -245,7 +244,7 @@ async def test_search_across_a_readers_library_groups_by_book(
         "INSERT INTO reading_progress (user_id, book_id, last_read_at) VALUES ($1, $2, now())",
         user, opened,
     )  # fmt: skip
-    embedder = make_embedder(Settings())
+    embedder = make_embedder(session_settings())
     async with pool.acquire() as conn:
         groups = await search_library(conn, embedder, user, "the caterpillar's hookah", 6)
     found = {g.book_id for g in groups}

@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from server.settings import Settings
 from server.storage import LocalStorage
+from tests.services import session_settings
 from workers import context
 from workers.maintenance import ensure_partitions, refresh_views
 from workers.schedule import run_once, slot_for
@@ -23,7 +23,7 @@ def test_slot_is_the_start_of_its_period() -> None:
 
 
 async def test_two_schedulers_firing_one_slot_run_the_job_once(pool: asyncpg.Pool) -> None:
-    context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
+    context.bind(session_settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
     calls: list[int] = []
 
     async def body(_: asyncpg.Pool) -> dict[str, Any]:
@@ -55,7 +55,10 @@ async def test_purge_drops_only_what_is_past_retention(pool: asyncpg.Pool) -> No
     from workers.maintenance import purge_expired
 
     context.bind(
-        Settings(event_retention_days=7), pool, LocalStorage(Path("/nonexistent")), lambda _: None
+        session_settings(event_retention_days=7),
+        pool,
+        LocalStorage(Path("/nonexistent")),
+        lambda _: None,
     )
     async with pool.acquire() as conn:
         user = await make_user(conn)
@@ -90,7 +93,7 @@ async def test_clean_up_removes_exactly_what_the_retention_rules_say(
     from workers.maintenance import clean_old_data
 
     files = LocalStorage(tmp_path)
-    context.bind(Settings(), pool, files, lambda _: None)
+    context.bind(session_settings(), pool, files, lambda _: None)
     async with pool.acquire() as conn:
         free = await make_user(conn)
         pro = await make_user(conn)
@@ -175,7 +178,7 @@ async def test_purging_a_highlight_or_book_keeps_other_readers_shares(pool: asyn
     from tests.factories import make_book, make_user
     from workers.maintenance import purge_expired
 
-    context.bind(Settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
+    context.bind(session_settings(), pool, LocalStorage(Path("/nonexistent")), lambda _: None)
     async with pool.acquire() as conn:
         author, sharer, curator = [await make_user(conn) for _ in range(3)]
         book = await make_book(conn, author, public=True)
