@@ -24,21 +24,23 @@ from websockets.asyncio.client import connect
 _PROBE = """
 import json, select, sys, time
 import httpx
-url, lat = sys.argv[1], []
+url, lat, at = sys.argv[1], [], []
 with httpx.Client(timeout=60) as client:
     print("ready", flush=True)
     while not select.select([sys.stdin], [], [], 0)[0]:
+        at.append(time.time())
         t = time.perf_counter()
         client.get(url)
         lat.append(time.perf_counter() - t)
         time.sleep(0.01)
-print(json.dumps(lat), flush=True)
+print(json.dumps([lat, at]), flush=True)
 """
 
 
 @dataclass
 class Probe:
     latencies_ms: list[float]
+    sent_at: list[float]  # each probe's wall-clock start (time.time())
 
     def quantile(self, q: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -68,7 +70,8 @@ async def probing(base_url: str) -> Any:
         proc.stdin.close()
         out = await proc.stdout.read()
         await proc.wait()
-    result.append(Probe([x * 1000 for x in json.loads(out)]))
+    latencies, sent_at = json.loads(out)
+    result.append(Probe([x * 1000 for x in latencies], sent_at))
 
 
 def million_entry_zip(entries: int = 2_000_000) -> bytes:

@@ -38,7 +38,7 @@ Progress = Callable[[float], Awaitable[None]]
 class Index:
     passages: list[Passage]
     vectors: list[list[float]]  # one per passage
-    windows: list[tuple[int, list[float]]]  # (passage index, vector)
+    windows: list[tuple[int, np.ndarray]]  # (passage index, vector)
 
 
 def _windows(chapters: list[Chapter]) -> tuple[list[Passage], list[str], list[int]]:
@@ -57,20 +57,30 @@ async def build(chapters: list[Chapter], embedder: Embedder, progress: Progress)
     """Chunk and embed, off the event loop (chunking a long novel takes ~0.1 s), in
     batches with progress between them."""
     passages, texts, owners = await asyncio.to_thread(_windows, chapters)
-    vectors: list[list[float]] = []
+    parts = [np.zeros((0, embedder.dimensions), dtype=np.float32)]
+    done = 0
     step = max(EMBED_BATCH, len(texts) // 8)
     for i in range(0, len(texts), step):
-        vectors += await asyncio.to_thread(embedder.embed, texts[i : i + step])
-        if len(vectors) < len(texts):
-            await progress(len(vectors) / len(texts))
+        parts.append(await asyncio.to_thread(_embedded, embedder, texts[i : i + step]))
+        done += len(parts[-1])
+        if done < len(texts):
+            await progress(done / len(texts))
+    vectors = np.concatenate(parts)
     means = await asyncio.to_thread(_means, len(passages), owners, vectors)
     return Index(passages, means, list(zip(owners, vectors, strict=True)))
 
 
-def _means(count: int, owners: list[int], vectors: list[list[float]]) -> list[list[float]]:
+def _embedded(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """A step's vectors as one array, made with them: one conversion of a whole novel's
+    lists of floats is a single call that holds the GIL, and so the event loop, for
+    ~100 ms (a /healthz probe waited 107 ms while Moby-Dick ingested)."""
+    return np.asarray(embedder.embed(texts), dtype=np.float32).reshape(-1, embedder.dimensions)
+
+
+def _means(count: int, owners: list[int], vectors: np.ndarray) -> list[list[float]]:
     """Each passage's windows' mean, at unit length."""
-    sums = np.zeros((count, len(vectors[0]) if vectors else 0), dtype=np.float32)
-    np.add.at(sums, np.asarray(owners), np.asarray(vectors, dtype=np.float32))
+    sums = np.zeros((count, vectors.shape[1]), dtype=np.float32)
+    np.add.at(sums, np.asarray(owners, dtype=np.intp), vectors)
     sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
     return [row.tolist() for row in sums]
 

@@ -62,7 +62,9 @@ async def ingest_book(book_id: UUID) -> str:
         index = await _embed(user, book_id, parsed)
         await _progress(user, book_id, "indexing", 95)
         terms = await asyncio.to_thread(_keywords, parsed, index.vectors)
-        await _store(book_id, row, parsed, index, terms)
+        # ~70 ms of Python over a long novel: off the loop, which answers every socket
+        difficulty = await asyncio.to_thread(metadata.difficulty_level, parsed.text)
+        await _store(book_id, row, parsed, index, terms, difficulty)
     except ParseError as exc:
         await fail(book_id, str(exc))
         return "failed"
@@ -120,11 +122,11 @@ async def _store(
     parsed: ParsedBook,
     index: indexing.Index,
     terms: tuple[list[str], list[str]],
+    difficulty: int | None,
 ) -> None:
     """Chapters, passages and the finished book in one transaction: readers see the old
     state or the whole new one, never half."""
     res = context.current()
-    text = parsed.text
     title_is_placeholder = row["title"] == title_from_filename(row["original_filename"])
     chapters = parsed.chapters
     async with res.pool.acquire() as conn, conn.transaction():
@@ -145,7 +147,7 @@ async def _store(
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, title_is_placeholder, parsed.title, parsed.author,
             parsed.page_count, parsed.word_count,
-            metadata.reading_time_minutes(parsed.word_count), metadata.difficulty_level(text),
+            metadata.reading_time_minutes(parsed.word_count), difficulty,
             cover_url, *terms, parsed.warnings, INDEX_VERSION,
         )  # fmt: skip
         stored = await _ready(conn, book_from_row(done))

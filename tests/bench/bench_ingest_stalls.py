@@ -1,7 +1,8 @@
 """Issue 19: a web process under `make run` (no Redis: it runs the jobs too) must keep
 answering while a book ingests. A separate process polls `/healthz` every 10 ms while a
 corpus book goes from upload to ready; the baseline is the same probe with the server
-idle, in the same run. Prints each probe summary, the probes over 100 ms and the
+idle, in the same run. Prints each probe summary, the probes over 100 ms (each with the
+ingestion stage it fell in, from the book's stored `book.processing` events) and the
 ingestion time.
 
     python -m tests.bench.bench_ingest_stalls [--book moby-dick_epub3.epub] [--rounds 1]
@@ -12,22 +13,48 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from datetime import UTC, datetime
 
+import asyncpg
 import httpx
 
 from tests import attacks
 from tests.bench.harness import Bench, log, make_users, server_env, start_server, tokens_for
 from tests.services import CORPUS
 
-SLOW_MS = 100.0
+
+async def stages(database_url: str, book_id: str) -> list[tuple[float, str]]:
+    """(wall-clock time, stage) of each `book.processing` event the book's ingestion
+    stored, in order."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """SELECT created_at, (data->>'stage') || ' ' || (data->>'percent') || '%' AS stage
+               FROM channel_events
+               WHERE event = 'book.processing' AND data->>'book_id' = $1 ORDER BY seq""",
+            book_id,
+        )
+    finally:
+        await conn.close()
+    return [(r["created_at"].timestamp(), r["stage"]) for r in rows]
 
 
-async def ingest(base_url: str, token: str, book: str) -> float:
-    """Upload the book and wait until it is ready; seconds from upload to ready."""
+def where(at: float, upload: float, marks: list[tuple[float, str]]) -> str:
+    stage = "upload"
+    for t, name in marks:
+        if t <= at:
+            stage = name
+    clock = datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S.%f")[:-3]
+    return f"{clock}, +{at - upload:.1f} s, {stage}"
+
+
+async def ingest(base_url: str, token: str, book: str) -> tuple[float, float, str]:
+    """Upload the book and wait until it is ready: (upload's wall-clock time, seconds from
+    upload to ready, the book's id)."""
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base_url + "/api/v1", headers=headers,
                                  timeout=60) as http:  # fmt: skip
-        started = time.monotonic()
+        wall, started = time.time(), time.monotonic()
         made = await http.post("/books", files={"file": (book, (CORPUS / book).read_bytes())})
         made.raise_for_status()
         book_id = made.json()["id"]
@@ -36,10 +63,10 @@ async def ingest(base_url: str, token: str, book: str) -> float:
             status = (await http.get(f"/books/{book_id}")).json()["processing_status"]
             if status in {"completed", "failed"}:
                 assert status == "completed", status
-                return time.monotonic() - started
+                return wall, time.monotonic() - started, book_id
 
 
-async def main(book: str, rounds: int) -> None:
+async def main(book: str, rounds: int, slow_ms: float) -> None:
     async with Bench() as bench:
         server = await start_server(server_env(bench.url))
         try:
@@ -50,10 +77,15 @@ async def main(book: str, rounds: int) -> None:
             log(f"baseline, idle server:   {idle[0].summary()}")
             for n in range(rounds):
                 async with attacks.probing(server.base_url) as probe:
-                    took = await ingest(server.base_url, token, book)
-                slow = sum(1 for x in probe[0].latencies_ms if x > SLOW_MS)
-                log(f"ingesting {book} (#{n + 1}): {probe[0].summary()}; "
-                    f"{slow} over {SLOW_MS:.0f} ms; ready in {took:.1f} s")  # fmt: skip
+                    upload, took, book_id = await ingest(server.base_url, token, book)
+                p = probe[0]
+                slow = [(ms, at) for ms, at in zip(p.latencies_ms, p.sent_at, strict=True)
+                        if ms > slow_ms]  # fmt: skip
+                log(f"ingesting {book} (#{n + 1}): {p.summary()}; "
+                    f"{len(slow)} over {slow_ms:.0f} ms; ready in {took:.1f} s")  # fmt: skip
+                marks = await stages(bench.url, book_id)
+                for ms, at in slow:
+                    log(f"  a probe of {ms:.1f} ms sent at {where(at, upload, marks)}")
         finally:
             server.stop()
 
@@ -62,5 +94,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--book", default="moby-dick_epub3.epub")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--slow-ms", type=float, default=100.0,
+                        help="probes slower than this are listed with their stage")  # fmt: skip
     args = parser.parse_args()
-    asyncio.run(main(args.book, args.rounds))
+    asyncio.run(main(args.book, args.rounds, args.slow_ms))
