@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -160,8 +161,8 @@ class KeptVectors:
     """Vectors computed before, kept in a SQLite file by model and text; only the texts
     not found go to `inner`. A book retried after its worker died mid-way, the same text
     in another file, or a re-index that leaves the windows as they were costs no model
-    time for what was done before. Several processes may
-    share the file (a web process, its workers, a test session's servers)."""
+    time for what was done before. Several processes may share the file (a web process,
+    its workers, a test session's servers)."""
 
     # SQLite's default bound on the parameters of one statement
     LOOKUP_BATCH = 500
@@ -183,7 +184,9 @@ class KeptVectors:
     def _key(self, kind: str, text: str) -> bytes:
         return hashlib.sha256(f"{self.model_name}\0{kind}\0{text}".encode()).digest()
 
-    def _kept(self, kind: str, texts: list[str], compute: Any) -> list[list[float]]:
+    def _kept(
+        self, kind: str, texts: list[str], compute: Callable[[list[str]], list[list[float]]]
+    ) -> list[list[float]]:
         keys = [self._key(kind, t) for t in texts]
         found: dict[bytes, list[float]] = {}
         db = self._open()

@@ -71,9 +71,9 @@ async def build(chapters: list[Chapter], embedder: Embedder, progress: Progress)
 
 
 def _embedded(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """A step's vectors as one array, made with them: one conversion of a whole novel's
-    lists of floats is a single call that holds the GIL, and so the event loop, for
-    ~100 ms (a /healthz probe waited 107 ms while Moby-Dick ingested)."""
+    """A step's vectors as one array, made in the step's thread: one conversion of a
+    whole novel's lists of floats is a single call that holds the GIL, and so the event
+    loop (48 ms for Moby-Dick's 3,815 windows, measured alone)."""
     return np.asarray(embedder.embed(texts), dtype=np.float32).reshape(-1, embedder.dimensions)
 
 
