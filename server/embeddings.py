@@ -219,26 +219,21 @@ class KeptVectors:
         return self._kept("query", [text], lambda t: [self.inner.embed_query(t[0])])[0]
 
 
-_shared: dict[tuple[str, str], Embedder] = {}
+_models: dict[str, Embedder] = {}
+_kept: dict[str, KeptVectors] = {}
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """One model per process, shared by requests and tasks, run in a child process."""
-    key = (settings.embeddings_provider, settings.embeddings_cache)
-    if key not in _shared:
-        if settings.embeddings_provider != "local":
-            raise ValueError(
-                f"EMBEDDINGS_PROVIDER={settings.embeddings_provider!r}: only 'local' is available"
-            )
-        model = _model(settings)
-        cache = settings.embeddings_cache
-        _shared[key] = KeptVectors(model, Path(cache)) if cache else model
-    return _shared[key]
-
-
-def _model(settings: Settings) -> Embedder:
-    """The process's one model, whether or not a cache stands in front of it."""
-    for (provider, _), embedder in _shared.items():
-        if provider == settings.embeddings_provider:
-            return embedder.inner if isinstance(embedder, KeptVectors) else embedder
-    return ChildMiniLM(threads=settings.embedding_threads)
+    """One model per process, shared by requests and tasks, run in a child process (with
+    EMBEDDINGS_CACHE, behind the file's kept vectors)."""
+    provider = settings.embeddings_provider
+    if provider != "local":
+        raise ValueError(f"EMBEDDINGS_PROVIDER={provider!r}: only 'local' is available")
+    if provider not in _models:
+        _models[provider] = ChildMiniLM(threads=settings.embedding_threads)
+    path = settings.embeddings_cache
+    if not path:
+        return _models[provider]
+    if path not in _kept:
+        _kept[path] = KeptVectors(_models[provider], Path(path))
+    return _kept[path]
