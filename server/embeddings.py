@@ -68,59 +68,74 @@ class LocalMiniLM:
 
 
 class ChildMiniLM:
-    """The model in a child process of its own. Loading it (~0.8 s of imports holding
+    """The model in child processes of its own. Loading it (~0.8 s of imports holding
     the GIL) and tokenizing each batch once stalled the web process's event loop for
     every socket, under `make run` by hundreds of milliseconds while a book ingested
-    (docs/benchmarks.md); in the child they cost the loop nothing. Calls are blocking,
-    as the Embedder port's are (callers run them in a thread), one at a time; a child
-    that died is started again. It exits when its pipe closes: with this process."""
+    (docs/benchmarks.md); in a child they cost the loop nothing. Calls are blocking,
+    as the Embedder port's are (callers run them in a thread).
+
+    Queries have a child of their own, started at the first query: where one process
+    both indexes books and answers searches (`make run`), a search waited behind the
+    batch of windows being embedded, seconds on one core (a search p50 went from 24 ms
+    to 3.1 s while a book ingested). Passages take `threads` torch threads; a query, a
+    few words, takes one."""
 
     model_name = LocalMiniLM.model_name
     dimensions = LocalMiniLM.dimensions
 
     def __init__(self, threads: int = 1) -> None:
+        self.passages = _Child(threads)
+        self.queries = _Child(1)
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """A batch at a time, callers served in turn: one book's indexing does not hold
+        up another's for the whole book."""
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), BATCH):
+            vectors += self.passages.call(texts[i : i + BATCH])
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.queries.call([text])[0]
+
+
+class _Child:
+    """One model process and the pipe to it: one call at a time, in the order they were
+    asked for; a child that died is started again. It exits when its pipe closes: with
+    this process."""
+
+    def __init__(self, threads: int) -> None:
         self._threads = threads
         self._turns = _Turns()
         self._conn: Connection | None = None
-        self._proc: BaseProcess | None = None
+        self.proc: BaseProcess | None = None
 
     def _start(self) -> Connection:
         context = multiprocessing.get_context("spawn")  # never fork a threaded process
         ours, theirs = context.Pipe()
-        self._proc = context.Process(target=_serve, args=(theirs, self._threads), daemon=True,
-                                     name="bookmind-embeddings")  # fmt: skip
-        self._proc.start()
+        self.proc = context.Process(target=_serve, args=(theirs, self._threads), daemon=True,
+                                    name="bookmind-embeddings")  # fmt: skip
+        self.proc.start()
         theirs.close()
         self._conn = ours
         return ours
 
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """A batch at a time, callers served in turn: a search's one query waits for one
-        batch of a book being indexed, not for the whole book."""
-        vectors: list[list[float]] = []
-        for i in range(0, len(texts), BATCH):
-            with self._turns:
-                vectors += self._round_trip(texts[i : i + BATCH])
-        return vectors
-
-    def _round_trip(self, texts: list[str]) -> list[list[float]]:
-        for attempt in (1, 2):
-            conn = self._conn if self._conn is not None else self._start()
-            try:
-                conn.send(texts)
-                answer = conn.recv()
-                break
-            except (EOFError, BrokenPipeError, ConnectionResetError):
-                self._conn = None  # the child died: once more with a new one
-                if attempt == 2:
-                    raise
+    def call(self, texts: list[str]) -> list[list[float]]:
+        with self._turns:
+            for attempt in (1, 2):
+                conn = self._conn if self._conn is not None else self._start()
+                try:
+                    conn.send(texts)
+                    answer = conn.recv()
+                    break
+                except (EOFError, BrokenPipeError, ConnectionResetError):
+                    self._conn = None  # the child died: once more with a new one
+                    if attempt == 2:
+                        raise
         if isinstance(answer, BaseException):
             raise answer
         vectors: list[list[float]] = answer
         return vectors
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed([text])[0]
 
 
 class _Turns:
