@@ -66,6 +66,8 @@ async def story(browser: Browser, web_server: ServerProcess) -> AsyncIterator[St
     statuses = await page.evaluate("window.__statuses")
     # ingestion was followed live, stage by stage, from the upload to ready
     assert "processing" in statuses and statuses[-1] == "completed", statuses
+    # the upload's own line follows it too: no "reading it now" beside a ready book
+    await expect(page.locator(".upload-status")).to_have_text(f"{TITLE} is ready to read.")
     await page.screenshot(path=screenshot_path("library"))
 
     tablet = await sign_in(browser, web_server.base_url, owner.username)

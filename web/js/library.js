@@ -11,6 +11,7 @@ export async function libraryView(bm, main) {
   const books = new Map();
   const list = h("ul", { class: "books", "aria-label": "Books" });
   const covers = [];
+  let uploaded = null; // the last upload's book: its line follows it to ready or failed
   const live = liveState(bm, onEvent);
 
   const uploadStatus = h("div", { class: "upload-status", role: "status" });
@@ -56,6 +57,7 @@ export async function libraryView(bm, main) {
     try {
       const book = await bm.upload(file, { visibility: visibility.value }, (f) => { bar.value = f; });
       books.set(book.id, book);
+      uploaded = book.id;
       clear(uploadStatus, `${file.name} uploaded; reading it now.`);
       render();
     } catch (err) {
@@ -71,8 +73,10 @@ export async function libraryView(bm, main) {
     } else if (f.event === "book.ready") {
       books.set(d.id, d);
       announce(`${d.title} is ready to read`);
+      if (d.id === uploaded) clear(uploadStatus, `${d.title} is ready to read.`);
     } else if (f.event === "book.failed" && books.has(d.book_id)) {
       Object.assign(books.get(d.book_id), { processing_status: "failed", processing_error: d.error });
+      if (d.book_id === uploaded) clear(uploadStatus, h("span", { class: "error" }, `${books.get(d.book_id).title} could not be read.`));
     } else if (f.event === "book.deleted") {
       books.delete(d.book_id);
     } else return;
