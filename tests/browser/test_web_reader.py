@@ -99,6 +99,10 @@ async def test_a_highlight_reaches_the_readers_other_device_and_other_readers_wi
     # the other reader sees whose it is
     theirs = mark_of(story.other.page, text, "theirs")
     await expect(theirs).to_have_attribute("title", f"@{story.owner.username}'s public highlight")
+    # its card in the side panel shows the start of the words, cut between two words
+    shown = await story.owner.page.locator(".panel button.quote").first.text_content()
+    assert shown is not None and shown.endswith("…") and len(shown) <= 161, shown
+    assert text.strip().startswith(shown[:-1]) and not text.strip()[len(shown) - 1].isalnum()
     await story.owner.page.screenshot(path=screenshot_path("reader"))
 
 

@@ -1,7 +1,7 @@
 // Asking about the book: the answer streams in as the model writes it, its [n]
 // citations jump to the passages they cite, it can be cancelled, and the day's quota
 // is shown (and explained when it runs out).
-import { h, clear, announce, errorText, when } from "./dom.js";
+import { h, clear, announce, errorText, when, excerpt } from "./dom.js";
 
 const FEATURES = [["chat", "Question"], ["explain", "Explain"], ["summarize", "Summarize"], ["define", "Define"]];
 
@@ -59,7 +59,7 @@ export function askPanel(bm, { book, chapter, jumpTo }) {
     const sourcesEl = h("ol", { class: "sources", "aria-label": "Sources" });
     const state = h("p", { class: "small" }, "Finding the passages…");
     transcript.append(h("article", { class: "exchange" },
-      h("p", { class: "question" }, params.attached_text ? `${params.question} — “${params.attached_text.slice(0, 120)}”` : params.question),
+      h("p", { class: "question" }, params.attached_text ? `${params.question} — “${excerpt(params.attached_text, 120)}”` : params.question),
       answerEl, sourcesEl, state));
     cancel.hidden = false;
     running = bm.ask(params, {

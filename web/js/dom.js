@@ -58,3 +58,11 @@ export function debounce(fn, ms) {
   run.cancel = () => clearTimeout(timer);
   return run;
 }
+
+// at most `max` characters of `text`, cut at a word boundary and marked "…" when cut
+export function excerpt(text, max) {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const space = cut.lastIndexOf(" ");
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:.—-]+$/, "")}…`;
+}

@@ -1,6 +1,6 @@
 // The library: the reader's books and public ones, uploads with progress, ingestion
 // progress live from the user channel, and search across the library.
-import { h, clear, announce, errorText } from "./dom.js";
+import { h, clear, announce, errorText, excerpt } from "./dom.js";
 import { liveState } from "./live.js";
 
 const STAGES = { stored: "Stored", parsing: "Reading the file", chunking: "Splitting into passages",
@@ -156,7 +156,7 @@ export async function libraryView(bm, main) {
         h("ul", {}, b.hits.map((hit) => h("li", {},
           h("a", { href: `#/book/${b.book_id}`, onclick: () => sessionStorage.setItem("bookmind.jump", JSON.stringify({ book: b.book_id, start: hit.start_offset, end: hit.end_offset })) },
             hit.chapter_title || `Page ${hit.start_page}`),
-          h("p", {}, hit.text.slice(0, 280), hit.text.length > 280 ? "…" : "")))))) : "Nothing found.");
+          h("p", {}, excerpt(hit.text, 280))))))) : "Nothing found.");
     } catch (err) { clear(results, h("p", { class: "error" }, errorText(err))); }
   }
 

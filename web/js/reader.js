@@ -3,7 +3,7 @@
 // book, the position saved as the reader reads and offered back on other devices.
 import { exportControls } from "./exports.js";
 import { importControls } from "./imports.js";
-import { h, clear, announce, errorText, debounce } from "./dom.js";
+import { h, clear, announce, errorText, debounce, excerpt } from "./dom.js";
 import { liveState } from "./live.js";
 import { TextView } from "./textview.js";
 import { askPanel } from "./ask.js";
@@ -342,7 +342,7 @@ export async function readerView(bm, main, bookId) {
     const tags = h("input", { name: "tags", value: (x.tags || []).join(", "), placeholder: "comma, separated" });
     const isPublic = h("input", { type: "checkbox", name: "public", checked: x.public });
     clear(selectionForm,
-      selection ? h("p", { class: "quote" }, `“${selection.text.slice(0, 100)}${selection.text.length > 100 ? "…" : ""}”`) : null,
+      selection ? h("p", { class: "quote" }, `“${excerpt(selection.text, 100)}”`) : null,
       color,
       h("div", { class: "row" }, h("label", {}, "Category ", category), h("label", {}, "Tags ", tags)),
       h("label", {}, "Note ", note),
@@ -444,7 +444,7 @@ export async function readerView(bm, main, bookId) {
       const items = [...mine.highlights.values()].sort((a, b) => (a.start_offset || 0) - (b.start_offset || 0));
       body.append(exporter, importer.element);
       body.append(h("ul", { class: "items", "aria-label": "Your highlights" }, items.length ? items.map((x) => h("li", { class: `item hl-${x.color}-edge` },
-        h("button", { type: "button", class: "link quote", onclick: () => jumpTo(x.start_offset, x.end_offset) }, x.selected_text.slice(0, 160)),
+        h("button", { type: "button", class: "link quote", onclick: () => jumpTo(x.start_offset, x.end_offset) }, excerpt(x.selected_text, 160)),
         x.note ? h("p", { class: "note" }, x.note) : null,
         h("p", { class: "small" }, `p. ${x.page_number}`, x.public ? " · public" : "", x.tags.length ? ` · ${x.tags.join(", ")}` : "",
           x.orphaned ? h("strong", { class: "orphaned" }, " · not found in this edition") : null),

@@ -1,6 +1,6 @@
 // Sharing a highlight as a quote card: pick a template and a size, see the card, copy
 // its link, and keep it in a collection.
-import { h, clear, errorText } from "./dom.js";
+import { h, clear, errorText, excerpt } from "./dom.js";
 
 const PLATFORMS = [["", "Square"], ["twitter", "X / Twitter (1200×675)"], ["instagram", "Instagram (1080×1080)"],
   ["story", "Story (1080×1920)"]];
@@ -20,7 +20,7 @@ export async function shareDialog(bm, highlight) {
   const dialog = h("dialog", { class: "share", "aria-labelledby": "share-h" },
     h("form", { method: "dialog", onsubmit: create },
       h("h2", { id: "share-h" }, "Share as a quote card"),
-      h("blockquote", {}, highlight.selected_text.slice(0, 300)),
+      h("blockquote", {}, excerpt(highlight.selected_text, 300)),
       h("label", {}, "Template ", template),
       h("label", {}, "Size ", platform),
       h("label", {}, "Message ", message),
