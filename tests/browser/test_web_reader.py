@@ -252,7 +252,12 @@ async def test_a_followers_feed_shows_a_new_public_highlight_live(story: Story) 
     await open_book(story.owner.page, TITLE, CHAPTER)
     text = await highlight_paragraph(story.owner.page, 10, public=True)
     feed = other.get_by_role("list", name="Feed")
-    await expect(feed.locator("li", has_text=text[:40])).to_be_visible(timeout=2000)
+    item = feed.locator("li", has_text=text[:40])
+    await expect(item).to_be_visible(timeout=2000)
+    # whose, and in which book
+    await expect(item.locator(".who")).to_contain_text(
+        f"@{story.owner.username} highlighted in {TITLE}"
+    )
     await other.screenshot(path=screenshot_path("social"))
 
 

@@ -10,6 +10,7 @@ export async function socialView(bm, main) {
   const collections = h("ul", { class: "collections", "aria-label": "Your collections" });
   const collection = h("div", { class: "collection" });
   const followError = h("p", { class: "error", role: "alert" });
+  const titles = new Map(); // book id -> its title (a promise), fetched once
   const live = liveState(bm, (f) => {
     if (f.event === "feed.item") { feed.prepend(feedItem({ ...f.data, created_at: new Date().toISOString() })); announce(`New from @${f.data.author.username}`); }
     if (f.event === "follow.created" || f.event === "follow.deleted") loadFollowing();
@@ -57,10 +58,19 @@ export async function socialView(bm, main) {
     const text = entry.kind === "highlight" ? item.selected_text : item.quote_text;
     return h("li", { class: "feed-item" },
       h("p", { class: "who" }, `@${entry.author.username}`, entry.kind === "highlight" ? " highlighted" : " shared a quote card",
+        entry.kind === "highlight" && item.book_id ? bookTitle(item.book_id) : null,
         h("span", { class: "small" }, ` · ${when(entry.created_at)}`)),
       h("blockquote", {}, text),
       entry.kind === "highlight" && item.book_id ? h("a", { href: `#/book/${item.book_id}` }, "Open the book") : null,
       entry.kind === "quote_share" && item.shareable_url ? h("a", { href: item.shareable_url, target: "_blank", rel: "noopener" }, "See the card") : null);
+  }
+
+  // the book a highlight is in, by its title once known (a feed item carries only its id)
+  function bookTitle(id) {
+    const el = h("span", { class: "feed-book" });
+    if (!titles.has(id)) titles.set(id, bm.get(`/books/${id}`).then((b) => b.title).catch(() => null));
+    titles.get(id).then((title) => { if (title) el.textContent = ` in ${title}`; });
+    return el;
   }
 
   async function follow(e) {
