@@ -1,10 +1,13 @@
 """Search (issue 4): latency p50/p95 on one book (the query's embedding and the SQL
-apart), and across 100,000 passages through the HNSW index, with its recall@10 against
+apart); a search across the reader's library (`GET /search`) as the library grows (each
+book a copy of the ingested one, its passages and windows copied in SQL; one book is the
+baseline); and across 100,000 passages through the HNSW index, with its recall@10 against
 exact search at the chosen ef_search. Uniform random vectors make HNSW recall
 meaningless (MEASURED.md), so the 100,000 are spread over a real book's passage
 embeddings (each mixes two real passage vectors, plus small noise).
 
     python -m tests.bench.bench_search [--book sherlock-holmes_pg1661_epub2.epub]
+        [--library 1,10,25,50]
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import argparse
 import asyncio
 import random
 import time
+from typing import Any
+from uuid import UUID
 
 import numpy as np
 from pgvector import Vector
 
 from domain.books import operations as books
-from domain.books.search import search
+from domain.books.search import search, search_library
 from server.db import create_pool
 from server.embeddings import make_embedder
 from server.settings import Settings
@@ -48,11 +53,40 @@ def ms(values: list[float]) -> str:
     return f"p50 {percentile(v, 50):.1f} ms, p95 {percentile(v, 95):.1f} ms"
 
 
+async def library_search(
+    pool: Any, embedder: Any, user: UUID, book_id: UUID, questions: list[str], sizes: list[int]
+) -> None:
+    """`GET /search`'s statement over libraries of `sizes` books, copies of `book_id`."""
+    books_now = 1
+    for size in sizes:
+        async with pool.acquire() as conn:
+            while books_now < size:
+                copy = await conn.fetchval(
+                    """INSERT INTO books (user_id, title, visibility, processing_status, file_type)
+                       VALUES ($1, $2, 'private', 'completed', 'epub') RETURNING id""",
+                    user, f"Copy {books_now}",
+                )  # fmt: skip
+                for query in (books.Q.copy_chapters, books.Q.copy_passages, books.Q.copy_windows):
+                    await conn.execute(query, copy, book_id)
+                books_now += 1
+            await conn.execute("ANALYZE")
+            windows = await conn.fetchval("SELECT count(*) FROM passage_windows")
+            await search_library(conn, embedder, user, questions[0], 10)  # warm
+            times = []
+            for q in questions:
+                t = time.perf_counter()
+                await search_library(conn, embedder, user, q, 10)
+                times.append(time.perf_counter() - t)
+        log(f"search across a library of {size:3d} books ({windows} windows): {ms(times)}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--book", default="sherlock-holmes_pg1661_epub2.epub")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--library", default="1,10,25,50",
+                        help="library sizes (books) to time GET /search at")  # fmt: skip
     args = parser.parse_args()
     settings = Settings()
     embedder = make_embedder(settings)
@@ -86,6 +120,8 @@ async def main() -> None:
         log(f"  whole search (embed + SQL)   {ms(total_t)}")
         log(f"  query embedding              {ms(embed_t)}")
         log(f"  hybrid SQL                   {ms(sql_t)}")
+        await library_search(pool, embedder, user, book_id, questions[:25],
+                             [int(n) for n in args.library.split(",") if n])  # fmt: skip
 
         # across many books: clustered vectors around the real ones, then HNSW vs exact
         real = np.array([r["embedding"].to_numpy() for r in await pool.fetch(
