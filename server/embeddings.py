@@ -239,8 +239,9 @@ _kept: dict[str, KeptVectors] = {}
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """One model per process, shared by requests and tasks, run in a child process (with
-    EMBEDDINGS_CACHE, behind the file's kept vectors)."""
+    """One model per process, shared by requests and tasks, run in child processes (one
+    for passages, one for queries; with EMBEDDINGS_CACHE, behind the file's kept
+    vectors)."""
     provider = settings.embeddings_provider
     if provider != "local":
         raise ValueError(f"EMBEDDINGS_PROVIDER={provider!r}: only 'local' is available")
