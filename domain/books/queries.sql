@@ -205,7 +205,9 @@ WITH question AS (
         SELECT w.passage_id, w.embedding <=> $3 AS distance
         FROM passage_windows w WHERE w.book_id = ANY($1)
         UNION ALL
-        SELECT e.id, e.embedding <=> $3 FROM book_embeddings e WHERE e.book_id = ANY($1)
+        SELECT e.id, e.embedding <=> $3 FROM book_embeddings e
+        WHERE e.book_id = ANY(ARRAY(SELECT b.id FROM books b
+                                    WHERE b.id = ANY($1) AND b.index_version = 1))
     ) scored
     JOIN book_embeddings e ON e.id = scored.passage_id
     WHERE $6::int IS NULL OR e.end_offset <= $6
