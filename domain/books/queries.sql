@@ -173,45 +173,59 @@ RETURNING id, chapter_number
 -- approximate index would miss passages under the book filter.
 -- BM25 (k1 1.2, b 0.75) is computed here from the stored lexemes: any question word
 -- counts (not all of them, as a full-text match would ask), tf from the lexeme's
--- positions, df and the average length over the books searched.
+-- positions, df and the average length over the books searched. Only the question's
+-- lexemes are taken out of a passage's tsvector (weighted A, then filtered on A: one C
+-- call, not a row per lexeme), and the arithmetic is float8, not numeric: together
+-- a third of the time over a library of 50 books (docs/benchmarks.md).
 -- The vector ranks a passage by its closest window, its own vector standing in for books
--- indexed before windows existed.
+-- indexed before windows existed. Only the $4 * 8 closest windows are grouped: a passage
+-- of at most 250 words has four windows, so these hold the $4 closest passages, exactly.
+-- Ties go to the smaller id, so the same question always gets the same answer.
 -- $6 keeps only passages ending at or before an offset (spoiler safety), or all.
 WITH question AS (
     SELECT replace(plainto_tsquery('english', $2)::text, '&', '|')::tsquery AS any_word,
            ARRAY(SELECT lexeme FROM unnest(to_tsvector('english', $2))) AS lexemes
 ), corpus AS (
-    SELECT count(*) AS n, avg(word_count) AS avgdl
+    SELECT count(*)::float8 AS n, avg(word_count)::float8 AS avgdl
     FROM book_embeddings WHERE book_id = ANY($1)
 ), matches AS MATERIALIZED (
     SELECT e.id, e.word_count AS dl, e.end_offset, w.lexeme,
-           coalesce(array_length(w.positions, 1), 1) AS tf
-    FROM book_embeddings e, question q, unnest(e.tsv) w
-    WHERE e.book_id = ANY($1) AND e.tsv @@ q.any_word AND w.lexeme = ANY(q.lexemes)
+           coalesce(array_length(w.positions, 1), 1)::float8 AS tf
+    FROM book_embeddings e, question q,
+         unnest(ts_filter(setweight(e.tsv, 'A', q.lexemes), '{a}')) w
+    WHERE e.book_id = ANY($1) AND e.tsv @@ q.any_word
 ), df AS (
-    SELECT lexeme, count(*) AS df FROM matches GROUP BY lexeme
+    SELECT lexeme, count(*)::float8 AS df FROM matches GROUP BY lexeme
 ), txt AS MATERIALIZED (
     SELECT m.id, row_number() OVER (ORDER BY sum(
                ln(1 + (c.n - df.df + 0.5) / (df.df + 0.5))
-               * m.tf * 2.2 / (m.tf + 1.2 * (0.25 + 0.75 * m.dl / c.avgdl))) DESC) AS rank
+               * m.tf * 2.2 / (m.tf + 1.2 * (0.25 + 0.75 * m.dl / c.avgdl))) DESC,
+               m.id) AS rank
     FROM matches m JOIN df USING (lexeme), corpus c
     WHERE $6::int IS NULL OR m.end_offset <= $6
     GROUP BY m.id
     ORDER BY rank
     LIMIT $4
 ), vec AS MATERIALIZED (
-    SELECT e.id, row_number() OVER (ORDER BY min(scored.distance)) AS rank
+    SELECT passage_id AS id, row_number() OVER (ORDER BY min(distance), passage_id) AS rank
     FROM (
-        SELECT w.passage_id, w.embedding <=> $3 AS distance
-        FROM passage_windows w WHERE w.book_id = ANY($1)
-        UNION ALL
-        SELECT e.id, e.embedding <=> $3 FROM book_embeddings e
-        WHERE e.book_id = ANY(ARRAY(SELECT b.id FROM books b
-                                    WHERE b.id = ANY($1) AND b.index_version = 1))
-    ) scored
-    JOIN book_embeddings e ON e.id = scored.passage_id
-    WHERE $6::int IS NULL OR e.end_offset <= $6
-    GROUP BY e.id
+        SELECT * FROM (
+            SELECT w.passage_id, w.embedding <=> $3 AS distance
+            FROM passage_windows w
+            WHERE w.book_id = ANY($1)
+              AND ($6::int IS NULL OR w.passage_id IN (
+                  SELECT e.id FROM book_embeddings e
+                  WHERE e.book_id = ANY($1) AND e.end_offset <= $6))
+            UNION ALL
+            SELECT e.id, e.embedding <=> $3 FROM book_embeddings e
+            WHERE e.book_id = ANY(ARRAY(SELECT b.id FROM books b
+                                        WHERE b.id = ANY($1) AND b.index_version = 1))
+              AND ($6::int IS NULL OR e.end_offset <= $6)
+        ) scored
+        ORDER BY distance
+        LIMIT $4 * 8
+    ) nearest
+    GROUP BY passage_id
     ORDER BY rank
     LIMIT $4
 ), fused AS (

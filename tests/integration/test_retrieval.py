@@ -4,13 +4,16 @@ questions avoid the answer's rare words where they can)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from uuid import UUID
 
 import asyncpg
 import pytest
+from pgvector import Vector
 
 from domain.books import operations as books
+from domain.books import search as search_module
 from domain.books.chunk import INDEX_VERSION
 from domain.books.fingerprint import partial_md5
 from domain.books.search import search, search_library
@@ -98,6 +101,79 @@ async def test_rare_words_and_spoiler_limit(ingested: tuple) -> None:  # type: i
         limited = await search(conn, embedder, user, book_id, "hookah", 10,
                                before_offset=first.start_offset)  # fmt: skip
         assert all(h.end_offset <= first.start_offset for h in limited)
+
+
+async def _ranked_as_documented(
+    conn: asyncpg.Connection, book_id: UUID, question: str, vector: list[float], before: int | None
+) -> list[tuple[UUID, float]]:
+    """The method docs/benchmarks.md describes, computed here the long way from every
+    stored lexeme and every window: BM25 (k1 1.2, b 0.75) over passages holding any question
+    word, the nearest window's distance, each ranking's best 50 fused by RRF (k 60)."""
+    k1, b, candidates = 1.2, 0.75, search_module.CANDIDATES
+    lexemes = set(await conn.fetchval(
+        "SELECT ARRAY(SELECT lexeme FROM unnest(to_tsvector('english', $1)))", question
+    ))  # fmt: skip
+    passages = {r["id"]: r for r in await conn.fetch(
+        "SELECT id, chunk_index, word_count, end_offset FROM book_embeddings WHERE book_id = $1",
+        book_id)}  # fmt: skip
+    terms: dict[UUID, dict[str, int]] = {}  # passage -> question lexeme -> tf
+    for r in await conn.fetch(
+        """SELECT e.id, w.lexeme, coalesce(array_length(w.positions, 1), 1) AS tf
+           FROM book_embeddings e, unnest(e.tsv) w WHERE e.book_id = $1 AND w.lexeme = ANY($2)""",
+        book_id, list(lexemes),
+    ):  # fmt: skip
+        terms.setdefault(r["id"], {})[r["lexeme"]] = r["tf"]
+    n = len(passages)
+    avgdl = sum(p["word_count"] for p in passages.values()) / n
+    df = {t: sum(t in found for found in terms.values()) for t in lexemes}
+    allowed = {i for i, p in passages.items() if before is None or p["end_offset"] <= before}
+    bm25 = {
+        i: sum(
+            math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+            * tf
+            * (k1 + 1)
+            / (tf + k1 * (1 - b + b * passages[i]["word_count"] / avgdl))
+            for t, tf in found.items()
+        )
+        for i, found in terms.items()
+        if i in allowed
+    }
+    nearest: dict[UUID, float] = {}
+    for r in await conn.fetch(
+        "SELECT passage_id, embedding <=> $2 AS d FROM passage_windows WHERE book_id = $1",
+        book_id, Vector(vector),
+    ):  # fmt: skip
+        if r["passage_id"] in allowed:
+            nearest[r["passage_id"]] = min(r["d"], nearest.get(r["passage_id"], 2.0))
+    fused: dict[UUID, float] = {}
+    for ranking in (sorted(bm25, key=lambda i: (-bm25[i], i)),
+                    sorted(nearest, key=lambda i: (nearest[i], i))):  # fmt: skip
+        for rank, i in enumerate(ranking[:candidates], start=1):
+            fused[i] = fused.get(i, 0.0) + 1 / (60 + rank)
+    # equal scores (ranks 2 and 3, or 3 and 2) in the book's order
+    return sorted(fused.items(), key=lambda kv: (-kv[1], passages[kv[0]]["chunk_index"]))
+
+
+async def test_search_ranks_exactly_as_its_method_says(ingested: tuple) -> None:  # type: ignore[type-arg]
+    """The SQL takes shortcuts (only the question's lexemes, only the nearest windows): they
+    must not change a single rank."""
+    pool, _, book_id = ingested
+    embedder = make_embedder(session_settings())
+    async with pool.acquire() as conn:
+        middle = await conn.fetchval(
+            "SELECT max(end_offset) / 2 FROM book_embeddings WHERE book_id = $1", book_id
+        )
+        for question in [*ALICE, "hookah"]:
+            vector = embedder.embed_query(question)
+            for before in (None, middle):
+                rows = await conn.fetch(
+                    books.Q.hybrid_search, [book_id], question, Vector(vector),
+                    search_module.CANDIDATES, 10, before,
+                )  # fmt: skip
+                expected = await _ranked_as_documented(conn, book_id, question, vector, before)
+                assert [(r["chunk_id"], round(r["score"], 9)) for r in rows] == [
+                    (i, round(s, 9)) for i, s in expected[:10]
+                ], (question, before)
 
 
 async def test_the_same_file_twice_reuses_passages(ingested: tuple) -> None:  # type: ignore[type-arg]
