@@ -28,6 +28,9 @@ def test_vectors_queries_beside_a_book_being_indexed_and_a_child_that_dies() -> 
     assert abs(math.sqrt(sum(x * x for x in whale)) - 1) < 1e-4  # normalized
     assert _cosine(whale, ship) > _cosine(whale, tea)  # meaning, not noise
     assert _cosine(model.embed_query("a white whale"), whale) > 0.5  # a query child, warm
+    # a question alone takes a shorter path through the model: to the same vector
+    alone = model.embed_query("The white whale rose from the sea.")
+    assert max(abs(x - y) for x, y in zip(alone, whale, strict=True)) < 1e-5
 
     # one batch of windows as long as the model reads (256 tokens): seconds on one core
     batch = [f"Chapter {i}: the sea, the ship, the long voyage and its men. " * 20
