@@ -29,8 +29,8 @@ BATCH = 64
 class LocalMiniLM:
     """all-MiniLM-L6-v2 as sentence-transformers defines it (its modules.json: the BERT,
     mean pooling over the tokens, then unit length), run with `transformers` alone.
-    Importing sentence-transformers took 5.8 s of a child's 6.2 s start and ~200 MB of
-    its memory (it brings scikit-learn and SciPy); the vectors are the same
+    Through sentence-transformers (which brings scikit-learn) a child took 5.4-5.9 s to
+    start instead of 4.4 s, and 50 MB more memory; the vectors are the same
     (tests/integration/test_embeddings.py compares them)."""
 
     model_name = "all-MiniLM-L6-v2"
