@@ -23,6 +23,7 @@ import numpy as np
 from pgvector import Vector
 
 from domain.books import operations as books
+from domain.books.chunk import INDEX_VERSION
 from domain.books.search import search, search_library
 from server.db import create_pool
 from server.embeddings import make_embedder
@@ -54,21 +55,19 @@ def ms(values: list[float]) -> str:
 
 
 async def library_search(
-    pool: Any, embedder: Any, user: UUID, book_id: UUID, questions: list[str], sizes: list[int]
-) -> None:
-    """`GET /search`'s statement over libraries of `sizes` books, copies of `book_id`."""
+    url: str, pool: Any, embedder: Any, user: UUID, book_id: UUID, questions: list[str],
+    sizes: list[int],
+) -> None:  # fmt: skip
+    """`GET /search`'s statement over libraries of `sizes` books, copies of `book_id`
+    indexed as the current version indexes (windows, not each passage's own vector)."""
     books_now = 1
     for size in sizes:
         async with pool.acquire() as conn:
-            while books_now < size:
-                copy = await conn.fetchval(
-                    """INSERT INTO books (user_id, title, visibility, processing_status, file_type)
-                       VALUES ($1, $2, 'private', 'completed', 'epub') RETURNING id""",
-                    user, f"Copy {books_now}",
-                )  # fmt: skip
+            for copy in await make_books(url, [user] * max(0, size - books_now), public=False):
                 for query in (books.Q.copy_chapters, books.Q.copy_passages, books.Q.copy_windows):
                     await conn.execute(query, copy, book_id)
-                books_now += 1
+                await conn.execute(books.Q.set_index_version, copy, INDEX_VERSION)
+            books_now = max(books_now, size)
             await conn.execute("ANALYZE")
             windows = await conn.fetchval("SELECT count(*) FROM passage_windows")
             await search_library(conn, embedder, user, questions[0], 10)  # warm
@@ -120,7 +119,7 @@ async def main() -> None:
         log(f"  whole search (embed + SQL)   {ms(total_t)}")
         log(f"  query embedding              {ms(embed_t)}")
         log(f"  hybrid SQL                   {ms(sql_t)}")
-        await library_search(pool, embedder, user, book_id, questions[:25],
+        await library_search(bench.url, pool, embedder, user, book_id, questions[:25],
                              [int(n) for n in args.library.split(",") if n])  # fmt: skip
 
         # across many books: clustered vectors around the real ones, then HNSW vs exact
