@@ -20,6 +20,7 @@ import numpy as np
 from pgvector import Vector
 
 from domain.books.chunk import Passage, chunk_chapters
+from domain.books.operations import Q
 from domain.books.parsed import Chapter
 from domain.ports import Embedder
 from domain.sql import Conn
@@ -103,8 +104,8 @@ def _rows(
 async def store(
     conn: Conn, book_id: UUID, chapter_ids: dict[int, UUID], index: Index, model: str
 ) -> None:
-    """Insert the index of a book whose passages were just removed (in the caller's
-    transaction)."""
+    """Insert the index of a book whose passages were just removed, and its postings (in
+    the caller's transaction)."""
     # the rows are made in a thread (5,000 vectors made into arrays held the loop ~0.1 s)
     # and sent a few hundred per COPY, whose encoding runs on the loop (a long novel's
     # rows in one COPY held it ~70 ms)
@@ -114,3 +115,4 @@ async def store(
         for i in range(0, len(rows), COPY_ROWS):
             await conn.copy_records_to_table(table, columns=columns,
                                              records=rows[i : i + COPY_ROWS])  # fmt: skip
+    await conn.execute(Q.store_terms, book_id)

@@ -192,6 +192,7 @@ async def _reuse(book_id: UUID, row: Any) -> bool:
         await conn.execute(Q.copy_chapters, book_id, source["id"])
         await conn.execute(Q.copy_passages, book_id, source["id"])
         await conn.execute(Q.copy_windows, book_id, source["id"])
+        await conn.execute(Q.store_terms, book_id)
         await conn.execute(Q.store_facts, book_id, source["file_facts"])
         done = await conn.fetchrow(
             Q.finish_ingest, book_id, placeholder, source["file_title"], source["file_author"],

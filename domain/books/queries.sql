@@ -166,81 +166,67 @@ SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::int[]
                          $8::int[], $9::int[], $10::int[], $11::int[])
 RETURNING id, chapter_number
 
--- name: hybrid_search
--- Passages of the books $1 for the question $2, best first (ARCHITECTURE.md §5, issue 14):
--- BM25 and the question's vector $3 each rank $4 candidates, fused by reciprocal rank
--- (k = 60). Both rankings are exact: within a reader's books a scan is fast, and an
--- approximate index would miss passages under the book filter.
--- BM25 (k1 1.2, b 0.75) is computed here from the stored lexemes: any question word
--- counts (not all of them, as a full-text match would ask), tf from the lexeme's
--- positions, df and the average length over the books searched. Only the question's
--- lexemes are taken out of a passage's tsvector (weighted A, then filtered on A: one C
--- call, not a row per lexeme), and the arithmetic is float8, not numeric: together
--- a third of the time over a library of 50 books (docs/benchmarks.md).
--- The vector ranks a passage by its closest window, its own vector standing in for books
--- indexed before windows existed. Only the $4 * 8 closest windows are grouped: a passage
--- of at most 250 words has four windows, so these hold the $4 closest passages, exactly.
--- Ties go to the smaller id, so the same question always gets the same answer.
--- $6 keeps only passages ending at or before an offset (spoiler safety), or all.
-WITH question AS (
-    SELECT replace(plainto_tsquery('english', $2)::text, '&', '|')::tsquery AS any_word,
-           ARRAY(SELECT lexeme FROM unnest(to_tsvector('english', $2))) AS lexemes
-), corpus AS (
-    SELECT count(*)::float8 AS n, avg(word_count)::float8 AS avgdl
-    FROM book_embeddings WHERE book_id = ANY($1)
-), matches AS MATERIALIZED (
-    SELECT e.id, e.word_count AS dl, e.end_offset, w.lexeme,
-           coalesce(array_length(w.positions, 1), 1)::float8 AS tf
-    FROM book_embeddings e, question q,
-         unnest(ts_filter(setweight(e.tsv, 'A', q.lexemes), '{a}')) w
-    WHERE e.book_id = ANY($1) AND e.tsv @@ q.any_word
-), df AS (
-    SELECT lexeme, count(*)::float8 AS df FROM matches GROUP BY lexeme
-), txt AS MATERIALIZED (
-    SELECT m.id, row_number() OVER (ORDER BY sum(
-               ln(1 + (c.n - df.df + 0.5) / (df.df + 0.5))
-               * m.tf * 2.2 / (m.tf + 1.2 * (0.25 + 0.75 * m.dl / c.avgdl))) DESC,
-               m.id) AS rank
-    FROM matches m JOIN df USING (lexeme), corpus c
-    WHERE $6::int IS NULL OR m.end_offset <= $6
-    GROUP BY m.id
-    ORDER BY rank
-    LIMIT $4
-), vec AS MATERIALIZED (
+-- name: book_terms
+-- The postings of the question $2's lexemes in the books $1 (migration 0034).
+SELECT t.book_id, t.lexeme, t.chunks, t.tfs, t.lengths
+FROM book_terms t
+WHERE t.book_id = ANY($1)
+  AND t.lexeme = ANY(ARRAY(SELECT lexeme FROM unnest(to_tsvector('english', $2))))
+
+-- name: term_totals
+-- BM25's N and the words of those N passages, over the books $1.
+SELECT coalesce(sum(passages), 0)::int8 AS passages, coalesce(sum(words), 0)::int8 AS words
+FROM book_term_totals WHERE book_id = ANY($1)
+
+-- name: chunks_ending_by
+-- The passages of the books $1 that end at or before the offset $2 (spoiler safety).
+SELECT book_id, chunk_index FROM book_embeddings
+WHERE book_id = ANY($1) AND end_offset <= $2 AND chunk_index IS NOT NULL
+
+-- name: nearest_passages
+-- The $3 passages of the books $1 nearest the question's vector $2, nearest first: a
+-- passage ranked by its closest window, its own vector standing in for books indexed
+-- before windows existed. The ranking is exact: within a reader's books a scan is fast,
+-- and an approximate index would miss passages under the book filter. Only the $3 * 8
+-- closest windows are grouped: a passage of at most 250 words has four windows, so these
+-- hold the $3 closest passages, exactly. Ties go to the smaller id.
+-- $4 keeps only passages ending at or before an offset (spoiler safety), or all.
+WITH vec AS MATERIALIZED (
     SELECT passage_id AS id, row_number() OVER (ORDER BY min(distance), passage_id) AS rank
     FROM (
         SELECT * FROM (
-            SELECT w.passage_id, w.embedding <=> $3 AS distance
+            SELECT w.passage_id, w.embedding <=> $2 AS distance
             FROM passage_windows w
             WHERE w.book_id = ANY($1)
-              AND ($6::int IS NULL OR w.passage_id IN (
+              AND ($4::int IS NULL OR w.passage_id IN (
                   SELECT e.id FROM book_embeddings e
-                  WHERE e.book_id = ANY($1) AND e.end_offset <= $6))
+                  WHERE e.book_id = ANY($1) AND e.end_offset <= $4))
             UNION ALL
-            SELECT e.id, e.embedding <=> $3 FROM book_embeddings e
+            SELECT e.id, e.embedding <=> $2 FROM book_embeddings e
             WHERE e.book_id = ANY(ARRAY(SELECT b.id FROM books b
                                         WHERE b.id = ANY($1) AND b.index_version = 1))
-              AND ($6::int IS NULL OR e.end_offset <= $6)
+              AND ($4::int IS NULL OR e.end_offset <= $4)
         ) scored
         ORDER BY distance
-        LIMIT $4 * 8
+        LIMIT $3 * 8
     ) nearest
     GROUP BY passage_id
     ORDER BY rank
-    LIMIT $4
-), fused AS (
-    SELECT id, sum(1.0 / (60 + rank)) AS score
-    FROM (SELECT id, rank FROM vec UNION ALL SELECT id, rank FROM txt) ranked
-    GROUP BY id
+    LIMIT $3
 )
-SELECT e.id AS chunk_id, e.book_id, e.chunk_title AS chapter_title, c.chapter_number,
-       e.start_page, e.end_page, e.start_offset, e.end_offset, e.content AS text,
-       f.score::float8 AS score
-FROM fused f
-JOIN book_embeddings e ON e.id = f.id
+SELECT e.book_id, e.chunk_index
+FROM vec v JOIN book_embeddings e ON e.id = v.id
+WHERE e.chunk_index IS NOT NULL
+ORDER BY v.rank
+
+-- name: passages_at
+-- The passages ($1[i], $2[i]) as a search hit shows them, in no particular order.
+SELECT e.id AS chunk_id, e.book_id, e.chunk_index, e.chunk_title AS chapter_title,
+       c.chapter_number, e.start_page, e.end_page, e.start_offset, e.end_offset,
+       e.content AS text
+FROM unnest($1::uuid[], $2::int[]) AS wanted (book_id, chunk_index)
+JOIN book_embeddings e USING (book_id, chunk_index)
 LEFT JOIN book_chapters c ON c.id = e.book_chapter_id
-ORDER BY f.score DESC, e.book_id, e.chunk_index
-LIMIT $5
 
 -- name: reuse_source
 -- An ingested book made from the very same file (any owner: the text, passages and
@@ -288,6 +274,11 @@ FROM passage_windows w
 JOIN book_embeddings oe ON oe.id = w.passage_id
 JOIN book_embeddings ne ON ne.book_id = $1 AND ne.chunk_index = oe.chunk_index
 WHERE w.book_id = $2
+
+-- name: store_terms
+-- The book's postings, made again from its passages (migration 0034).
+SELECT store_book_terms($1)
+
 -- name: library_books
 -- What a search across "my books" covers: the reader's own books and the public books
 -- they have opened, ingested and not deleted; the most recently read first when there

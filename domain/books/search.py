@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from pgvector import Vector
 
+from domain.books import bm25
 from domain.books.access import readable_book
 from domain.books.operations import Q
 from domain.errors import Invalid
@@ -53,7 +54,7 @@ def _checked(query: str, k: int) -> str:
     return query
 
 
-async def _passages(
+async def ranked_passages(
     conn: Conn,
     embedder: Embedder,
     book_ids: list[UUID],
@@ -61,12 +62,33 @@ async def _passages(
     k: int,
     before_offset: int | None = None,
 ) -> list[tuple[UUID, Hit]]:
-    """(book id, hit) pairs, best first."""
-    vector = await asyncio.to_thread(embedder.embed_query, query)
-    rows = await conn.fetch(
-        Q.hybrid_search, book_ids, query, Vector(vector), CANDIDATES, k, before_offset
+    """(book id, hit) pairs, best first: BM25 and the question's vector each rank
+    `CANDIDATES` passages, fused by reciprocal rank (k = 60); equal scores in the books'
+    id order, then the book's order."""
+    # the question is embedded in the model's process while the postings are read
+    lexical, vector = await asyncio.gather(
+        bm25.ranked(conn, book_ids, query, CANDIDATES, before_offset),
+        asyncio.to_thread(embedder.embed_query, query),
     )
-    return [(r["book_id"], msgspec.convert(dict(r), Hit)) for r in rows]
+    nearest = await conn.fetch(
+        Q.nearest_passages, book_ids, Vector(vector), CANDIDATES, before_offset
+    )
+    scores: dict[bm25.Passage, float] = {}
+    for ranking in ([(r["book_id"], r["chunk_index"]) for r in nearest], lexical):
+        for rank, passage in enumerate(ranking, start=1):
+            scores[passage] = scores.get(passage, 0.0) + 1 / (60 + rank)
+    best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    rows = {
+        (r["book_id"], r["chunk_index"]): r
+        for r in await conn.fetch(
+            Q.passages_at, [b for (b, _), _ in best], [c for (_, c), _ in best]
+        )
+    }
+    return [
+        (book, msgspec.convert({**rows[book, chunk], "score": score}, Hit))
+        for (book, chunk), score in best
+        if (book, chunk) in rows
+    ]
 
 
 async def search(
@@ -83,7 +105,9 @@ async def search(
     only passages that end before it."""
     query = _checked(query, k)
     await readable_book(conn, book_id, user_id)
-    return [hit for _, hit in await _passages(conn, embedder, [book_id], query, k, before_offset)]
+    return [
+        hit for _, hit in await ranked_passages(conn, embedder, [book_id], query, k, before_offset)
+    ]
 
 
 async def search_library(
@@ -96,7 +120,7 @@ async def search_library(
     if not books:
         return []
     grouped: dict[UUID, BookHits] = {}
-    for book_id, hit in await _passages(conn, embedder, list(books), query, k):
+    for book_id, hit in await ranked_passages(conn, embedder, list(books), query, k):
         if book_id not in grouped:
             book = books[book_id]
             grouped[book_id] = BookHits(

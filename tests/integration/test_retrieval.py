@@ -5,10 +5,12 @@ questions avoid the answer's rare words where they can)."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncIterator
 from uuid import UUID
 
 import asyncpg
+import numpy as np
 import pytest
 from pgvector import Vector
 
@@ -146,7 +148,8 @@ async def _ranked_as_documented(
         if r["passage_id"] in allowed:
             nearest[r["passage_id"]] = min(r["d"], nearest.get(r["passage_id"], 2.0))
     fused: dict[UUID, float] = {}
-    for ranking in (sorted(bm25, key=lambda i: (-bm25[i], i)),
+    order = {i: p["chunk_index"] for i, p in passages.items()}
+    for ranking in (sorted(bm25, key=lambda i: (-bm25[i], order[i])),
                     sorted(nearest, key=lambda i: (nearest[i], i))):  # fmt: skip
         for rank, i in enumerate(ranking[:candidates], start=1):
             fused[i] = fused.get(i, 0.0) + 1 / (60 + rank)
@@ -155,8 +158,8 @@ async def _ranked_as_documented(
 
 
 async def test_search_ranks_exactly_as_its_method_says(ingested: tuple) -> None:  # type: ignore[type-arg]
-    """The SQL takes shortcuts (only the question's lexemes, only the nearest windows): they
-    must not change a single rank."""
+    """The search takes shortcuts (postings instead of tsvectors, only the nearest windows):
+    they must not change a single rank."""
     pool, _, book_id = ingested
     embedder = make_embedder(session_settings())
     async with pool.acquire() as conn:
@@ -166,12 +169,11 @@ async def test_search_ranks_exactly_as_its_method_says(ingested: tuple) -> None:
         for question in [*ALICE, "hookah"]:
             vector = embedder.embed_query(question)
             for before in (None, middle):
-                rows = await conn.fetch(
-                    books.Q.hybrid_search, [book_id], question, Vector(vector),
-                    search_module.CANDIDATES, 10, before,
-                )  # fmt: skip
+                hits = await search_module.ranked_passages(
+                    conn, embedder, [book_id], question, 10, before
+                )
                 expected = await _ranked_as_documented(conn, book_id, question, vector, before)
-                assert [(r["chunk_id"], round(r["score"], 9)) for r in rows] == [
+                assert [(h.chunk_id, round(h.score, 9)) for _, h in hits] == [
                     (i, round(s, 9)) for i, s in expected[:10]
                 ], (question, before)
 
@@ -260,12 +262,45 @@ async def _index_of(pool: asyncpg.Pool, book_id: UUID) -> tuple[int, int, int]:
     return row["index_version"], row["passages"], row["windows"]
 
 
+async def _postings_match_passages(pool: asyncpg.Pool, book_id: UUID) -> None:
+    """The book's postings (migration 0034) say what its passages' tsvectors say: each
+    lexeme's passages, counts and lengths, and the book's totals."""
+    stored = {}
+    for r in await pool.fetch(
+        "SELECT lexeme, chunks, tfs, lengths FROM book_terms WHERE book_id = $1", book_id
+    ):
+        chunks = np.frombuffer(r["chunks"], dtype=">i4").tolist()
+        tfs = np.frombuffer(r["tfs"], dtype=">i2").tolist()
+        lengths = np.frombuffer(r["lengths"], dtype=">i2").tolist()
+        for chunk, tf, length in zip(chunks, tfs, lengths, strict=True):
+            stored[r["lexeme"], chunk] = (tf, length)
+    passages = await pool.fetch(
+        "SELECT chunk_index, word_count, tsv::text AS tsv FROM book_embeddings WHERE book_id = $1",
+        book_id,
+    )
+    expected = {}
+    for p in passages:
+        for entry in re.findall(r"'((?:[^']|'')*)'(?::([\d,A-D]+))?", p["tsv"]):
+            lexeme, positions = entry[0].replace("''", "'"), entry[1]
+            tf = len(positions.split(",")) if positions else 1
+            expected[lexeme, p["chunk_index"]] = (tf, p["word_count"])
+    assert passages and stored == expected
+    totals = await pool.fetchrow("SELECT * FROM book_term_totals WHERE book_id = $1", book_id)
+    assert totals is not None
+    assert (totals["passages"], totals["words"]) == (
+        len(passages),
+        sum(p["word_count"] for p in passages),
+    )
+
+
 async def test_reuse_copies_the_windows_too(ingested: tuple) -> None:  # type: ignore[type-arg]
     pool, _, book_id = ingested
     _, copy = await _copy_of_alice(pool)
     assert await _index_of(pool, copy) == await _index_of(pool, book_id)
     version, passages, windows = await _index_of(pool, copy)
     assert version == INDEX_VERSION and windows > passages
+    for book in (book_id, copy):
+        await _postings_match_passages(pool, book)
 
 
 async def test_stale_books_are_reindexed_one_at_a_time_and_stay_searchable(
@@ -300,6 +335,7 @@ async def test_stale_books_are_reindexed_one_at_a_time_and_stay_searchable(
         )
         assert all(r["chapter"][r["at"] : r["at"] + len(r["content"])] == r["content"]
                    for r in stored)  # fmt: skip
+        await _postings_match_passages(pool, book)
     async with pool.acquire() as conn:
         hits = await search(conn, embedder, other, copy, "hookah", 3)
     assert "hookah" in hits[0].text.lower()
