@@ -65,13 +65,16 @@ async def ranked_passages(
     """(book id, hit) pairs, best first: BM25 and the question's vector each rank
     `CANDIDATES` passages, fused by reciprocal rank (k = 60); equal scores in the books'
     id order, then the book's order."""
-    # the question is embedded in the model's process while the postings are read
-    lexical, vector = await asyncio.gather(
-        bm25.ranked(conn, book_ids, query, CANDIDATES, before_offset),
-        asyncio.to_thread(embedder.embed_query, query),
-    )
+    # the question is embedded in the model's process while the postings are read (the
+    # connection stays with this coroutine: nothing may use it after we return)
+    vector = asyncio.ensure_future(asyncio.to_thread(embedder.embed_query, query))
+    try:
+        lexical = await bm25.ranked(conn, book_ids, query, CANDIDATES, before_offset)
+    except BaseException:
+        vector.cancel()
+        raise
     nearest = await conn.fetch(
-        Q.nearest_passages, book_ids, Vector(vector), CANDIDATES, before_offset
+        Q.nearest_passages, book_ids, Vector(await vector), CANDIDATES, before_offset
     )
     scores: dict[bm25.Passage, float] = {}
     for ranking in ([(r["book_id"], r["chunk_index"]) for r in nearest], lexical):

@@ -105,6 +105,30 @@ async def test_rare_words_and_spoiler_limit(ingested: tuple) -> None:  # type: i
         assert all(h.end_offset <= first.start_offset for h in limited)
 
 
+class _BrokenModel:
+    model_name, dimensions = "broken", 384
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        raise RuntimeError("the model process died")
+
+    def embed_query(self, text: str) -> list[float]:
+        raise RuntimeError("the model process died")
+
+
+async def test_a_failed_embedding_fails_the_search_and_leaves_the_connection_usable(
+    ingested: tuple,  # type: ignore[type-arg]
+) -> None:
+    """The postings are read while the question is embedded: when the model fails first,
+    nothing may go on using the connection after the search has given it back."""
+    pool, user, book_id = ingested
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="model process died"):
+            await search(conn, _BrokenModel(), user, book_id, "the caterpillar's hookah", 3)
+        assert await conn.fetchval("SELECT 1") == 1
+        hits = await search(conn, make_embedder(session_settings()), user, book_id, "hookah", 3)
+    assert "hookah" in hits[0].text.lower()
+
+
 async def _ranked_as_documented(
     conn: asyncpg.Connection, book_id: UUID, question: str, vector: list[float], before: int | None
 ) -> list[tuple[UUID, float]]:
