@@ -84,10 +84,26 @@ async def _quiet(_done: float) -> None:
     return None
 
 
+async def store_missing_terms(pool: asyncpg.Pool, limit: int | None = 10 * RUN_BOOKS) -> int:
+    """Build the postings of books whose passages have none (Q.next_book_without_terms):
+    until then BM25 cannot find them. About a quarter of a second per novel."""
+    built = 0
+    while limit is None or built < limit:
+        book_id = await pool.fetchval(Q.next_book_without_terms)
+        if book_id is None:
+            break
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(Q.lock_book, book_id)  # against a re-index swapping passages
+            await conn.execute(Q.store_terms, book_id)
+        built += 1
+    return built
+
+
 async def _keep_books_current(pool: asyncpg.Pool) -> dict[str, Any]:
-    """What is derived from stored books and may lag a release: the search index, and
-    KOReader's document ids (workers/document_ids.py)."""
-    return {**await reindex_stale(pool), **await fill_document_ids(pool)}
+    """What is derived from stored books and may lag a release: the search index and its
+    postings, and KOReader's document ids (workers/document_ids.py)."""
+    stale = await reindex_stale(pool)
+    return {**stale, "postings": await store_missing_terms(pool), **await fill_document_ids(pool)}
 
 
 @broker.task(task_name="books.reindex", schedule=[{"cron": "3-59/10 * * * *"}])

@@ -288,6 +288,16 @@ WHERE w.book_id = $2
 -- The book's postings, made again from its passages (migration 0034).
 SELECT store_book_terms($1)
 
+-- name: next_book_without_terms
+-- A completed book with passages but no postings: its passages were written by code
+-- older than migration 0034 (a worker of the previous release, during a deploy).
+SELECT b.id FROM books b
+WHERE b.processing_status = 'completed' AND b.deleted_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM book_term_totals t WHERE t.book_id = b.id)
+  AND EXISTS (SELECT 1 FROM book_embeddings e
+              WHERE e.book_id = b.id AND e.chunk_index IS NOT NULL)
+LIMIT 1
+
 -- name: library_books
 -- What a search across "my books" covers: the reader's own books and the public books
 -- they have opened, ingested and not deleted; the most recently read first when there

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from pgvector import Vector
 
+from domain.books import bm25
 from domain.books import operations as books
 from domain.books import search as search_module
 from domain.books.chunk import INDEX_VERSION
@@ -367,6 +368,27 @@ async def test_stale_books_are_reindexed_one_at_a_time_and_stay_searchable(
     await pool.execute("UPDATE books SET index_version = 1 WHERE id = $1", copy)
     await pool.execute("UPDATE books SET deleted_at = now() WHERE id = $1", copy)
     assert await reindex.reindex_book(pool, copy) is False
+
+
+async def test_books_left_without_postings_get_them_from_the_schedule(
+    ingested: tuple,  # type: ignore[type-arg]
+) -> None:
+    """A book whose passages a worker of the release before migration 0034 wrote has no
+    postings, and BM25 cannot find it; the schedule's `books.reindex` builds them."""
+    pool, _, book_id = ingested
+    _, copy = await _copy_of_alice(pool)
+    await pool.execute("DELETE FROM book_terms WHERE book_id = $1", copy)
+    await pool.execute("DELETE FROM book_term_totals WHERE book_id = $1", copy)
+    async with pool.acquire() as conn:
+        assert await bm25.ranked(conn, [copy], "caterpillar hookah", 5) == []
+    ran = await reindex._keep_books_current(pool)
+    assert ran["postings"] == 1
+    await _postings_match_passages(pool, copy)
+    async with pool.acquire() as conn:
+        found = await bm25.ranked(conn, [copy], "caterpillar hookah", 5)
+        original = await bm25.ranked(conn, [book_id], "caterpillar hookah", 5)
+    assert found and [c for _, c in found] == [c for _, c in original]
+    assert (await reindex._keep_books_current(pool))["postings"] == 0
 
 
 async def test_search_across_a_readers_library_groups_by_book(
