@@ -213,10 +213,9 @@ async def _sweep_books(pool: asyncpg.Pool) -> dict[str, int]:
 
 
 async def _reindex_all(pool: asyncpg.Pool) -> dict[str, Any]:
-    from workers.reindex import reindex_stale, store_missing_terms
+    from workers.reindex import reindex_stale
 
-    stale = await reindex_stale(pool, limit=None)
-    return {**stale, "postings": await store_missing_terms(pool, limit=None)}
+    return await reindex_stale(pool, limit=None)
 
 
 async def _document_ids(pool: asyncpg.Pool) -> dict[str, int]:

@@ -8,7 +8,9 @@ the new one replaces it.
 One book at a time, each committed on its own, so a run that stops (a deploy, a crash)
 loses at most the book in hand and the next run goes on from there. The schedule runs it
 every ten minutes for at most RUN_BOOKS books; `python -m workers.maintenance reindex`
-runs it by hand until nothing is stale."""
+runs it by hand until nothing is stale. The same run builds the BM25 postings (migration
+0034) of books whose passages have none: written by a worker of the previous release
+while the new one migrated."""
 
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ LOCK_KEY = 0x726569_6E646578  # "reindex"
 
 
 async def reindex_stale(pool: asyncpg.Pool, limit: int | None = RUN_BOOKS) -> dict[str, Any]:
-    """Re-index up to `limit` stale books (all of them with None)."""
+    """Re-index up to `limit` stale books (all of them with None), then build the missing
+    postings of up to ten times as many."""
     done: list[UUID] = []
     failed: list[UUID] = []
     async with pool.acquire() as lock:
@@ -51,10 +54,11 @@ async def reindex_stale(pool: asyncpg.Pool, limit: int | None = RUN_BOOKS) -> di
                 except Exception:  # this book again next run; the others go on now
                     log.exception("re-indexing %s failed", book_id)
                     failed.append(book_id)
+            postings = await _store_missing_terms(pool, None if limit is None else 10 * limit)
         finally:
             await lock.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
     left = await pool.fetchval(Q.count_stale_books, INDEX_VERSION)
-    return {"reindexed": len(done), "failed": len(failed), "stale": left}
+    return {"reindexed": len(done), "failed": len(failed), "stale": left, "postings": postings}
 
 
 async def reindex_book(pool: asyncpg.Pool, book_id: UUID) -> bool:
@@ -84,7 +88,7 @@ async def _quiet(_done: float) -> None:
     return None
 
 
-async def store_missing_terms(pool: asyncpg.Pool, limit: int | None = 10 * RUN_BOOKS) -> int:
+async def _store_missing_terms(pool: asyncpg.Pool, limit: int | None) -> int:
     """Build the postings of books whose passages have none (Q.next_book_without_terms):
     until then BM25 cannot find them. About a quarter of a second per novel."""
     built = 0
@@ -102,8 +106,7 @@ async def store_missing_terms(pool: asyncpg.Pool, limit: int | None = 10 * RUN_B
 async def _keep_books_current(pool: asyncpg.Pool) -> dict[str, Any]:
     """What is derived from stored books and may lag a release: the search index and its
     postings, and KOReader's document ids (workers/document_ids.py)."""
-    stale = await reindex_stale(pool)
-    return {**stale, "postings": await store_missing_terms(pool), **await fill_document_ids(pool)}
+    return {**await reindex_stale(pool), **await fill_document_ids(pool)}
 
 
 @broker.task(task_name="books.reindex", schedule=[{"cron": "3-59/10 * * * *"}])
