@@ -9,7 +9,7 @@ import re
 
 import pymupdf
 
-from domain.books import facts, textlayer
+from domain.books import facts, isbn, mobi_header, textlayer
 from domain.books.facts import FileFacts
 from domain.books.parsed import ParsedBook, ParseError, Section, assemble
 
@@ -52,14 +52,18 @@ def parse_paged(data: bytes, kind: str) -> ParsedBook:
         else:
             pages, warnings = _ocr_scan(doc), []
         sections = _by_outline(doc.get_toc(simple=True), pages) or _by_pages(pages)
-        book = assemble(_meta(doc, "title"), _meta(doc, "author"), sections, len(pages))
+        # a PDF's creationDate is when the file was made, not when the book was published
+        own = mobi_header.read(data) if kind == "mobi" else mobi_header.MobiHeader()
+        title = own.title or _meta(doc, "title")
+        author = " & ".join(own.authors) or _meta(doc, "author")
+        book = assemble(title, author, sections, len(pages))
         book.cover_image = _first_page_image(doc)
         book.warnings = warnings
         book.facts = FileFacts(
-            # MOBI's EXTH; PDF has none, and its creationDate is when the file was made,
-            # not when the book was published
-            publisher=facts.short(_meta(doc, "publisher")),
-            language=facts.language(doc.language),
+            isbn=isbn.forms(own.isbn) if own.isbn else None,
+            publisher=facts.short(own.publisher),
+            published=facts.published(own.published),
+            language=facts.language(own.language or doc.language),
         )
         return book
 

@@ -109,6 +109,8 @@ async def test_every_corpus_book_parses_into_exact_chapters_and_passages(
         assert len(keywords.key_concepts(keywords.candidates([c.text for c in book.chapters]))) >= 5
     if name in EDITIONS:  # what each file says of its edition (the PDFs on a copyright page)
         assert book.facts.columns() | EDITIONS[name] == book.facts.columns()
+    if name in NAMED:  # the title and author the file gives, never its file name
+        assert (book.title, book.author) == NAMED[name]
 
 
 EDITIONS: dict[str, dict[str, str | None]] = {
@@ -117,4 +119,19 @@ EDITIONS: dict[str, dict[str, str | None]] = {
     "pride-and-prejudice_pg1342_epub2.epub": {"published_date": "1998-06-01", "language": "en"},
     "moby-dick_epub3.epub": {"publisher": "Harper & Brothers, Publishers", "language": "en-US"},
     "alice-in-wonderland_epub3.epub": {"isbn_13": None, "language": "en-US"},
-}
+    "origin-of-species_mobi6.mobi": {
+        "publisher": "Project Gutenberg", "published_date": "1999-12-01", "language": "en",
+    },
+    "childrens-literature_kf8.mobi": {"published_date": "2008-05-20", "language": "en"},
+}  # fmt: skip
+
+NAMED = {
+    "alice-in-wonderland_epub3.epub": ("Alice's Adventures in Wonderland", "Lewis Carroll"),
+    "free-culture_lessig.pdf": ("Free Culture", "Lawrence Lessig"),
+    "origin-of-species_mobi6.mobi": (
+        "The Origin of Species by means of Natural Selection, 6th Edition", "Charles Darwin",
+    ),
+    "childrens-literature_kf8.mobi": (
+        "Children's Literature", "Charles Madison Curry & Erle Elsworth Clippinger",
+    ),
+}  # fmt: skip
