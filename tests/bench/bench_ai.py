@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing as mp
 import re
 import time
@@ -164,7 +165,8 @@ async def relayed_stream(port: int, n: int, delay: float) -> tuple[str, list[tup
 
 def added_latency(
     standin: StandIn, results: list[tuple[str, list[tuple[int, float]]]]
-) -> list[float]:
+) -> list[tuple[float, float]]:
+    """(when the stand-in wrote the token, how long it took to reach the client)."""
     sent: dict[str, list[float]] = {}
     for request, times in zip(standin.requests, standin.sent_by_request, strict=True):
         content = request["messages"][-1]["content"]
@@ -173,7 +175,7 @@ def added_latency(
     out = []
     for question, arrivals in results:
         for index, arrived in arrivals:
-            out.append(arrived - sent[question][index])
+            out.append((sent[question][index], arrived - sent[question][index]))
     return out
 
 
@@ -229,15 +231,15 @@ async def main() -> None:
             standin.default = Scenario(tokens=tokens, delay_s=0.05)
             client = anthropic.AsyncAnthropic(api_key="bench", base_url=standin.url,
                                               max_retries=0)  # fmt: skip
-            standin.requests.clear()
-            standin.sent_by_request.clear()
             starts = [args.ramp * n / args.streams for n in range(args.streams)]
-            bare = await asyncio.gather(
-                *(bare_stream(client, n, starts[n]) for n in range(args.streams))
-            )
-            bare_lat = added_latency(standin, list(bare))
-            standin.requests.clear()
-            standin.sent_by_request.clear()
+
+            async def timed(runs: Any) -> tuple[float, list[tuple[float, float]]]:
+                standin.requests.clear()
+                standin.sent_by_request.clear()
+                began = time.time()
+                return began, added_latency(standin, list(await asyncio.gather(*runs)))
+
+            bare = await timed(bare_stream(client, n, starts[n]) for n in range(args.streams))
             ready = mp.get_context("spawn").Event()
             relay_port = free_port()
             relay = mp.get_context("spawn").Process(
@@ -245,27 +247,44 @@ async def main() -> None:
             )
             relay.start()
             await asyncio.to_thread(ready.wait, 60)
-            relayed = await asyncio.gather(
-                *(relayed_stream(relay_port, n, starts[n]) for n in range(args.streams))
+            relayed = await timed(
+                relayed_stream(relay_port, n, starts[n]) for n in range(args.streams)
             )
             relay.terminate()
-            relay_lat = added_latency(standin, list(relayed))
-            standin.requests.clear()
-            standin.sent_by_request.clear()
-            streams = [one_stream(server.ws_url, token, str(book_id), n, starts[n])
-                       for n in range(args.streams)]  # fmt: skip
-            ours = await asyncio.gather(*streams)
-            ours_lat = added_latency(standin, list(ours))
+            ours = await timed(
+                one_stream(server.ws_url, token, str(book_id), n, starts[n])
+                for n in range(args.streams)
+            )
             log(f"token latency, {args.streams} streams started over {args.ramp:g} s, "
                 f"{args.tokens} tokens each 50 ms apart, stand-in write -> client read:")  # fmt: skip
-            log(f"  baseline: bare SDK client    {ms(bare_lat)}  ({len(bare_lat)} tokens)")
-            log(f"  baseline: SDK + bare websockets relay process {ms(relay_lat)}  "
-                f"({len(relay_lat)} tokens)")  # fmt: skip
-            log(f"  bookmind: through the server {ms(ours_lat)}  ({len(ours_lat)} tokens)")
-            for name, base in (("bare SDK client", bare_lat), ("relay process", relay_lat)):
-                added = [percentile(ours_lat, p) - percentile(base, p) for p in (50, 99)]
-                log(f"  added by the server over the {name}: p50 {added[0] * 1000:.1f} ms, "
-                    f"p99 {added[1] * 1000:.1f} ms")  # fmt: skip
+            # the asks (retrieval, prompt, the call's start) arrive while streams start;
+            # after the last start, and a second for its ask, only tokens flow
+            settle = args.ramp + 1.0
+            phases = {
+                "all tokens": (0.0, math.inf),
+                "while streams start": (0.0, settle),
+                "after the last start": (settle, math.inf),
+            }
+            for phase, (lo, hi) in phases.items():
+                lat = {
+                    name: [x for sent, x in run if lo <= sent - began < hi]
+                    for name, (began, run) in
+                    (("bare", bare), ("relay", relayed), ("ours", ours))
+                }  # fmt: skip
+                log(f" {phase}:")
+                log(
+                    f"  baseline: bare SDK client    {ms(lat['bare'])}  ({len(lat['bare'])} tokens)"
+                )
+                log(f"  baseline: SDK + bare websockets relay process {ms(lat['relay'])}")
+                log(
+                    f"  bookmind: through the server {ms(lat['ours'])}  ({len(lat['ours'])} tokens)"
+                )
+                for name, base in (("bare SDK client", "bare"), ("relay process", "relay")):
+                    added = [
+                        percentile(lat["ours"], p) - percentile(lat[base], p) for p in (50, 99)
+                    ]
+                    log(f"  added by the server over the {name}: p50 {added[0] * 1000:.1f} ms, "
+                        f"p99 {added[1] * 1000:.1f} ms")  # fmt: skip
         finally:
             server.stop()
             await pool.close()
