@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _AUTHOR, _PUBLISHER, _ISBN, _PUBLISHED, _TITLE, _LANGUAGE = 100, 101, 104, 106, 503, 524
+_COVER = 201  # the cover's place among the image records, from the first image's
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8")
 _HAS_EXTH = 0x40
 _MAX_RECORDS = 1024  # real files carry a few dozen; a count past this is damage
 # the header's locale, read when no EXTH language record says more: its low byte is a
@@ -37,6 +39,8 @@ class MobiHeader:
     isbn: str | None = None
     published: str | None = None
     language: str | None = None
+    # the image the file declares as its cover (PyMuPDF's first page is often blank)
+    cover: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def read(data: bytes) -> MobiHeader:
@@ -64,8 +68,23 @@ def _read(data: memoryview) -> MobiHeader:
     exth = mobi + length
     if flags & _HAS_EXTH and bytes(data[exth : exth + 4]) == b"EXTH":
         for kind, raw in _exth_records(data, exth):
-            _apply(header, kind, _text(raw, codec))
+            if kind == _COVER and len(raw) == 4:
+                (first_image,) = struct.unpack_from(">I", data, record0 + 108)
+                header.cover = _image(data, first_image + struct.unpack(">I", raw)[0])
+            else:
+                _apply(header, kind, _text(raw, codec))
     return header
+
+
+def _image(data: memoryview, index: int) -> bytes | None:
+    """Record `index` when it holds an image."""
+    (count,) = struct.unpack_from(">H", data, 76)
+    if index >= count:
+        return None
+    (start,) = struct.unpack_from(">I", data, 78 + 8 * index)
+    end = struct.unpack_from(">I", data, 78 + 8 * index + 8)[0] if index + 1 < count else len(data)
+    image = bytes(data[start:end]) if start < end <= len(data) else b""
+    return image if image.startswith(_IMAGE_MAGIC) else None
 
 
 def _text(raw: memoryview, codec: str) -> str | None:

@@ -57,7 +57,7 @@ def parse_paged(data: bytes, kind: str) -> ParsedBook:
         title = own.title or _meta(doc, "title")
         author = " & ".join(own.authors) or _meta(doc, "author")
         book = assemble(title, author, sections, len(pages))
-        book.cover_image = _first_page_image(doc)
+        book.cover_image = own.cover or _first_page_image(doc)
         book.warnings = warnings
         book.facts = FileFacts(
             isbn=isbn.forms(own.isbn) if own.isbn else None,

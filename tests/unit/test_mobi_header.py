@@ -3,7 +3,10 @@ gives what it can and never fails the book."""
 
 from __future__ import annotations
 
+import io
 import struct
+
+from PIL import Image
 
 from domain.books import mobi_header
 from tests.services import CORPUS
@@ -27,6 +30,42 @@ def test_a_kindle_file_names_its_title_authors_and_edition() -> None:
         published="1999-12-01",
         language="en",
     )
+
+
+def test_the_cover_is_the_image_the_file_declares() -> None:
+    # PyMuPDF's first page of the KF8 file is blank white; the declared cover is the
+    # title page's scan
+    for data, size in ((KF8, (500, 714)), (MOBI6, (600, 800))):
+        cover = mobi_header.read(data).cover
+        assert cover is not None
+        with Image.open(io.BytesIO(cover)) as image:
+            assert (image.format, image.size) == ("JPEG", size)
+
+
+def _cover_offset_at(data: bytes) -> int:
+    exth = _exth_at(data)
+    (count,) = struct.unpack_from(">I", data, exth + 8)
+    at = exth + 12
+    for _ in range(count):
+        kind, size = struct.unpack_from(">II", data, at)
+        if kind == 201:
+            return at + 8
+        at += size
+    raise AssertionError("no cover record")
+
+
+def test_a_cover_offset_past_the_records_or_onto_text_gives_no_cover() -> None:
+    at = _cover_offset_at(KF8)
+    for offset in (2**32 - 200, 10_000):  # past the records
+        broken = bytearray(KF8)
+        struct.pack_into(">I", broken, at, offset)
+        assert mobi_header.read(bytes(broken)).cover is None
+    broken = bytearray(KF8)
+    (record0,) = struct.unpack_from(">I", KF8, 78)
+    struct.pack_into(">I", broken, record0 + 108, 1)  # the first image: a text record
+    struct.pack_into(">I", broken, at, 0)
+    header = mobi_header.read(bytes(broken))
+    assert header.cover is None and header.title == "Children's Literature"
 
 
 def _exth_at(data: bytes) -> int:
