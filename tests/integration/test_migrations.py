@@ -19,6 +19,7 @@ from server.migrate import (
     apply_migrations,
     load_migrations,
 )
+from tests.factories import make_book, make_user
 from tests.integration.seed_schema import SEED_COLUMNS, SEED_INDEXES, SEED_VIEWS
 from tests.services import Postgres
 
@@ -230,3 +231,22 @@ async def test_views_do_not_multiply_sums(conn: asyncpg.Connection) -> None:
     daily = await conn.fetch("SELECT * FROM daily_platform_metrics")
     assert [(d["total_reading_sessions"], d["total_reading_time"]) for d in daily] == [(3, 2100)]
     assert daily[0]["premium_active_users"] == 0
+
+
+async def test_mobi_books_read_before_their_header_was_are_no_longer_reused(
+    conn: asyncpg.Connection,
+) -> None:
+    owner = await make_user(conn)
+    mobi, epub = await make_book(conn, owner), await make_book(conn, owner)
+    await conn.execute(
+        "UPDATE books SET file_type = CASE WHEN id = $1 THEN 'mobi' ELSE 'epub' END,"
+        " file_metadata_known = true WHERE id = ANY($2)",
+        mobi,
+        [mobi, epub],
+    )
+    await conn.execute((MIGRATIONS_DIR / "0035_mobi_read_again.sql").read_text())
+    rows = await conn.fetch(
+        "SELECT id, file_metadata_known FROM books WHERE id = ANY($1)", [mobi, epub]
+    )
+    known = {r["id"]: r["file_metadata_known"] for r in rows}
+    assert known == {mobi: False, epub: True}
