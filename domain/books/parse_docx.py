@@ -24,7 +24,10 @@ def parse_docx(data: bytes) -> ParsedBook:
         raise ParseError(f"the DOCX is damaged ({type(exc).__name__})") from None
     sections: list[Section] = []
     current = Section(None, "")
+    title: str | None = None  # a document's Title paragraph, when its properties name none
     for text, heading in _blocks(document.iter_inner_content()):
+        if heading == "Title" and title is None:
+            title = text[:500]
         if heading:
             if current.text:
                 sections.append(current)
@@ -33,7 +36,7 @@ def parse_docx(data: bytes) -> ParsedBook:
         current.text += ("\n\n" if current.text else "") + text
     sections.append(current)
     props = document.core_properties
-    book = assemble(props.title or None, props.author or None, sections, None)
+    book = assemble(props.title or title, props.author or None, sections, None)
     book.facts = FileFacts(
         isbn=isbn.forms(props.identifier) if props.identifier else None,
         language=facts.language(props.language),
@@ -41,16 +44,17 @@ def parse_docx(data: bytes) -> ParsedBook:
     return book
 
 
-def _blocks(content: Iterator[Paragraph | Table]) -> Iterator[tuple[str, bool]]:
-    """(text, is a heading) for each non-empty paragraph and table row, in reading order."""
+def _blocks(content: Iterator[Paragraph | Table]) -> Iterator[tuple[str, str | None]]:
+    """(text, its heading style or None) for each non-empty paragraph and table row, in
+    reading order."""
     for block in content:
         if isinstance(block, Table):
-            yield from ((row, False) for row in _rows(block))
+            yield from ((row, None) for row in _rows(block))
             continue
         text = " ".join(block.text.split())
         if text:
             style = (block.style.name if block.style is not None else "") or ""
-            yield text, style.startswith("Heading") or style == "Title"
+            yield text, style if style.startswith("Heading") or style == "Title" else None
 
 
 def _rows(table: Table) -> Iterator[str]:

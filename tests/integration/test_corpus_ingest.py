@@ -134,4 +134,10 @@ NAMED = {
     "childrens-literature_kf8.mobi": (
         "Children's Literature", "Charles Madison Curry & Erle Elsworth Clippinger",
     ),
+    # no title in the properties: the document's Title paragraph names it
+    "autogen-paper-excerpt.docx": (
+        "AutoGen: Enabling Next-Gen LLM Applications via Multi-Agent Conversation",
+        "Adam Fourney",
+    ),
+    "heading-hierarchy_docling.docx": ("Test Document", "Peter Staar"),
 }  # fmt: skip

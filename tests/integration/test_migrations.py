@@ -233,20 +233,26 @@ async def test_views_do_not_multiply_sums(conn: asyncpg.Connection) -> None:
     assert daily[0]["premium_active_users"] == 0
 
 
-async def test_mobi_books_read_before_their_header_was_are_no_longer_reused(
+async def test_books_read_before_their_files_titles_were_are_no_longer_reused(
     conn: asyncpg.Connection,
 ) -> None:
     owner = await make_user(conn)
-    mobi, epub = await make_book(conn, owner), await make_book(conn, owner)
-    await conn.execute(
-        "UPDATE books SET file_type = CASE WHEN id = $1 THEN 'mobi' ELSE 'epub' END,"
-        " file_metadata_known = true WHERE id = ANY($2)",
-        mobi,
-        [mobi, epub],
-    )
-    await conn.execute((MIGRATIONS_DIR / "0035_mobi_read_again.sql").read_text())
+    read = {  # (type, the title read from the file) -> read again?
+        ("mobi", None): True, ("mobi", "Children's Literature"): True,
+        ("docx", None): True, ("docx", "Test Document"): False,
+        ("epub", None): False, ("pdf", None): False,
+    }  # fmt: skip
+    books = {}
+    for kind, title in read:
+        book = await make_book(conn, owner)
+        await conn.execute(
+            "UPDATE books SET file_type = $2, file_title = $3, file_metadata_known = true"
+            " WHERE id = $1",
+            book, kind, title,
+        )  # fmt: skip
+        books[book] = (kind, title)
+    await conn.execute((MIGRATIONS_DIR / "0035_read_titles_again.sql").read_text())
     rows = await conn.fetch(
-        "SELECT id, file_metadata_known FROM books WHERE id = ANY($1)", [mobi, epub]
+        "SELECT id, file_metadata_known FROM books WHERE id = ANY($1)", list(books)
     )
-    known = {r["id"]: r["file_metadata_known"] for r in rows}
-    assert known == {mobi: False, epub: True}
+    assert {books[r["id"]]: not r["file_metadata_known"] for r in rows} == read
