@@ -17,7 +17,13 @@ MAX_PAGES = 5000
 MAX_CHAPTERS = 2000
 PAGES_PER_SECTION = 10
 _FLAGS = pymupdf.TEXT_DEHYPHENATE | pymupdf.TEXT_MEDIABOX_CLIP  # no PRESERVE_LIGATURES: ﬁ -> fi
-_JUNK_META = re.compile(r"^(ARRAY|HASH)\(0x[0-9a-f]+\)$|^\s*$")
+# not a title or author: a Perl reference printed by the tool that made the file, the
+# name of the file it was printed from ("Microsoft Word - thesis.docx"), a placeholder
+_JUNK_META = re.compile(
+    r"^(ARRAY|HASH)\(0x[0-9a-f]+\)$|^\s*$|^Microsoft \w+ - |\.(docx?|odt|rtf|tex|dvi|indd|pptx?)$"
+    r"|^(untitled|document\d*|title|unknown|anonymous)$",
+    re.IGNORECASE,
+)
 
 
 def _page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> str:
@@ -29,7 +35,7 @@ def _page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> 
 def _meta(doc: pymupdf.Document, key: str) -> str | None:
     value = (doc.metadata or {}).get(key) or ""
     value = " ".join(value.split())
-    return None if _JUNK_META.match(value) else value
+    return None if _JUNK_META.search(value) else value
 
 
 def parse_paged(data: bytes, kind: str) -> ParsedBook:

@@ -128,6 +128,11 @@ EDITIONS: dict[str, dict[str, str | None]] = {
 NAMED = {
     "alice-in-wonderland_epub3.epub": ("Alice's Adventures in Wonderland", "Lewis Carroll"),
     "free-culture_lessig.pdf": ("Free Culture", "Lawrence Lessig"),
+    # its author field holds a Perl reference the tool that made it printed
+    TAM: (
+        "Overview of the Technology Acceptance Model: Origins, Developments and Future "
+        "Directions", None,
+    ),
     "origin-of-species_mobi6.mobi": (
         "The Origin of Species by means of Natural Selection, 6th Edition", "Charles Darwin",
     ),

@@ -1,7 +1,10 @@
 from datetime import date
 
+import pymupdf
+
 from domain.books import isbn
 from domain.books.facts import FileFacts, language, published, with_text_isbn
+from domain.books.parse_paged import parse_paged
 
 PRIDE = ("0141439513", "9780141439518")  # Penguin Classics' Pride and Prejudice
 
@@ -60,3 +63,18 @@ def test_columns_are_what_the_books_row_stores() -> None:
         "published_date": "2003-01-01",
         "language": None,
     }
+
+
+def test_a_pdfs_title_that_names_the_file_it_was_printed_from_is_not_its_title() -> None:
+    def named(title: str, author: str) -> tuple[str | None, str | None]:
+        doc = pymupdf.open()
+        doc.new_page().insert_text((72, 72), "Some words of the document. " * 5)
+        doc.set_metadata({"title": title, "author": author})
+        book = parse_paged(doc.tobytes(), "pdf")
+        return book.title, book.author
+
+    assert named("Microsoft Word - thesis_final.docx", "jsmith") == (None, "jsmith")
+    assert named("thesis_final.doc", "ARRAY(0x2c7cf020)") == (None, None)
+    assert named("Untitled", "Unknown") == (None, None)
+    assert named("A Title of Words", "Ada Lovelace") == ("A Title of Words", "Ada Lovelace")
+    assert named("Notes on the .docx format", "x") == ("Notes on the .docx format", "x")
