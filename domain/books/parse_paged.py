@@ -5,6 +5,7 @@ in the book's warnings (`textlayer`)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pymupdf
@@ -16,6 +17,8 @@ from domain.books.parsed import ParsedBook, ParseError, Section, assemble
 MAX_PAGES = 5000
 MAX_CHAPTERS = 2000
 PAGES_PER_SECTION = 10
+MAX_CHAPTER_SHARE = 0.25  # of the pages, for one chapter from the outline's top level
+_NUMBER_ONLY = re.compile(r"^(\d+|[IVXLC]+)\.?$")
 _FLAGS = pymupdf.TEXT_DEHYPHENATE | pymupdf.TEXT_MEDIABOX_CLIP  # no PRESERVE_LIGATURES: ﬁ -> fi
 # not a title or author: a Perl reference printed by the tool that made the file, the
 # name of the file it was printed from ("Microsoft Word - thesis.docx"), a placeholder
@@ -130,12 +133,20 @@ def _first_page_image(doc: pymupdf.Document) -> bytes | None:
 
 
 def _by_outline(toc: list[list[object]], pages: list[str]) -> list[Section] | None:
-    starts: dict[int, str] = {}
-    for level, title, page in toc:
-        if level == 1 and isinstance(page, int) and 1 <= page <= len(pages):
-            starts.setdefault(page, str(title))
+    """Chapters from the outline's top level; from its first two levels when one top
+    entry holds more than a quarter of the book (a part of several chapters, or a
+    single entry over the whole text, as Gutenberg's MOBIs have)."""
+    entries = [
+        (level, " ".join(str(title).split()), page)
+        for level, title, page in toc
+        if isinstance(level, int) and isinstance(page, int) and 1 <= page <= len(pages)
+    ]
+    starts = _starts(entries, 1)
     if len(starts) < 2 or len(starts) > MAX_CHAPTERS:
         return None
+    if _largest_share(starts, len(pages)) > MAX_CHAPTER_SHARE:
+        deeper = _starts(entries, 2)
+        starts = deeper if len(deeper) <= MAX_CHAPTERS else starts
     firsts = sorted(starts)
     sections = []
     if firsts[0] > 1:
@@ -144,6 +155,24 @@ def _by_outline(toc: list[list[object]], pages: list[str]) -> list[Section] | No
         last = firsts[i + 1] - 1 if i + 1 < len(firsts) else len(pages)
         sections.append(Section(starts[first], _join(pages, first, last), first, last))
     return sections
+
+
+def _starts(entries: list[tuple[int, str, int]], depth: int) -> dict[int, str]:
+    """The first title at each page among entries down to `depth`. A title that is only
+    a number ("190") takes the title of a deeper entry on its page along."""
+    starts: dict[int, str] = {}
+    for level, title, page in entries:
+        if level <= depth and title:
+            starts.setdefault(page, title)
+    for level, title, page in entries:
+        if level > depth and title and _NUMBER_ONLY.match(starts.get(page, "")):
+            starts[page] = f"{starts[page]}. {title}"
+    return starts
+
+
+def _largest_share(starts: dict[int, str], page_count: int) -> float:
+    firsts = [*sorted(starts), page_count + 1]
+    return max(b - a for a, b in itertools.pairwise(firsts)) / page_count
 
 
 def _by_pages(pages: list[str]) -> list[Section]:

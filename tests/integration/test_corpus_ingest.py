@@ -111,6 +111,11 @@ async def test_every_corpus_book_parses_into_exact_chapters_and_passages(
         assert book.facts.columns() | EDITIONS[name] == book.facts.columns()
     if name in NAMED:  # the title and author the file gives, never its file name
         assert (book.title, book.author) == NAMED[name]
+    if name in OUTLINED:  # chapters a reader would find in the outline
+        titles = [c.title for c in book.chapters]
+        assert set(OUTLINED[name]) <= set(titles), titles
+        largest = max(c.end_page - c.start_page + 1 for c in book.chapters)
+        assert largest <= book.page_count / 4, (largest, book.page_count)
 
 
 EDITIONS: dict[str, dict[str, str | None]] = {
@@ -123,6 +128,19 @@ EDITIONS: dict[str, dict[str, str | None]] = {
         "publisher": "Project Gutenberg", "published_date": "1999-12-01", "language": "en",
     },
     "childrens-literature_kf8.mobi": {"published_date": "2008-05-20", "language": "en"},
+}  # fmt: skip
+
+# outlines whose top level is parts of several chapters, or one entry over the whole
+# book: the chapters come from the level below
+OUTLINED = {
+    "origin-of-species_mobi6.mobi": [
+        "INTRODUCTION.", "CHAPTER I. VARIATION UNDER DOMESTICATION.", "INDEX.",
+    ],
+    # a story's number alone says nothing: the title below it on the same page joins it
+    "childrens-literature_kf8.mobi": ["193. THE EMPEROR'S NEW CLOTHES", "BIBLIOGRAPHY"],
+    "free-culture_lessig.pdf": ['"PIRACY"', "Chapter 1: Creators", '10: "Property"'],
+    # its chapters are the top level already
+    "geotopo_de_outline.pdf": ["1 Topologische Grundbegriffe", "5 Krümmung"],
 }  # fmt: skip
 
 NAMED = {
