@@ -61,7 +61,6 @@ def parse_paged(data: bytes, kind: str) -> ParsedBook:
         else:
             pages, warnings = _ocr_scan(doc), []
         sections = _by_outline(doc.get_toc(simple=True), pages) or _by_pages(pages)
-        # a PDF's creationDate is when the file was made, not when the book was published
         own = mobi_header.read(data) if kind == "mobi" else mobi_header.MobiHeader()
         title = own.title or _meta(doc, "title")
         author = " & ".join(own.authors) or _meta(doc, "author")
@@ -71,6 +70,7 @@ def parse_paged(data: bytes, kind: str) -> ParsedBook:
         book.facts = FileFacts(
             isbn=isbn.forms(own.isbn) if own.isbn else None,
             publisher=facts.short(own.publisher),
+            # not a PDF's creationDate: that is when the file was made, not the book
             published=facts.published(own.published),
             language=facts.language(own.language or doc.language),
         )
