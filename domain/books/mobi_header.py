@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _AUTHOR, _PUBLISHER, _ISBN, _PUBLISHED, _TITLE, _LANGUAGE = 100, 101, 104, 106, 503, 524
+_TEXTS = {_AUTHOR, _PUBLISHER, _ISBN, _PUBLISHED, _TITLE, _LANGUAGE}
 _COVER = 201  # the cover's place among the image records, from the first image's
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8")
 _HAS_EXTH = 0x40
@@ -71,7 +72,7 @@ def _read(data: memoryview) -> MobiHeader:
             if kind == _COVER and len(raw) == 4:
                 (first_image,) = struct.unpack_from(">I", data, record0 + 108)
                 header.cover = _image(data, first_image + struct.unpack(">I", raw)[0])
-            else:
+            elif kind in _TEXTS:  # the rest are binary, or of no use here
                 _apply(header, kind, _text(raw, codec))
     return header
 
